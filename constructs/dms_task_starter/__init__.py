@@ -1,0 +1,1 @@
+"""AWS CDK constructs that start AWS DMS replication tasks from CloudFormation."""

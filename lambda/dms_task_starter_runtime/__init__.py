@@ -1,0 +1,1 @@
+"""Lambda runtime code behind the DMS replication task starter custom resource."""
