@@ -7,7 +7,7 @@ and the handler parses them back with the same definitions.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Final
 
 STARTER_RESOURCE_TYPE: Final = "Custom::DmsReplicationTaskStarter"
@@ -47,7 +47,7 @@ class Attr:
     TABLES_ERRORED: Final = "TablesErrored"
 
 
-class StartType(str, Enum):
+class StartType(StrEnum):
     """``StartReplicationTaskType`` for a task that has run before.
 
     A task that never ran is always started with ``start-replication``, the only
@@ -61,7 +61,7 @@ class StartType(str, Enum):
 FIRST_RUN_START_TYPE: Final = "start-replication"
 
 
-class WaitFor(str, Enum):
+class WaitFor(StrEnum):
     """What the resource waits for before it reports success to CloudFormation."""
 
     RUNNING = "running"
@@ -72,7 +72,7 @@ class WaitFor(str, Enum):
     """The start call was accepted; nothing is awaited."""
 
 
-class OnDelete(str, Enum):
+class OnDelete(StrEnum):
     """What happens to the task when the resource is deleted."""
 
     STOP = "stop"

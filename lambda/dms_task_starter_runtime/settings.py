@@ -1,0 +1,291 @@
+"""Parse and validate the resource properties into typed settings.
+
+CloudFormation hands every property to the handler as a string. The construct calls
+the same parsers at synth time for values that are not tokens, so a mistake reads
+the same in ``cdk synth`` as in the CloudFormation console.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Final, TypeVar
+
+from dms_task_starter_runtime.contract import (
+    BOOLEAN_FALSE,
+    BOOLEAN_TRUE,
+    DEFAULT_TIMEOUT_SECONDS,
+    MAX_TIMEOUT_SECONDS,
+    MIN_TIMEOUT_SECONDS,
+    OnDelete,
+    Prop,
+    StartType,
+    WaitFor,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+MAX_SHOWN_VALUE_CHARS: Final = 100
+MAX_CDC_POSITION_CHARS: Final = 1024
+
+TASK_ARN_PATTERN: Final = re.compile(
+    r"arn:(?:aws|aws-cn|aws-us-gov|aws-iso(?:-[a-z])?|aws-eusc):dms:"
+    r"[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:task:[A-Za-z0-9-]+"
+)
+EPOCH_SECONDS_PATTERN: Final = re.compile(r"\d+")
+CDC_STOP_POSITION_PATTERN: Final = re.compile(
+    r"(server_time|commit_time):(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})"
+)
+
+TASK_ARN_FORMS: Final = "arn:<partition>:dms:<region>:<12-digit account>:task:<id>, e.g. " + (
+    "arn:aws:dms:eu-west-1:123456789012:task:ABCDEFGHIJKLMNOP"
+)
+CDC_START_TIME_FORMS: Final = (
+    "an ISO 8601 date and time such as 2024-01-31T12:00:00 (optional fraction, Z or +hh:mm; "
+    "without an offset it is UTC) or Unix epoch seconds such as 1706702400"
+)
+CDC_START_POSITION_FORMS: Final = (
+    "an ISO date such as 2018-03-08T12:12:12, a checkpoint such as checkpoint:V1#27#..., "
+    "or a native LSN/SCN such as mysql-bin-changelog.000024:373 or 0/5120E10 "
+    f"(at most {MAX_CDC_POSITION_CHARS} characters, no surrounding whitespace)"
+)
+CDC_STOP_POSITION_FORMS: Final = (
+    "server_time:<YYYY-MM-DDThh:mm:ss> or commit_time:<YYYY-MM-DDThh:mm:ss>, "
+    "e.g. server_time:2018-02-09T12:12:12"
+)
+TIMEOUT_SECONDS_FORMS: Final = f"whole seconds from {MIN_TIMEOUT_SECONDS} to {MAX_TIMEOUT_SECONDS}"
+BOOLEAN_FORMS: Final = f"{BOOLEAN_TRUE} or {BOOLEAN_FALSE} (any case)"
+
+EnumT = TypeVar("EnumT", bound=Enum)
+ValueT = TypeVar("ValueT")
+
+
+class InvalidSettingError(ValueError):
+    """A resource property has a value the starter cannot use.
+
+    The message names the property, says what is wrong, shows the value (truncated)
+    and lists the accepted forms, because CloudFormation shows nothing else.
+    """
+
+    def __init__(self, prop: str, problem: str, value: object, accepted: str) -> None:
+        self.prop = prop
+        shown = str(value)[:MAX_SHOWN_VALUE_CHARS]
+        super().__init__(f"{prop}: {problem} (got '{shown}'). Accepted: {accepted}.")
+
+
+def _enum_forms(enum_type: type[Enum]) -> str:
+    return " or ".join(str(member.value) for member in enum_type)
+
+
+def _parse_enum(prop: str, value: str, enum_type: type[EnumT]) -> EnumT:
+    for member in enum_type:
+        if member.value == value:
+            return member
+    raise InvalidSettingError(prop, "unknown value", value, _enum_forms(enum_type))
+
+
+def parse_task_arn(value: str) -> str:
+    """Return ``value`` if it is the ARN of a DMS replication task."""
+    if not TASK_ARN_PATTERN.fullmatch(value):
+        raise InvalidSettingError(
+            Prop.TASK_ARN, "not a DMS replication task ARN", value, TASK_ARN_FORMS
+        )
+    return value
+
+
+def parse_start_type(value: str) -> StartType:
+    """Return the start type for a task that ran before (a first run is start-replication)."""
+    return _parse_enum(Prop.START_TYPE, value, StartType)
+
+
+def parse_wait_for(value: str) -> WaitFor:
+    """Return what the resource waits for before it reports success."""
+    return _parse_enum(Prop.WAIT_FOR, value, WaitFor)
+
+
+def parse_on_delete(value: str) -> OnDelete:
+    """Return what happens to the task when the resource is deleted."""
+    return _parse_enum(Prop.ON_DELETE, value, OnDelete)
+
+
+def parse_cdc_start_time(value: str) -> datetime:
+    """Return the CDC start time as a timezone-aware UTC datetime."""
+    try:
+        if EPOCH_SECONDS_PATTERN.fullmatch(value):
+            return datetime.fromtimestamp(int(value), UTC)
+        parsed = datetime.fromisoformat(value)
+    except (ValueError, OverflowError, OSError):
+        raise InvalidSettingError(
+            Prop.CDC_START_TIME, "not a date and time", value, CDC_START_TIME_FORMS
+        ) from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def parse_cdc_start_position(value: str) -> str:
+    """Return the CDC start position; its format depends on the source engine."""
+    if not value:
+        problem = "empty"
+    elif value != value.strip():
+        problem = "has leading or trailing whitespace"
+    elif len(value) > MAX_CDC_POSITION_CHARS:
+        problem = f"longer than {MAX_CDC_POSITION_CHARS} characters"
+    else:
+        return value
+    raise InvalidSettingError(Prop.CDC_START_POSITION, problem, value, CDC_START_POSITION_FORMS)
+
+
+def parse_cdc_stop_position(value: str) -> str:
+    """Return the CDC stop position if it is a server_time or commit_time position."""
+    match = CDC_STOP_POSITION_PATTERN.fullmatch(value)
+    problem = "not a server_time or commit_time position"
+    if match:
+        try:
+            datetime.fromisoformat(match.group(2))
+        except ValueError:
+            problem = "the date and time does not exist"
+        else:
+            return value
+    raise InvalidSettingError(Prop.CDC_STOP_POSITION, problem, value, CDC_STOP_POSITION_FORMS)
+
+
+def parse_timeout_seconds(value: str | int) -> int:
+    """Return the wait limit in seconds; CloudFormation may deliver it as a string."""
+    if isinstance(value, bool) or not (
+        isinstance(value, int) or EPOCH_SECONDS_PATTERN.fullmatch(value)
+    ):
+        raise InvalidSettingError(
+            Prop.TIMEOUT_SECONDS, "not a whole number", value, TIMEOUT_SECONDS_FORMS
+        )
+    seconds = int(value)
+    if not MIN_TIMEOUT_SECONDS <= seconds <= MAX_TIMEOUT_SECONDS:
+        raise InvalidSettingError(
+            Prop.TIMEOUT_SECONDS, "out of range", value, TIMEOUT_SECONDS_FORMS
+        )
+    return seconds
+
+
+def parse_boolean(value: str, prop: str = Prop.CDC_HANDOVER) -> bool:
+    """Return the boolean that CloudFormation rendered as ``true`` or ``false``."""
+    lowered = value.lower()
+    if lowered == BOOLEAN_TRUE:
+        return True
+    if lowered == BOOLEAN_FALSE:
+        return False
+    raise InvalidSettingError(prop, "not a boolean", value, BOOLEAN_FORMS)
+
+
+@dataclass(frozen=True)
+class StarterSettings:
+    """The validated properties of a ``Custom::DmsReplicationTaskStarter`` resource."""
+
+    task_arn: str
+    start_type: StartType = StartType.RESUME_PROCESSING
+    cdc_start_time: datetime | None = None
+    cdc_start_position: str | None = None
+    cdc_stop_position: str | None = None
+    wait_for: WaitFor = WaitFor.RUNNING
+    on_delete: OnDelete = OnDelete.STOP
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+    cdc_handover: bool = True
+    task_definition_digest: str | None = None
+
+    @property
+    def has_cdc_start(self) -> bool:
+        """Whether the user chose where CDC starts."""
+        return self.cdc_start_time is not None or self.cdc_start_position is not None
+
+
+@dataclass(frozen=True)
+class GuardSettings:
+    """The validated properties of a ``Custom::DmsReplicationTaskUpdateGuard`` resource."""
+
+    task_arn: str
+    task_definition_digest: str | None = None
+
+
+def _raw_string(props: Mapping[str, object], prop: str) -> str | None:
+    """Return the property as a string, or None when it is absent or empty."""
+    value = props.get(prop)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidSettingError(prop, "not a string", value, "a string")
+    return value
+
+
+def _optional(
+    props: Mapping[str, object], prop: str, parse: Callable[[str], ValueT]
+) -> ValueT | None:
+    raw = _raw_string(props, prop)
+    return None if raw is None else parse(raw)
+
+
+def _required_task_arn(props: Mapping[str, object]) -> str:
+    task_arn = _optional(props, Prop.TASK_ARN, parse_task_arn)
+    if task_arn is None:
+        raise InvalidSettingError(
+            Prop.TASK_ARN, "missing; the property is required", "", TASK_ARN_FORMS
+        )
+    return task_arn
+
+
+def _timeout_seconds(props: Mapping[str, object]) -> int:
+    raw = props.get(Prop.TIMEOUT_SECONDS)
+    if raw is None or raw == "":
+        return DEFAULT_TIMEOUT_SECONDS
+    if isinstance(raw, str | int):
+        return parse_timeout_seconds(raw)
+    raise InvalidSettingError(
+        Prop.TIMEOUT_SECONDS, "not a whole number", raw, TIMEOUT_SECONDS_FORMS
+    )
+
+
+def parse_starter_settings(props: Mapping[str, object]) -> StarterSettings:
+    """Validate the properties of a starter resource; unknown keys (ServiceToken) are ignored."""
+    task_arn = _required_task_arn(props)
+    cdc_start_time = _optional(props, Prop.CDC_START_TIME, parse_cdc_start_time)
+    cdc_start_position = _optional(props, Prop.CDC_START_POSITION, parse_cdc_start_position)
+    if cdc_start_time is not None and cdc_start_position is not None:
+        both = f"{Prop.CDC_START_TIME} and {Prop.CDC_START_POSITION}"
+        raise InvalidSettingError(
+            both,
+            "both are set, DMS accepts only one",
+            f"{Prop.CDC_START_TIME}={props[Prop.CDC_START_TIME]}, "
+            f"{Prop.CDC_START_POSITION}={props[Prop.CDC_START_POSITION]}",
+            f"either {Prop.CDC_START_TIME} or {Prop.CDC_START_POSITION}, not both",
+        )
+    cdc_handover = _optional(props, Prop.CDC_HANDOVER, parse_boolean)
+    return StarterSettings(
+        task_arn=task_arn,
+        start_type=_optional(props, Prop.START_TYPE, parse_start_type)
+        or StartType.RESUME_PROCESSING,
+        cdc_start_time=cdc_start_time,
+        cdc_start_position=cdc_start_position,
+        cdc_stop_position=_optional(props, Prop.CDC_STOP_POSITION, parse_cdc_stop_position),
+        wait_for=_optional(props, Prop.WAIT_FOR, parse_wait_for) or WaitFor.RUNNING,
+        on_delete=_optional(props, Prop.ON_DELETE, parse_on_delete) or OnDelete.STOP,
+        timeout_seconds=_timeout_seconds(props),
+        cdc_handover=True if cdc_handover is None else cdc_handover,
+        task_definition_digest=_raw_string(props, Prop.TASK_DEFINITION_DIGEST),
+    )
+
+
+def parse_guard_settings(props: Mapping[str, object]) -> GuardSettings:
+    """Validate the properties of an update guard resource."""
+    return GuardSettings(
+        task_arn=_required_task_arn(props),
+        task_definition_digest=_raw_string(props, Prop.TASK_DEFINITION_DIGEST),
+    )
+
+
+def on_delete_leniently(props: Mapping[str, object]) -> OnDelete:
+    """Return OnDelete for a Delete, which must never fail on a bad property: default stop."""
+    try:
+        return _optional(props, Prop.ON_DELETE, parse_on_delete) or OnDelete.STOP
+    except InvalidSettingError:
+        return OnDelete.STOP
