@@ -1,0 +1,365 @@
+"""The ``ReplicationTaskStarter`` construct and its CDC position helpers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+import jsii
+from aws_cdk import (
+    ArnFormat,
+    CustomResource,
+    Duration,
+    IStableStringProducer,
+    Lazy,
+    Stack,
+    Token,
+)
+from aws_cdk import aws_dms as dms
+from constructs import Construct
+from dms_task_starter_runtime import contract, settings
+from dms_task_starter_runtime.contract import OnDelete, Prop, StartType, WaitFor
+
+from dms_task_starter.provider import ReplicationTaskStarterProvider
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aws_cdk import aws_lambda as lambda_
+
+CHECKPOINT_PREFIX: Final = "checkpoint:"
+
+
+def _validated(prop: str, value: str, parse: Callable[[str], object]) -> str:
+    """Run the handler's validator on a literal value; tokens are checked at deploy time."""
+    if not Token.is_unresolved(value):
+        try:
+            parse(value)
+        except settings.InvalidSettingError as error:
+            raise ValueError(f"{prop}: {error}") from error
+    return value
+
+
+def _utc(prop: str, value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            f"{prop}: the datetime {value.isoformat()} has no time zone; pass an aware "
+            "datetime such as datetime(2024, 1, 31, 12, 0, tzinfo=timezone.utc)"
+        )
+    return value.astimezone(UTC)
+
+
+class CdcStart:
+    """Where change data capture starts (``CdcStartTime`` or ``CdcStartPosition``).
+
+    DMS accepts a start time or a start position, never both; the two factories make
+    that choice explicit.
+    """
+
+    def __init__(self, prop: str, value: str) -> None:
+        """Use the factories :meth:`at_time`, :meth:`at_position` or :meth:`at_checkpoint`."""
+        self.prop: Final = prop
+        """The resource property this value is passed in."""
+        self.value: Final = value
+        """The value in the form the handler parses."""
+
+    @classmethod
+    def at_time(cls, time: datetime) -> CdcStart:
+        """Start CDC at ``time`` (timezone-aware; sent as ISO 8601 UTC, whole seconds).
+
+        Not every source engine supports a start time; use :meth:`at_position` then.
+        """
+        rendered = _utc("cdc_start", time).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return cls(Prop.CDC_START_TIME, _validated("cdc_start", rendered, _parse_start_time))
+
+    @classmethod
+    def at_position(cls, position: str) -> CdcStart:
+        """Start CDC at a native position (MySQL ``mysql-bin-changelog.000024:373``,
+        PostgreSQL LSN ``0/5120E10``, Oracle SCN), a date string ``2018-03-08T12:12:12``
+        or a checkpoint. Tokens are passed through and validated at deploy time.
+        """
+        return cls(
+            Prop.CDC_START_POSITION,
+            _validated("cdc_start", position, settings.parse_cdc_start_position),
+        )
+
+    @classmethod
+    def at_checkpoint(cls, checkpoint: str) -> CdcStart:
+        """Start CDC at a DMS checkpoint, e.g. a task's ``RecoveryCheckpoint``
+        (``checkpoint:V1#27#...``). Tokens are passed through.
+        """
+        value = _validated("cdc_start", checkpoint, settings.parse_cdc_start_position)
+        if not Token.is_unresolved(value) and not value.startswith(CHECKPOINT_PREFIX):
+            raise ValueError(
+                f"cdc_start: a checkpoint starts with {CHECKPOINT_PREFIX!r} "
+                f"(got {value[:100]!r}); use CdcStart.at_position for native positions"
+            )
+        return cls(Prop.CDC_START_POSITION, value)
+
+
+def _parse_start_time(value: str) -> object:
+    return settings.parse_cdc_start_time(value)
+
+
+class CdcStop:
+    """Where change data capture stops (``CdcStopPosition``)."""
+
+    def __init__(self, value: str) -> None:
+        """Use the factories :meth:`at_server_time`, :meth:`at_commit_time` or
+        :meth:`at_position`.
+        """
+        self.value: Final = value
+        """The ``CdcStopPosition`` value."""
+
+    @classmethod
+    def at_server_time(cls, time: datetime) -> CdcStop:
+        """Stop CDC when the replication instance's clock reaches ``time`` (aware; UTC)."""
+        return cls._at("server_time", time)
+
+    @classmethod
+    def at_commit_time(cls, time: datetime) -> CdcStop:
+        """Stop CDC at the first transaction committed at or after ``time`` (aware; UTC)."""
+        return cls._at("commit_time", time)
+
+    @classmethod
+    def at_position(cls, position: str) -> CdcStop:
+        """A raw ``server_time:YYYY-MM-DDThh:mm:ss`` or ``commit_time:...`` position.
+
+        Tokens are passed through and validated at deploy time.
+        """
+        return cls(_validated("cdc_stop", position, settings.parse_cdc_stop_position))
+
+    @classmethod
+    def _at(cls, kind: str, time: datetime) -> CdcStop:
+        rendered = f"{kind}:{_utc('cdc_stop', time).strftime('%Y-%m-%dT%H:%M:%S')}"
+        return cls(_validated("cdc_stop", rendered, settings.parse_cdc_stop_position))
+
+
+@jsii.implements(IStableStringProducer)
+class _TaskDefinitionDigest:
+    """Lazily hashes a CfnReplicationTask's definition (after all its props are set)."""
+
+    def __init__(self, task: dms.CfnReplicationTask) -> None:
+        self._task = task
+
+    def produce(self) -> str | None:
+        return task_definition_digest(self._task)
+
+
+def task_definition_digest(task: dms.CfnReplicationTask) -> str:
+    """Return the sha256 hex digest of everything in ``task`` that DMS would modify.
+
+    Tokens (Refs of endpoints, instance ...) are resolved to their CloudFormation
+    expressions, so the digest changes exactly when the task's template changes.
+    """
+    definition: dict[str, Any] = {
+        "MigrationType": task.migration_type,
+        "ReplicationInstanceArn": task.replication_instance_arn,
+        "SourceEndpointArn": task.source_endpoint_arn,
+        "TargetEndpointArn": task.target_endpoint_arn,
+        "TableMappings": task.table_mappings,
+        "ReplicationTaskSettings": task.replication_task_settings,
+        "ReplicationTaskIdentifier": task.replication_task_identifier,
+        "ResourceIdentifier": task.resource_identifier,
+        "CdcStartPosition": task.cdc_start_position,
+        "CdcStartTime": task.cdc_start_time,
+        "CdcStopPosition": task.cdc_stop_position,
+        "TaskData": task.task_data,
+        "Tags": task.tags.render_tags(),
+    }
+    resolved = Stack.of(task).resolve(definition)
+    canonical = json.dumps(resolved, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class ReplicationTaskStarter(Construct):
+    """Starts an AWS DMS replication task from CloudFormation and waits for it.
+
+    Creates one ``Custom::DmsReplicationTaskStarter`` resource (plus, for a guarded
+    ``CfnReplicationTask``, one ``Custom::DmsReplicationTaskUpdateGuard``). The Lambda
+    functions, role and grants are shared by every starter of the stack
+    (:class:`ReplicationTaskStarterProvider`).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        task: dms.CfnReplicationTask | str,
+        start_type: StartType = StartType.RESUME_PROCESSING,
+        cdc_start: CdcStart | None = None,
+        cdc_stop: CdcStop | None = None,
+        wait_for: WaitFor = WaitFor.RUNNING,
+        on_delete: OnDelete = OnDelete.STOP,
+        timeout: Duration | None = None,
+        poll_interval: Duration | None = None,
+        powertools_layer: lambda_.ILayerVersion | None = None,
+        cdc_handover: bool = True,
+        guard_task_updates: bool | None = None,
+    ) -> None:
+        """Start ``task`` on create (and on update when its settings change).
+
+        :param task: The task: a ``CfnReplicationTask`` (its ``Ref`` is the ARN) or a task
+            ARN (literal or token).
+        :param start_type: The start type for a task that ran before; a first run is always
+            ``start-replication``. Default: ``StartType.RESUME_PROCESSING``.
+        :param cdc_start: Where CDC starts. Default: none (DMS decides: from now on, or from
+            the last checkpoint when resuming).
+        :param cdc_stop: Where CDC stops. Default: none (CDC runs until stopped).
+        :param wait_for: What the resource waits for before it succeeds. Default:
+            ``WaitFor.RUNNING``.
+        :param on_delete: What happens to the task when the resource is deleted. Default:
+            ``OnDelete.STOP`` (stop it, so CloudFormation can delete or modify it).
+        :param timeout: How long the resource waits, from 1 to 50 minutes, whole seconds.
+            Default: 30 minutes.
+        :param poll_interval: How often the task's status is checked. Provider-wide: all
+            starters of a stack share it. Default: 10 seconds.
+        :param powertools_layer: The Powertools for AWS Lambda (Python) v3 layer (python3.13,
+            arm64). Provider-wide. Default: the public layer published by AWS.
+        :param cdc_handover: When the task is replaced, start the new task's CDC where the
+            old task stopped. Default: ``True``.
+        :param guard_task_updates: Stop the task before CloudFormation modifies it (needs a
+            ``CfnReplicationTask`` with a literal ``resource_identifier``). Default: ``True``
+            for a ``CfnReplicationTask``, ``False`` for an ARN string.
+        """
+        super().__init__(scope, id)
+        timeout_seconds = _timeout_seconds(
+            timeout or Duration.seconds(contract.DEFAULT_TIMEOUT_SECONDS)
+        )
+        provider = ReplicationTaskStarterProvider.of(
+            self, poll_interval=poll_interval, powertools_layer=powertools_layer
+        )
+        self.provider: Final = provider
+        """The provider shared by the stack's starters."""
+
+        guard_arn: str | None = None
+        if isinstance(task, dms.CfnReplicationTask):
+            task_arn = task.ref
+            if guard_task_updates is None or guard_task_updates:
+                guard_arn = _guarded_task_arn(self, task)
+        else:
+            task_arn = _validated("task", task, settings.parse_task_arn)
+            if guard_task_updates:
+                raise ValueError(
+                    "guard_task_updates: the update guard needs the CfnReplicationTask itself "
+                    "(to run before CloudFormation modifies it), not an ARN string; pass the "
+                    "CfnReplicationTask or guard_task_updates=False"
+                )
+
+        properties: dict[str, str] = {
+            Prop.TASK_ARN: task_arn,
+            Prop.START_TYPE: StartType(start_type).value,
+            Prop.WAIT_FOR: WaitFor(wait_for).value,
+            Prop.ON_DELETE: OnDelete(on_delete).value,
+            Prop.TIMEOUT_SECONDS: str(timeout_seconds),
+            Prop.CDC_HANDOVER: contract.BOOLEAN_TRUE if cdc_handover else contract.BOOLEAN_FALSE,
+        }
+        if cdc_start is not None:
+            properties[cdc_start.prop] = cdc_start.value
+        if cdc_stop is not None:
+            properties[Prop.CDC_STOP_POSITION] = cdc_stop.value
+
+        self.guard: CustomResource | None = None
+        """The update guard resource, when the task is guarded."""
+        if guard_arn is not None:
+            assert isinstance(task, dms.CfnReplicationTask)
+            digest = Lazy.string(_TaskDefinitionDigest(task))
+            properties[Prop.TASK_DEFINITION_DIGEST] = digest
+            # Stop/Start on the deterministic ARN: a grant that does not depend on the task,
+            # so it can precede the guard, which precedes the task.
+            grant = provider.grant_task(guard_arn)
+            self.guard = CustomResource(
+                self,
+                "UpdateGuard",
+                service_token=provider.service_token,
+                resource_type=contract.GUARD_RESOURCE_TYPE,
+                properties={Prop.TASK_ARN: guard_arn, Prop.TASK_DEFINITION_DIGEST: digest},
+            )
+            self.guard.node.add_dependency(grant)
+            task.node.add_dependency(self.guard)
+        else:
+            grant = provider.grant_task(task_arn)
+
+        self.resource: Final = CustomResource(
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type=contract.STARTER_RESOURCE_TYPE,
+            properties=properties,
+        )
+        # The grant outlives the resource: created before it, deleted after it.
+        self.resource.node.add_dependency(grant)
+        # The ARN the resource last reported keeps its grant until after the resource's
+        # update (this policy depends on the resource), so a replaced task can be stopped.
+        provider.retain_grant(self.task_arn)
+
+    @property
+    def task_arn(self) -> str:
+        """The ARN of the task the resource last started (``ReplicationTaskArn``)."""
+        return self.resource.get_att_string(contract.Attr.TASK_ARN)
+
+    @property
+    def status(self) -> str:
+        """The task's status when the resource finished (``Status``)."""
+        return self.resource.get_att_string(contract.Attr.STATUS)
+
+    @property
+    def stop_reason(self) -> str:
+        """The task's ``StopReason`` when the resource finished (may be empty)."""
+        return self.resource.get_att_string(contract.Attr.STOP_REASON)
+
+    @property
+    def start_date(self) -> str:
+        """The task's ``ReplicationTaskStartDate`` (ISO 8601)."""
+        return self.resource.get_att_string(contract.Attr.START_DATE)
+
+    @property
+    def cdc_start_position(self) -> str:
+        """The task's ``CdcStartPosition`` as DMS reports it."""
+        return self.resource.get_att_string(contract.Attr.CDC_START_POSITION)
+
+    @property
+    def recovery_checkpoint(self) -> str:
+        """The task's ``RecoveryCheckpoint`` (usable with :meth:`CdcStart.at_checkpoint`)."""
+        return self.resource.get_att_string(contract.Attr.RECOVERY_CHECKPOINT)
+
+
+def _timeout_seconds(timeout: Duration) -> int:
+    seconds = timeout.to_seconds(integral=False)
+    if seconds != int(seconds):
+        raise ValueError(
+            f"timeout: {seconds} seconds is not a whole number of seconds "
+            f"({settings.TIMEOUT_SECONDS_FORMS})"
+        )
+    try:
+        return settings.parse_timeout_seconds(int(seconds))
+    except settings.InvalidSettingError as error:
+        raise ValueError(f"timeout: {error}") from error
+
+
+def _guarded_task_arn(scope: Construct, task: dms.CfnReplicationTask) -> str:
+    identifier = task.resource_identifier
+    if identifier is None or Token.is_unresolved(identifier):
+        raise ValueError(
+            f"guard_task_updates: the task {task.node.path} has no literal "
+            "resource_identifier, so its ARN is unknown before it exists and the update "
+            "guard cannot be granted or ordered before it. Set resource_identifier on the "
+            "CfnReplicationTask (e.g. resource_identifier='orders-cdc') or pass "
+            "guard_task_updates=False."
+        )
+    task_stack = Stack.of(task)
+    if task_stack is not Stack.of(scope):
+        raise ValueError(
+            f"guard_task_updates: the task {task.node.path} is in another stack than the "
+            "starter; the guard must be ordered before the task in the same stack. Create "
+            "the starter in the task's stack or pass guard_task_updates=False."
+        )
+    return task_stack.format_arn(
+        service="dms",
+        resource="task",
+        resource_name=identifier,
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
