@@ -283,9 +283,22 @@ def parse_guard_settings(props: Mapping[str, object]) -> GuardSettings:
     )
 
 
-def on_delete_leniently(props: Mapping[str, object]) -> OnDelete:
-    """Return OnDelete for a Delete, which must never fail on a bad property: default stop."""
+@dataclass(frozen=True)
+class DeleteSettings:
+    """What a Delete needs; read leniently, because a Delete must never fail on a property."""
+
+    on_delete: OnDelete = OnDelete.STOP
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+
+
+def parse_delete_settings(props: Mapping[str, object]) -> DeleteSettings:
+    """Read OnDelete and TimeoutSeconds, falling back to the defaults for invalid values."""
     try:
-        return _optional(props, Prop.ON_DELETE, parse_on_delete) or OnDelete.STOP
+        on_delete = _optional(props, Prop.ON_DELETE, parse_on_delete) or OnDelete.STOP
     except InvalidSettingError:
-        return OnDelete.STOP
+        on_delete = OnDelete.STOP
+    try:
+        timeout_seconds = _timeout_seconds(props)
+    except InvalidSettingError:
+        timeout_seconds = DEFAULT_TIMEOUT_SECONDS
+    return DeleteSettings(on_delete, timeout_seconds)

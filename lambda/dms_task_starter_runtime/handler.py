@@ -1,0 +1,274 @@
+"""``on_event`` and ``is_complete`` for the CDK ``custom_resources.Provider``.
+
+``on_event`` validates the properties, makes at most one write call and records its
+plan in ``Data``; ``is_complete`` re-reads the tasks on every poll and carries the plan
+out (see ``decisions``). Neither sleeps nor answers CloudFormation itself: the Provider
+framework does both. The event carries a presigned ResponseURL, a credential, so the
+event is never logged.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Final
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent
+
+from dms_task_starter_runtime import dms
+from dms_task_starter_runtime.contract import (
+    DEFAULT_TIMEOUT_SECONDS,
+    GUARD_RESOURCE_TYPE,
+    STARTER_RESOURCE_TYPE,
+    OnDelete,
+    Prop,
+    WaitFor,
+)
+from dms_task_starter_runtime.decisions import (
+    NOT_AT_REST_STATUSES,
+    STARTED_STATUSES,
+    Complete,
+    OnEventDecision,
+    Plan,
+    Start,
+    StarterError,
+    Status,
+    Stop,
+    TaskState,
+    Wait,
+    decide_poll,
+    hands_over_cdc,
+    plan_nothing,
+    plan_restart,
+    plan_start,
+    plan_stop,
+    settings_require_restart,
+    task_attributes,
+    task_state,
+)
+from dms_task_starter_runtime.settings import (
+    TASK_ARN_PATTERN,
+    InvalidSettingError,
+    StarterSettings,
+    parse_delete_settings,
+    parse_guard_settings,
+    parse_starter_settings,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+SERVICE: Final = "dms-task-starter"
+GUARD_PHYSICAL_ID_SUFFIX: Final = "#update-guard"
+
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+
+
+def now_epoch_seconds() -> int:
+    """The clock the plan's deadline is measured with (tests replace it)."""
+    return int(time.time())
+
+
+def _describe(task_arn: str) -> TaskState | None:
+    description = dms.describe_task(task_arn)
+    return None if description is None else task_state(description)
+
+
+def _log_task(message: str, task: TaskState | None, **details: object) -> None:
+    status = "not-found" if task is None else task.status
+    logger.info(message, extra={"task_status": status, **details})
+
+
+def _append_request_keys(request: CloudFormationCustomResourceEvent) -> None:
+    """Every log line of this invocation names the request and the task."""
+    raw_arn = request.resource_properties.get(Prop.TASK_ARN)
+    logger.append_keys(
+        request_type=request.request_type,
+        logical_resource_id=request.logical_resource_id,
+        resource_type=request.resource_type,
+        task_arn=raw_arn if isinstance(raw_arn, str) else request.physical_resource_id,
+    )
+
+
+def _carry_out(decision: OnEventDecision, task: TaskState | None) -> TaskState | None:
+    """Make the decision's write call, if any; return the task as DMS reports it afterwards."""
+    _log_task(decision.note, task, decision="on_event")
+    if decision.stop_arn:
+        stopped = task_state(dms.stop_task(decision.stop_arn))
+        return stopped if stopped.arn == decision.plan.task_arn else task
+    if decision.start is not None:
+        return task_state(dms.start_task(decision.start))
+    return task
+
+
+def _response(
+    physical_id: str, decision: OnEventDecision, task: TaskState | None
+) -> dict[str, Any]:
+    attributes = task_attributes(task) if task is not None else {}
+    return {"PhysicalResourceId": physical_id, "Data": {**attributes, **decision.plan.to_data()}}
+
+
+def _old_starter_settings(request: CloudFormationCustomResourceEvent) -> StarterSettings | None:
+    """The settings before an Update; None if they never were valid (nothing was started then)."""
+    try:
+        return parse_starter_settings(request.old_resource_properties)
+    except InvalidSettingError:
+        return None
+
+
+def _starter_on_event(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:
+    if request.request_type == "Delete":
+        return _starter_on_delete(request, now)
+    settings = parse_starter_settings(request.resource_properties)
+    task = _describe(settings.task_arn)
+    old = _old_starter_settings(request) if request.request_type == "Update" else None
+    if old is not None and old.task_arn != settings.task_arn:
+        decision, task = _plan_replacement(settings, old.task_arn, task, now)
+    elif (
+        old is not None
+        and task is not None
+        and task.status in STARTED_STATUSES
+        and settings_require_restart(old, settings)
+    ):
+        decision = plan_restart(settings, task, now)
+    else:
+        decision = plan_start(settings, task, now)
+    return _response(settings.task_arn, decision, _carry_out(decision, task))
+
+
+def _plan_replacement(
+    settings: StarterSettings, old_arn: str, new_task: TaskState | None, now: int
+) -> tuple[OnEventDecision, TaskState | None]:
+    """Decide an Update that points the resource at another task.
+
+    The old task is stopped now if ``OnDelete`` says so: the grant for its ARN still
+    exists during the Update but no longer when CloudFormation deletes the old resource.
+    """
+    old_task = _describe(old_arn)
+    stops_old = old_task is not None and (
+        old_task.status == Status.STOPPING
+        or (old_task.status in NOT_AT_REST_STATUSES and settings.on_delete is OnDelete.STOP)
+    )
+    old_run_over = stops_old or (
+        old_task is not None and old_task.status in {Status.STOPPED, Status.FAILED}
+    )
+    handover = old_run_over and new_task is not None and hands_over_cdc(settings, new_task)
+    handover_source = old_task if handover else None
+    if handover:
+        _log_task("CDC of the new task continues from the replaced task's checkpoint", old_task)
+    if not stops_old:
+        return plan_start(settings, new_task, now, handover_source=handover_source), new_task
+    _log_task("the replaced task is not at rest: bringing it to rest first", old_task)
+    if old_task is not None and old_task.status == Status.RUNNING:
+        dms.stop_task(old_arn)
+    return plan_start(settings, new_task, now, old_arn, handover_source), new_task
+
+
+def _starter_on_delete(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:
+    """Delete never fails on properties: only the physical id and OnDelete matter."""
+    physical_id = request.physical_resource_id
+    delete_settings = parse_delete_settings(request.resource_properties)
+    on_delete, timeout_seconds = delete_settings.on_delete, delete_settings.timeout_seconds
+    if not TASK_ARN_PATTERN.fullmatch(physical_id):
+        decision = plan_nothing("", now, timeout_seconds, "no task was started: nothing to do")
+        return _response(physical_id, decision, None)
+    if on_delete is OnDelete.LEAVE_RUNNING:
+        decision = plan_nothing("", now, timeout_seconds, "OnDelete is leave-running: no call")
+        return _response(physical_id, decision, None)
+    task = _describe(physical_id)
+    decision = plan_stop(physical_id, task, now, timeout_seconds)
+    return _response(physical_id, decision, _carry_out(decision, task))
+
+
+def _guard_on_event(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:
+    """Stop the task before CloudFormation modifies it; the starter starts it again."""
+    if request.request_type == "Delete":
+        decision = plan_nothing("", now, DEFAULT_TIMEOUT_SECONDS, "guard deleted: nothing to do")
+        return _response(request.physical_resource_id, decision, None)
+    settings = parse_guard_settings(request.resource_properties)
+    physical_id = settings.task_arn + GUARD_PHYSICAL_ID_SUFFIX
+    old = None
+    if request.request_type == "Update":
+        try:
+            old = parse_guard_settings(request.old_resource_properties)
+        except InvalidSettingError:
+            old = None
+    if (
+        old is None
+        or old.task_arn != settings.task_arn
+        or old.task_definition_digest == settings.task_definition_digest
+    ):
+        note = "task definition unchanged or task replaced: nothing to stop"
+        decision = plan_nothing("", now, DEFAULT_TIMEOUT_SECONDS, note)
+        return _response(physical_id, decision, None)
+    task = _describe(settings.task_arn)
+    decision = plan_stop(settings.task_arn, task, now, DEFAULT_TIMEOUT_SECONDS)
+    return _response(physical_id, decision, _carry_out(decision, task))
+
+
+def _is_complete(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:
+    plan = Plan.from_data(request.get("Data") or {})
+    task = _describe(plan.task_arn) if plan.task_arn else None
+    stop_subject = task
+    if plan.stop_arn and plan.stop_arn != plan.task_arn:
+        stop_subject = _describe(plan.stop_arn)
+    settings = None
+    if plan.start_from:
+        settings = parse_starter_settings(request.resource_properties)
+    decision = decide_poll(plan, task, stop_subject, settings, now)
+    _log_task(decision.note, task, decision=type(decision).__name__.lower())
+    match decision:
+        case Wait():
+            return {"IsComplete": False}
+        case Stop(task_arn=stop_arn):
+            dms.stop_task(stop_arn)
+            return {"IsComplete": False}
+        case Start(parameters=parameters):
+            started = task_state(dms.start_task(parameters))
+            if plan.wait_for is WaitFor.NOTHING:
+                return {"IsComplete": True, "Data": task_attributes(started)}
+            return {"IsComplete": False}
+        case Complete(task=final):
+            return {"IsComplete": True, "Data": task_attributes(final) if final else {}}
+
+
+def _dispatch_on_event(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:
+    if request.resource_type == STARTER_RESOURCE_TYPE:
+        return _starter_on_event(request, now)
+    if request.resource_type == GUARD_RESOURCE_TYPE:
+        return _guard_on_event(request, now)
+    raise StarterError(
+        f"Unknown resource type {request.resource_type}: this function handles "
+        f"{STARTER_RESOURCE_TYPE} and {GUARD_RESOURCE_TYPE}."
+    )
+
+
+def _run_logged(
+    step: Callable[[CloudFormationCustomResourceEvent, int], dict[str, Any]],
+    event: dict[str, Any],
+) -> dict[str, Any]:
+    """Run one entry point's step with the request keys on every log line and failures logged."""
+    request = CloudFormationCustomResourceEvent(event)
+    _append_request_keys(request)
+    try:
+        return step(request, now_epoch_seconds())
+    except (StarterError, InvalidSettingError, dms.DmsCallError) as error:
+        logger.error("request failed", extra={"reason": str(error)})
+        raise
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@tracer.capture_lambda_handler
+def on_event(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Validate, make at most one write call, and return the plan for ``is_complete``."""
+    return _run_logged(_dispatch_on_event, event)
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@tracer.capture_lambda_handler
+def is_complete(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Carry the plan one step further; ``Data`` only once complete (the framework insists)."""
+    return _run_logged(_is_complete, event)
