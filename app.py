@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Example: a DMS migration (PostgreSQL -> PostgreSQL) whose task is started by CloudFormation.
+
+Fill in the "context" of cdk.json (subnets, security groups, secrets, endpoints), then
+``./scripts/synth.sh`` or ``npx cdk deploy``. No VPC lookup: the stack is environment-agnostic.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aws_cdk import App, Duration, Stack
+from aws_cdk import aws_dms as dms
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_secretsmanager as secretsmanager
+from dms_task_starter import CdcStart, ReplicationTaskStarter, WaitFor
+
+if TYPE_CHECKING:
+    from constructs import Construct
+
+TABLE_MAPPINGS: dict[str, Any] = {
+    "rules": [
+        {
+            "rule-type": "selection",
+            "rule-id": "1",
+            "rule-name": "include-public-schema",
+            "object-locator": {"schema-name": "public", "table-name": "%"},
+            "rule-action": "include",
+        }
+    ]
+}
+
+TASK_SETTINGS: dict[str, Any] = {
+    "TargetMetadata": {"SupportLobs": True, "LimitedSizeLobMode": True, "LobMaxSize": 32},
+    "FullLoadSettings": {"TargetTablePrepMode": "DO_NOTHING"},
+    "Logging": {"EnableLogging": True},
+}
+
+
+class DmsMigrationStack(Stack):
+    """Replication instance, endpoints (credentials in Secrets Manager), task and its starter."""
+
+    def __init__(self, scope: Construct, id: str) -> None:
+        super().__init__(scope, id)
+        ctx = self.node.try_get_context
+
+        subnet_group = dms.CfnReplicationSubnetGroup(
+            self,
+            "SubnetGroup",
+            replication_subnet_group_description="Subnets of the DMS replication instance",
+            subnet_ids=list(ctx("subnetIds")),
+        )
+        instance = dms.CfnReplicationInstance(
+            self,
+            "ReplicationInstance",
+            replication_instance_class=str(ctx("replicationInstanceClass")),
+            allocated_storage=50,
+            publicly_accessible=False,
+            multi_az=bool(ctx("multiAz")),
+            auto_minor_version_upgrade=True,
+            replication_subnet_group_identifier=subnet_group.ref,
+            vpc_security_group_ids=list(ctx("securityGroupIds")),
+        )
+
+        # DMS reads the endpoint credentials from Secrets Manager with this role.
+        secret_access_role = iam.Role(
+            self,
+            "SecretAccessRole",
+            assumed_by=iam.ServicePrincipal(f"dms.{self.region}.amazonaws.com"),
+            description="Lets DMS read the source and target database secrets",
+        )
+        source_secret = secretsmanager.Secret.from_secret_complete_arn(
+            self, "SourceSecret", str(ctx("sourceSecretArn"))
+        )
+        target_secret = secretsmanager.Secret.from_secret_complete_arn(
+            self, "TargetSecret", str(ctx("targetSecretArn"))
+        )
+        source_secret.grant_read(secret_access_role)
+        target_secret.grant_read(secret_access_role)
+
+        source = dms.CfnEndpoint(
+            self,
+            "SourceEndpoint",
+            endpoint_type="source",
+            engine_name="postgres",
+            database_name=str(ctx("sourceDatabaseName")),
+            ssl_mode="require",
+            postgre_sql_settings=dms.CfnEndpoint.PostgreSqlSettingsProperty(
+                secrets_manager_secret_id=source_secret.secret_arn,
+                secrets_manager_access_role_arn=secret_access_role.role_arn,
+                slot_name=str(ctx("sourceSlotName")),
+            ),
+        )
+        target = dms.CfnEndpoint(
+            self,
+            "TargetEndpoint",
+            endpoint_type="target",
+            engine_name="postgres",
+            database_name=str(ctx("targetDatabaseName")),
+            ssl_mode="require",
+            postgre_sql_settings=dms.CfnEndpoint.PostgreSqlSettingsProperty(
+                secrets_manager_secret_id=target_secret.secret_arn,
+                secrets_manager_access_role_arn=secret_access_role.role_arn,
+            ),
+        )
+        # DMS checks the secrets when the endpoints are created: grant first.
+        for endpoint in (source, target):
+            endpoint.node.add_dependency(secret_access_role)
+
+        task = dms.CfnReplicationTask(
+            self,
+            "ReplicationTask",
+            migration_type="full-load-and-cdc",
+            replication_instance_arn=instance.ref,
+            source_endpoint_arn=source.ref,
+            target_endpoint_arn=target.ref,
+            table_mappings=json.dumps(TABLE_MAPPINGS),
+            replication_task_settings=json.dumps(TASK_SETTINGS),
+            # A literal identifier makes the ARN known in advance: needed by the update guard.
+            resource_identifier=str(ctx("taskResourceIdentifier")),
+        )
+
+        cdc_start_position = ctx("cdcStartPosition")
+        cdc_start = (
+            CdcStart.at_position(str(cdc_start_position))
+            if cdc_start_position
+            else CdcStart.at_time(
+                datetime.fromisoformat(str(ctx("cdcStartTime"))).replace(tzinfo=UTC)
+            )
+        )
+        self.starter = ReplicationTaskStarter(
+            self,
+            "TaskStarter",
+            task=task,
+            cdc_start=cdc_start,
+            wait_for=WaitFor.RUNNING,
+            timeout=Duration.minutes(30),
+        )
+
+
+app = App()
+DmsMigrationStack(app, "DmsMigrationStack")
+app.synth()
