@@ -126,7 +126,7 @@ def _starter_on_event(request: CloudFormationCustomResourceEvent, now: int) -> d
     task = _describe(settings.task_arn)
     old = _old_starter_settings(request) if request.request_type == "Update" else None
     if old is not None and old.task_arn != settings.task_arn:
-        decision, task = _plan_replacement(settings, old.task_arn, task, now)
+        decision = _plan_replacement(settings, old.task_arn, task, now)
     elif (
         old is not None
         and task is not None
@@ -141,7 +141,7 @@ def _starter_on_event(request: CloudFormationCustomResourceEvent, now: int) -> d
 
 def _plan_replacement(
     settings: StarterSettings, old_arn: str, new_task: TaskState | None, now: int
-) -> tuple[OnEventDecision, TaskState | None]:
+) -> OnEventDecision:
     """Decide an Update that points the resource at another task.
 
     The old task is stopped now if ``OnDelete`` says so: the grant for its ARN still
@@ -160,11 +160,11 @@ def _plan_replacement(
     if handover:
         _log_task("CDC of the new task continues from the replaced task's checkpoint", old_task)
     if not stops_old:
-        return plan_start(settings, new_task, now, handover_source=handover_source), new_task
+        return plan_start(settings, new_task, now, handover_source=handover_source)
     _log_task("the replaced task is not at rest: bringing it to rest first", old_task)
     if old_task is not None and old_task.status == Status.RUNNING:
         dms.stop_task(old_arn)
-    return plan_start(settings, new_task, now, old_arn, handover_source), new_task
+    return plan_start(settings, new_task, now, old_arn, handover_source)
 
 
 def _starter_on_delete(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:
