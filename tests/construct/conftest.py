@@ -1,0 +1,34 @@
+"""Session-scoped synthesized apps (synthesis is the slow part) and helper imports."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from cdk_support import Synthesized, build_mixed, synthesize
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aws_cdk import Stack
+
+
+@pytest.fixture(scope="session")
+def make_synth(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[..., Synthesized]:
+    def factory(build: Callable[[Stack], object], *, nag: bool = False) -> Synthesized:
+        return synthesize(build, tmp_path_factory.mktemp("cdk.out"), nag=nag)
+
+    return factory
+
+
+@pytest.fixture(scope="session")
+def mixed(make_synth: Callable[..., Synthesized]) -> Synthesized:
+    """The five-starter stack, synthesized once with the AwsSolutions checks."""
+    return make_synth(build_mixed, nag=True)

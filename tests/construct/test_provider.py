@@ -1,0 +1,217 @@
+"""One provider per stack: functions, runtime, layer, logs, asset, sharing rules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Match
+from cdk_support import TASK_ARN, Synthesized, make_task
+from dms_task_starter import POWERTOOLS_LAYER_VERSION, ReplicationTaskStarter
+from dms_task_starter.provider import PROVIDER_ID, ReplicationTaskStarterProvider
+from dms_task_starter_runtime import contract
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+HANDLER_PREFIX = "dms_task_starter_runtime.handler."
+
+
+def _starters(count: int) -> Callable[[Stack], None]:
+    def build(stack: Stack) -> None:
+        for index in range(count):
+            task = make_task(stack, f"Task{index}", resource_identifier=f"task-{index}")
+            ReplicationTaskStarter(stack, f"Starter{index}", task=task)
+
+    return build
+
+
+@pytest.fixture(scope="module")
+def one(make_synth: Callable[..., Synthesized]) -> Synthesized:
+    return make_synth(_starters(1))
+
+
+@pytest.fixture(scope="module")
+def five(make_synth: Callable[..., Synthesized]) -> Synthesized:
+    return make_synth(_starters(5))
+
+
+def _user_functions(synth: Synthesized) -> dict[str, dict]:
+    return {
+        name: fn
+        for name, fn in synth.resources("AWS::Lambda::Function").items()
+        if str(fn["Properties"].get("Handler", "")).startswith(HANDLER_PREFIX)
+    }
+
+
+def test_lambda_count_does_not_grow_with_starters(one: Synthesized, five: Synthesized) -> None:
+    one_count = len(one.resources("AWS::Lambda::Function"))
+    assert one_count == len(five.resources("AWS::Lambda::Function"))
+    assert len(_user_functions(one)) == len(_user_functions(five)) == 2
+    assert len(one.resources("AWS::StepFunctions::StateMachine")) == 1
+    assert len(five.resources("AWS::StepFunctions::StateMachine")) == 1
+    assert len(one.resources("AWS::IAM::Role")) == len(five.resources("AWS::IAM::Role"))
+
+
+def test_one_custom_resource_per_starter(five: Synthesized) -> None:
+    assert len(five.resources(contract.STARTER_RESOURCE_TYPE)) == 5
+    # Each guarded starter adds its guard; nothing else grows per starter except grants.
+    assert len(five.resources(contract.GUARD_RESOURCE_TYPE)) == 5
+    one_policy_per_40 = five.resources("AWS::IAM::ManagedPolicy")
+    assert len(one_policy_per_40) == 2  # one primary, one retention chunk
+
+
+def test_handlers_runtime_architecture_layer_and_settings(five: Synthesized) -> None:
+    functions = _user_functions(five)
+    handlers = sorted(fn["Properties"]["Handler"] for fn in functions.values())
+    assert handlers == [f"{HANDLER_PREFIX}is_complete", f"{HANDLER_PREFIX}on_event"]
+    roles = {str(fn["Properties"]["Role"]) for fn in functions.values()}
+    assert len(roles) == 1, "both handlers share one role"
+    for fn in functions.values():
+        props = fn["Properties"]
+        assert props["Runtime"] == "python3.13"
+        assert props["Architectures"] == ["arm64"]
+        assert props["MemorySize"] == 256
+        assert props["Timeout"] == 60
+        assert props["Environment"]["Variables"] == {
+            "POWERTOOLS_SERVICE_NAME": "dms-task-starter",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "LOG_LEVEL": "INFO",
+        }
+        assert props["Layers"] == [
+            {
+                "Fn::Join": [
+                    "",
+                    [
+                        "arn:",
+                        {"Ref": "AWS::Partition"},
+                        ":lambda:",
+                        {"Ref": "AWS::Region"},
+                        ":017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:"
+                        f"{POWERTOOLS_LAYER_VERSION}",
+                    ],
+                ]
+            }
+        ]
+        assert "LogGroup" in props["LoggingConfig"]
+
+
+def test_log_groups_have_retention_and_are_destroyed(five: Synthesized) -> None:
+    groups = five.resources("AWS::Logs::LogGroup")
+    assert len(groups) == 3  # on_event, is_complete, provider framework
+    for group in groups.values():
+        assert group["Properties"]["RetentionInDays"] == 30
+        assert group["DeletionPolicy"] == "Delete"
+
+
+def _waiter_retry(synth: Synthesized) -> dict:
+    machine = next(iter(synth.resources("AWS::StepFunctions::StateMachine").values()))
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    definition = "".join(p if isinstance(p, str) else '"' for p in parts)
+    head = definition.split('"Resource":')[0] + "}}}"
+    state = json.loads(head.replace(',"Type":"Task",}', "}").replace(',"Type":"Task"}', "}"))
+    return state["States"]["framework-isComplete-task"]["Retry"][0]
+
+
+def test_provider_timeouts_come_from_the_contract(five: Synthesized) -> None:
+    retry = _waiter_retry(five)
+    assert retry["IntervalSeconds"] == contract.DEFAULT_POLL_INTERVAL_SECONDS
+    assert retry["MaxAttempts"] == (
+        contract.PROVIDER_TOTAL_TIMEOUT_SECONDS // contract.DEFAULT_POLL_INTERVAL_SECONDS
+    )
+
+
+def test_asset_contains_the_runtime_package(five: Synthesized) -> None:
+    code = next(iter(_user_functions(five).values()))["Properties"]["Code"]
+    asset_hash = str(code["S3Key"]).removesuffix(".zip")
+    asset_dir = five.outdir / f"asset.{asset_hash}"
+    package = asset_dir / "dms_task_starter_runtime"
+    assert (package / "handler.py").is_file()
+    assert (package / "contract.py").is_file()
+    assert not list(asset_dir.rglob("__pycache__"))
+    assert not list(asset_dir.rglob("*.pyc"))
+    assert sorted(p.name for p in asset_dir.iterdir()) == ["dms_task_starter_runtime"]
+
+
+def test_provider_is_a_singleton_under_the_stack() -> None:
+    stack = Stack()
+    first = ReplicationTaskStarter(stack, "A", task=TASK_ARN)
+    second = ReplicationTaskStarter(stack, "B", task=TASK_ARN, poll_interval=Duration.seconds(10))
+    assert first.provider is second.provider
+    assert stack.node.find_child(PROVIDER_ID) is first.provider
+    assert ReplicationTaskStarterProvider.of(first) is first.provider
+
+
+def test_poll_interval_reaches_the_waiter(make_synth: Callable[..., Synthesized]) -> None:
+    synth = make_synth(
+        lambda stack: ReplicationTaskStarter(
+            stack, "A", task=TASK_ARN, poll_interval=Duration.seconds(30)
+        )
+    )
+    retry = _waiter_retry(synth)
+    assert retry["IntervalSeconds"] == 30
+    assert retry["MaxAttempts"] == contract.PROVIDER_TOTAL_TIMEOUT_SECONDS // 30
+
+
+def test_second_starter_with_other_poll_interval_fails() -> None:
+    stack = Stack()
+    ReplicationTaskStarter(stack, "A", task=TASK_ARN, poll_interval=Duration.seconds(20))
+    with pytest.raises(ValueError, match=r"^poll_interval: .*shared per stack"):
+        ReplicationTaskStarter(stack, "B", task=TASK_ARN, poll_interval=Duration.seconds(30))
+    # None means "whatever the stack's provider uses".
+    ReplicationTaskStarter(stack, "C", task=TASK_ARN)
+
+
+def test_default_then_explicit_other_poll_interval_fails() -> None:
+    stack = Stack()
+    ReplicationTaskStarter(stack, "A", task=TASK_ARN)
+    with pytest.raises(ValueError, match=r"^poll_interval: "):
+        ReplicationTaskStarter(stack, "B", task=TASK_ARN, poll_interval=Duration.seconds(60))
+
+
+def test_second_starter_with_other_layer_fails() -> None:
+    stack = Stack()
+    layer = lambda_.LayerVersion.from_layer_version_arn(
+        stack, "Layer", "arn:aws:lambda:eu-west-1:123456789012:layer:powertools:1"
+    )
+    ReplicationTaskStarter(stack, "A", task=TASK_ARN, powertools_layer=layer)
+    ReplicationTaskStarter(stack, "B", task=TASK_ARN, powertools_layer=layer)
+    other = lambda_.LayerVersion.from_layer_version_arn(
+        stack, "Other", "arn:aws:lambda:eu-west-1:123456789012:layer:powertools:2"
+    )
+    with pytest.raises(ValueError, match=r"^powertools_layer: .*shared per stack"):
+        ReplicationTaskStarter(stack, "C", task=TASK_ARN, powertools_layer=other)
+
+
+def test_custom_layer_is_used(make_synth: Callable[..., Synthesized]) -> None:
+    arn = "arn:aws:lambda:eu-west-1:123456789012:layer:powertools:7"
+
+    def build(stack: Stack) -> None:
+        layer = lambda_.LayerVersion.from_layer_version_arn(stack, "Layer", arn)
+        ReplicationTaskStarter(stack, "A", task=TASK_ARN, powertools_layer=layer)
+
+    synth = make_synth(build)
+    synth.template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"Handler": Match.string_like_regexp("^dms_task_starter_runtime"), "Layers": [arn]},
+    )
+
+
+@pytest.mark.parametrize("seconds", [contract.MIN_POLL_INTERVAL_SECONDS - 1, 301, 7.5])
+def test_poll_interval_out_of_range(seconds: float) -> None:
+    stack = Stack()
+    interval = Duration.millis(int(seconds * 1000))
+    with pytest.raises(ValueError, match=r"^poll_interval: "):
+        ReplicationTaskStarter(stack, "A", task=TASK_ARN, poll_interval=interval)
+
+
+def test_staged_asset_dir_is_cached_per_process() -> None:
+    from dms_task_starter._asset import runtime_package_dir, staged_runtime_dir
+
+    assert staged_runtime_dir() == staged_runtime_dir()
+    assert (Path(staged_runtime_dir()) / "dms_task_starter_runtime" / "contract.py").is_file()
+    assert (runtime_package_dir() / "contract.py").is_file()
