@@ -446,6 +446,21 @@ def plan_restart(settings: StarterSettings, task: TaskState, now: int) -> OnEven
     return OnEventDecision(plan, note)
 
 
+def plan_update(
+    old: StarterSettings | None, settings: StarterSettings, task: TaskState | None, now: int
+) -> OnEventDecision:
+    """Decide an Update (or rollback) that keeps the task: restart it if its start inputs
+    changed while it runs, otherwise treat it like a Create (a task at rest is started)."""
+    if (
+        old is not None
+        and task is not None
+        and task.status in STARTED_STATUSES
+        and settings_require_restart(old, settings)
+    ):
+        return plan_restart(settings, task, now)
+    return plan_start(settings, task, now)
+
+
 def plan_stop(
     task_arn: str, task: TaskState | None, now: int, timeout_seconds: int
 ) -> OnEventDecision:

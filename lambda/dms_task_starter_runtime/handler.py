@@ -26,7 +26,6 @@ from dms_task_starter_runtime.contract import (
 )
 from dms_task_starter_runtime.decisions import (
     NOT_AT_REST_STATUSES,
-    STARTED_STATUSES,
     Complete,
     OnEventDecision,
     Plan,
@@ -39,10 +38,9 @@ from dms_task_starter_runtime.decisions import (
     decide_poll,
     hands_over_cdc,
     plan_nothing,
-    plan_restart,
     plan_start,
     plan_stop,
-    settings_require_restart,
+    plan_update,
     task_attributes,
     task_state,
 )
@@ -127,15 +125,8 @@ def _starter_on_event(request: CloudFormationCustomResourceEvent, now: int) -> d
     old = _old_starter_settings(request) if request.request_type == "Update" else None
     if old is not None and old.task_arn != settings.task_arn:
         decision = _plan_replacement(settings, old.task_arn, task, now)
-    elif (
-        old is not None
-        and task is not None
-        and task.status in STARTED_STATUSES
-        and settings_require_restart(old, settings)
-    ):
-        decision = plan_restart(settings, task, now)
     else:
-        decision = plan_start(settings, task, now)
+        decision = plan_update(old, settings, task, now)
     return _response(settings.task_arn, decision, _carry_out(decision, task))
 
 
