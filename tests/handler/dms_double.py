@@ -31,7 +31,7 @@ def task_arn(task_id: str) -> str:
     return f"arn:aws:dms:{REGION}:{ACCOUNT}:task:{task_id}"
 
 
-class DmsFault(Exception):
+class DmsError(Exception):
     """An error answer: HTTP 400 with the DMS error code in ``__type``."""
 
     def __init__(self, code: str, message: str) -> None:
@@ -152,25 +152,25 @@ class DmsDouble:
             self.calls.append((operation, params))
             if self._random.random() < self.throttle_rate:
                 self.throttled_count += 1
-                raise DmsFault("ThrottlingException", "Rate exceeded")
+                raise DmsError("ThrottlingException", "Rate exceeded")
             handler = {
                 "DescribeReplicationTasks": self._describe,
                 "StartReplicationTask": self._start,
                 "StopReplicationTask": self._stop,
             }.get(operation)
             if handler is None:
-                raise DmsFault("InvalidAction", f"{operation} is not modelled by the double")
+                raise DmsError("InvalidAction", f"{operation} is not modelled by the double")
             return handler(params)
 
     def _task(self, operation: str, arn: str) -> FakeTask:
         if (operation, arn) in self.denied:
-            raise DmsFault(
+            raise DmsError(
                 "AccessDeniedFault",
                 f"User is not authorized to perform: dms:{operation} on resource: {arn}",
             )
         task = self.tasks.get(arn)
         if task is None:
-            raise DmsFault("ResourceNotFoundFault", "Replication Task not found")
+            raise DmsError("ResourceNotFoundFault", "Replication Task not found")
         return task
 
     def _describe(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -183,20 +183,20 @@ class DmsDouble:
         task = self._task("StartReplicationTask", params["ReplicationTaskArn"])
         start_type = params["StartReplicationTaskType"]
         if start_type not in START_TYPES:
-            raise DmsFault("InvalidParameterValueException", f"Invalid start type {start_type}")
+            raise DmsError("InvalidParameterValueException", f"Invalid start type {start_type}")
         if "CdcStartTime" in params and "CdcStartPosition" in params:
-            raise DmsFault(
+            raise DmsError(
                 "InvalidParameterCombinationException",
                 "CdcStartTime and CdcStartPosition cannot be specified together",
             )
         if task.status not in ("ready", "stopped", "failed"):
-            raise DmsFault(
+            raise DmsError(
                 "InvalidResourceStateFault",
                 f"Replication Task cannot be started, current status is {task.status}",
             )
         never_ran = task.status == "ready"
         if never_ran != (start_type == "start-replication"):
-            raise DmsFault(
+            raise DmsError(
                 "InvalidParameterCombinationException",
                 f"Start type {start_type} is not valid for a task in status {task.status}",
             )
@@ -211,7 +211,7 @@ class DmsDouble:
     def _stop(self, params: dict[str, Any]) -> dict[str, Any]:
         task = self._task("StopReplicationTask", params["ReplicationTaskArn"])
         if task.status != "running":
-            raise DmsFault(
+            raise DmsError(
                 "InvalidResourceStateFault", f"Replication Task {task.arn} is currently not running"
             )
         task.status = "stopping"
@@ -223,7 +223,7 @@ class DmsDouble:
         params = json.loads(request.get_data() or b"{}")
         try:
             body, status = self.handle(operation, params), 200
-        except DmsFault as fault:
+        except DmsError as fault:
             body, status = {"__type": fault.code, "message": fault.message}, 400
         response = Response(
             json.dumps(body), status=status, content_type="application/x-amz-json-1.1"

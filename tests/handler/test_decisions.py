@@ -7,7 +7,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-
 from dms_task_starter_runtime.contract import Attr, StartType, WaitFor
 from dms_task_starter_runtime.decisions import (
     ALL_STATUSES,
