@@ -1,6 +1,6 @@
 """The only module that calls AWS DMS.
 
-The client retries throttling and 5xx answers itself (standard mode, 10 attempts):
+The client retries throttling and 5xx answers itself (standard mode, 10 retries):
 several starters polling one account's DMS API at once exhaust the runtime's default
 of 3 attempts. Errors that retrying cannot fix become ``DmsCallError`` with a message
 that names the task, because CloudFormation shows nothing else.

@@ -97,6 +97,8 @@ class DmsDouble:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     denied: set[tuple[str, str]] = field(default_factory=set)
     throttle_rate: float = 0.0
+    throttle_next: int = 0
+    """Throttle this many of the next calls, whatever ``throttle_rate`` says."""
     throttled_count: int = 0
     clock: float = 1_700_000_000.0
     _random: random.Random = field(default_factory=lambda: random.Random(7))
@@ -150,7 +152,8 @@ class DmsDouble:
     def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             self.calls.append((operation, params))
-            if self._random.random() < self.throttle_rate:
+            if self.throttle_next > 0 or self._random.random() < self.throttle_rate:
+                self.throttle_next = max(0, self.throttle_next - 1)
                 self.throttled_count += 1
                 raise DmsError("ThrottlingException", "Rate exceeded")
             handler = {
