@@ -11,6 +11,7 @@ Statuses move one step per ``advance()``: tests decide when time passes.
 from __future__ import annotations
 
 import json
+import logging
 import random
 import threading
 from dataclasses import dataclass, field
@@ -25,6 +26,9 @@ ACCOUNT = "123456789012"
 START_TYPES = ("start-replication", "resume-processing", "reload-target")
 FULL_LOAD_ONLY_FINISHED = "Stop Reason FULL_LOAD_ONLY_FINISHED"
 WRITE_OPERATIONS = ("StartReplicationTask", "StopReplicationTask")
+
+# One access log line per request would bury the handler's own log lines.
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 def task_arn(task_id: str) -> str:
@@ -99,7 +103,8 @@ class DmsDouble:
     throttle_rate: float = 0.0
     throttle_next: int = 0
     """Throttle this many of the next calls, whatever ``throttle_rate`` says."""
-    throttled_count: int = 0
+    throttled_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """Calls answered with ThrottlingException; they never reached the model."""
     clock: float = 1_700_000_000.0
     _random: random.Random = field(default_factory=lambda: random.Random(7))
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -151,11 +156,11 @@ class DmsDouble:
 
     def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
-            self.calls.append((operation, params))
             if self.throttle_next > 0 or self._random.random() < self.throttle_rate:
                 self.throttle_next = max(0, self.throttle_next - 1)
-                self.throttled_count += 1
+                self.throttled_calls.append((operation, params))
                 raise DmsError("ThrottlingException", "Rate exceeded")
+            self.calls.append((operation, params))
             handler = {
                 "DescribeReplicationTasks": self._describe,
                 "StartReplicationTask": self._start,
@@ -240,7 +245,9 @@ class ServedDouble:
     def __init__(self, double: DmsDouble) -> None:
         self.double = double
         self._server = make_server("127.0.0.1", 0, double.wsgi_app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
 
     @property
     def url(self) -> str:
