@@ -44,7 +44,7 @@ class DmsMigrationStack(Stack):
 
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
-        ctx = self.node.try_get_context
+        ctx = self._context
 
         subnet_group = dms.CfnReplicationSubnetGroup(
             self,
@@ -138,6 +138,12 @@ class DmsMigrationStack(Stack):
             wait_for=WaitFor.RUNNING,
             timeout=Duration.minutes(30),
         )
+
+    def _context(self, key: str) -> Any:  # noqa: ANN401 - context values are JSON
+        value = self.node.try_get_context(key)
+        if value is None:
+            raise ValueError(f'context {key!r} is missing: set it in cdk.json ("context")')
+        return value
 
 
 app = App()
