@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from botocore.retries.standard import ExponentialBackoff
-
-# The helpers next to this file (dms_double, provider) are imported by plain module name.
-sys.path.insert(0, str(Path(__file__).parent))
 
 # The handler module reads these when it is imported: set them before any test imports it.
 os.environ.update(
@@ -25,8 +20,9 @@ os.environ.update(
     }
 )
 
-from dms_double import DmsDouble, ServedDouble
 from dms_task_starter_runtime import dms
+
+from .dms_double import DmsDouble, ServedDouble
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

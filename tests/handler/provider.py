@@ -14,7 +14,7 @@ from dms_task_starter_runtime import handler
 from dms_task_starter_runtime.contract import GUARD_RESOURCE_TYPE, STARTER_RESOURCE_TYPE
 
 if TYPE_CHECKING:
-    from dms_double import DmsDouble
+    from .dms_double import DmsDouble
 
 RESPONSE_URL = (
     "https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/"

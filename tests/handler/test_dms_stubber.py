@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from botocore.stub import Stubber
-from dms_double import DmsDouble, task_arn
 from dms_task_starter_runtime import dms, handler
 from dms_task_starter_runtime.decisions import StartParameters
-from provider import CONTEXT, cfn_event
+
+from .dms_double import DmsDouble, task_arn
+from .provider import CONTEXT, cfn_event
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

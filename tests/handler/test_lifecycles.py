@@ -10,13 +10,14 @@ import itertools
 from typing import Any
 
 import pytest
-from dms_double import DmsDouble, task_arn
 from dms_task_starter_runtime import handler
 from dms_task_starter_runtime.contract import GUARD_RESOURCE_TYPE
 from dms_task_starter_runtime.decisions import StarterError
 from dms_task_starter_runtime.dms import DmsCallError
 from dms_task_starter_runtime.settings import InvalidSettingError
-from provider import CONTEXT, CREATE_FAILED_MARKER, cfn_event, run_provider
+
+from .dms_double import DmsDouble, task_arn
+from .provider import CONTEXT, CREATE_FAILED_MARKER, cfn_event, run_provider
 
 T1 = task_arn("T1")
 OLD = task_arn("OLD")
