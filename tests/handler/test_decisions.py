@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from dms_task_starter_runtime.contract import Attr, StartType, WaitFor
@@ -71,7 +72,7 @@ DELETE_TABLE = {
 }
 
 
-def task(status: str, **fields: object) -> TaskState:
+def task(status: str, **fields: Any) -> TaskState:
     return replace(TaskState(arn=ARN, status=status, start_marker=MARKER), **fields)
 
 
@@ -209,7 +210,8 @@ def test_delete_of_a_missing_task_does_nothing() -> None:
     ],
 )
 def test_restart_needed_when_a_start_input_changes(field: str, value: object) -> None:
-    assert settings_require_restart(SETTINGS, replace(SETTINGS, **{field: value}))
+    changed: dict[str, Any] = {field: value}
+    assert settings_require_restart(SETTINGS, replace(SETTINGS, **changed))
 
 
 @pytest.mark.parametrize(
@@ -217,7 +219,8 @@ def test_restart_needed_when_a_start_input_changes(field: str, value: object) ->
     [("wait_for", WaitFor.NOTHING), ("timeout_seconds", 900), ("cdc_handover", False)],
 )
 def test_no_restart_for_settings_that_do_not_reach_dms(field: str, value: object) -> None:
-    assert not settings_require_restart(SETTINGS, replace(SETTINGS, **{field: value}))
+    changed: dict[str, Any] = {field: value}
+    assert not settings_require_restart(SETTINGS, replace(SETTINGS, **changed))
 
 
 # -- start parameters ---------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from botocore.stub import Stubber
@@ -54,7 +54,8 @@ def add_start(stub: Stubber, expected: dict[str, Any]) -> None:
 
 
 def test_client_retries_ten_times_in_standard_mode() -> None:
-    assert dms.dms_client().meta.config.retries == {"mode": "standard", "total_max_attempts": 11}
+    config = cast("Any", dms.dms_client().meta.config)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 11}
 
 
 def test_first_run_sends_start_replication_without_cdc_keys(stubber: Stubber) -> None:
