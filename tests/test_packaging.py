@@ -1,0 +1,129 @@
+"""The wheel works outside the repository: construct + runtime package, asset staged from it."""
+
+from __future__ import annotations
+
+import json
+import os
+import site
+import subprocess
+import sys
+import textwrap
+import venv
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+TINY_APP = textwrap.dedent(
+    """
+    import json, sys
+    from aws_cdk import App, Stack
+    import dms_task_starter, dms_task_starter_runtime
+    from dms_task_starter import ReplicationTaskStarter
+
+    app = App(outdir=sys.argv[1])
+    stack = Stack(app, "Tiny")
+    ReplicationTaskStarter(stack, "S", task="arn:aws:dms:eu-west-1:123456789012:task:ABC")
+    app.synth()
+    print(json.dumps({
+        "construct": dms_task_starter.__file__,
+        "runtime": dms_task_starter_runtime.__file__,
+    }))
+    """
+)
+
+
+def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        args, cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=120
+    )
+    assert result.returncode == 0, f"{args}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dist = tmp_path_factory.mktemp("dist")
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--wheel-dir",
+            str(dist),
+            str(REPO_ROOT),
+        ],
+        cwd=dist,
+    )
+    (built,) = dist.glob("cdk_dms_task_starter-*.whl")
+    return built
+
+
+def test_wheel_contains_both_packages(wheel: Path) -> None:
+    import zipfile
+
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for expected in (
+        "dms_task_starter/__init__.py",
+        "dms_task_starter/py.typed",
+        "dms_task_starter_runtime/contract.py",
+        "dms_task_starter_runtime/handler.py",
+        "dms_task_starter_runtime/py.typed",
+    ):
+        assert expected in names
+    assert not any(name.startswith(("constructs/", "lambda/", "tests/")) for name in names)
+
+
+def test_installed_wheel_synthesizes_outside_the_repo(wheel: Path, tmp_path: Path) -> None:
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    python = env_dir / "bin" / "python"
+    purelib = Path(
+        _run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            cwd=tmp_path,
+        ).strip()
+    )
+    # aws-cdk-lib & co. from this venv (no download); the repo itself must not be importable.
+    parent_paths = [p for p in site.getsitepackages() if "site-packages" in p]
+    (purelib / "parent-site-packages.pth").write_text("\n".join(parent_paths) + "\n")
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-index",
+            "--target",
+            str(purelib),
+            str(wheel),
+        ],
+        cwd=tmp_path,
+    )
+    app_file = tmp_path / "tiny_app.py"
+    app_file.write_text(TINY_APP)
+    outdir = tmp_path / "cdk.out"
+    env = {
+        key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")
+    }
+    env["JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION"] = "1"
+    output = _run([str(python), str(app_file), str(outdir)], cwd=tmp_path, env=env)
+    located = json.loads(output.strip().splitlines()[-1])
+    for path in located.values():
+        assert Path(path).is_relative_to(purelib), located
+
+    template = json.loads((outdir / "Tiny.template.json").read_text())
+    handlers = [
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+        and str(r["Properties"].get("Handler", "")).startswith("dms_task_starter_runtime.")
+    ]
+    assert len(handlers) == 2
+    asset_hash = str(handlers[0]["Properties"]["Code"]["S3Key"]).removesuffix(".zip")
+    assert (outdir / f"asset.{asset_hash}" / "dms_task_starter_runtime" / "handler.py").is_file()
