@@ -9,10 +9,14 @@ event is never logged.
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.shared.constants import TRACER_DISABLED_ENV
+from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent
 
 from dms_task_starter_runtime import dms
@@ -54,15 +58,28 @@ from dms_task_starter_runtime.settings import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 SERVICE: Final = "dms-task-starter"
+EntryPoint = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
 GUARD_PHYSICAL_ID_SUFFIX: Final = "#update-guard"
 
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
+
+
+def tracing_disabled() -> bool:
+    """Whether POWERTOOLS_TRACE_DISABLED is set, as Powertools itself reads it."""
+    return resolve_truthy_env_var_choice(env=os.getenv(TRACER_DISABLED_ENV, "false"))
+
+
+# Powertools' Tracer imports the X-Ray SDK even when tracing is disabled, which costs
+# every cold start; so the Tracer exists only when tracing is on.
+tracer: Tracer | None = None if tracing_disabled() else Tracer(service=SERVICE)
+
+
+def traced(entry_point: EntryPoint) -> EntryPoint:
+    """``tracer.capture_lambda_handler`` when tracing is on, the entry point itself otherwise."""
+    return entry_point if tracer is None else tracer.capture_lambda_handler(entry_point)
 
 
 def now_epoch_seconds() -> int:
@@ -102,10 +119,12 @@ def _carry_out(decision: OnEventDecision, task: TaskState | None) -> TaskState |
     return task
 
 
-def _response(
-    physical_id: str, decision: OnEventDecision, task: TaskState | None
+def _respond(
+    physical_id: str, decision: OnEventDecision, task: TaskState | None = None
 ) -> dict[str, Any]:
-    attributes = task_attributes(task) if task is not None else {}
+    """Carry the decision out and answer with the task's attributes and the plan."""
+    final = _carry_out(decision, task)
+    attributes = task_attributes(final) if final is not None else {}
     return {"PhysicalResourceId": physical_id, "Data": {**attributes, **decision.plan.to_data()}}
 
 
@@ -127,7 +146,7 @@ def _starter_on_event(request: CloudFormationCustomResourceEvent, now: int) -> d
         decision = _plan_replacement(settings, old.task_arn, task, now)
     else:
         decision = plan_update(old, settings, task, now)
-    return _response(settings.task_arn, decision, _carry_out(decision, task))
+    return _respond(settings.task_arn, decision, task)
 
 
 def _plan_replacement(
@@ -165,20 +184,20 @@ def _starter_on_delete(request: CloudFormationCustomResourceEvent, now: int) -> 
     on_delete, timeout_seconds = delete_settings.on_delete, delete_settings.timeout_seconds
     if not TASK_ARN_PATTERN.fullmatch(physical_id):
         decision = plan_nothing("", now, timeout_seconds, "no task was started: nothing to do")
-        return _response(physical_id, decision, None)
+        return _respond(physical_id, decision)
     if on_delete is OnDelete.LEAVE_RUNNING:
         decision = plan_nothing("", now, timeout_seconds, "OnDelete is leave-running: no call")
-        return _response(physical_id, decision, None)
+        return _respond(physical_id, decision)
     task = _describe(physical_id)
     decision = plan_stop(physical_id, task, now, timeout_seconds)
-    return _response(physical_id, decision, _carry_out(decision, task))
+    return _respond(physical_id, decision, task)
 
 
 def _guard_on_event(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:
     """Stop the task before CloudFormation modifies it; the starter starts it again."""
     if request.request_type == "Delete":
         decision = plan_nothing("", now, DEFAULT_TIMEOUT_SECONDS, "guard deleted: nothing to do")
-        return _response(request.physical_resource_id, decision, None)
+        return _respond(request.physical_resource_id, decision)
     settings = parse_guard_settings(request.resource_properties)
     physical_id = settings.task_arn + GUARD_PHYSICAL_ID_SUFFIX
     old = None
@@ -194,10 +213,10 @@ def _guard_on_event(request: CloudFormationCustomResourceEvent, now: int) -> dic
     ):
         note = "task definition unchanged or task replaced: nothing to stop"
         decision = plan_nothing("", now, DEFAULT_TIMEOUT_SECONDS, note)
-        return _response(physical_id, decision, None)
+        return _respond(physical_id, decision)
     task = _describe(settings.task_arn)
     decision = plan_stop(settings.task_arn, task, now, DEFAULT_TIMEOUT_SECONDS)
-    return _response(physical_id, decision, _carry_out(decision, task))
+    return _respond(physical_id, decision, task)
 
 
 def _is_complete(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:
@@ -252,14 +271,14 @@ def _run_logged(
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
-@tracer.capture_lambda_handler
+@traced
 def on_event(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Validate, make at most one write call, and return the plan for ``is_complete``."""
     return _run_logged(_dispatch_on_event, event)
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
-@tracer.capture_lambda_handler
+@traced
 def is_complete(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Carry the plan one step further; ``Data`` only once complete (the framework insists)."""
     return _run_logged(_is_complete, event)

@@ -8,12 +8,14 @@ The framework calls ``on_event`` once, merges its answer into the event, then ca
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from dms_task_starter_runtime import handler
 from dms_task_starter_runtime.contract import GUARD_RESOURCE_TYPE, STARTER_RESOURCE_TYPE
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
     from .dms_double import DmsDouble
 
 RESPONSE_URL = (
@@ -34,7 +36,7 @@ class FakeLambdaContext:
     aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
 
 
-CONTEXT = FakeLambdaContext()
+CONTEXT = cast("LambdaContext", FakeLambdaContext())
 
 
 def cfn_event(
