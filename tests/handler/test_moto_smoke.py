@@ -37,19 +37,19 @@ def moto_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 def create_task_in_moto(url: str) -> str:
     client = boto3.client("dms", endpoint_url=url, region_name=REGION)
-    endpoints = [
-        client.create_endpoint(EndpointIdentifier=name, EndpointType=kind, EngineName="mysql")[
+    source, target = (
+        client.create_endpoint(EndpointIdentifier=kind, EndpointType=kind, EngineName="mysql")[
             "Endpoint"
         ]["EndpointArn"]
-        for name, kind in (("source", "source"), ("target", "target"))
-    ]
+        for kind in ("source", "target")
+    )
     instance = client.create_replication_instance(
         ReplicationInstanceIdentifier="instance", ReplicationInstanceClass="dms.t3.micro"
     )["ReplicationInstance"]["ReplicationInstanceArn"]
     return client.create_replication_task(
         ReplicationTaskIdentifier="smoke",
-        SourceEndpointArn=endpoints[0],
-        TargetEndpointArn=endpoints[1],
+        SourceEndpointArn=source,
+        TargetEndpointArn=target,
         ReplicationInstanceArn=instance,
         MigrationType="cdc",
         TableMappings='{"rules": []}',
