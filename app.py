@@ -106,8 +106,9 @@ class DmsMigrationStack(Stack):
             ),
         )
         # DMS checks the secrets when the endpoints are created: grant first.
+        secret_grants = secret_access_role.node.find_child("DefaultPolicy")
         for endpoint in (source, target):
-            endpoint.node.add_dependency(secret_access_role)
+            endpoint.node.add_dependency(secret_grants)
 
         task = dms.CfnReplicationTask(
             self,
