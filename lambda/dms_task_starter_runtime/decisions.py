@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from dms_task_starter_runtime.settings import StarterSettings
 
 MAX_FAILURE_MESSAGE_CHARS: Final = 1000
-MAX_ATTRIBUTE_VALUE_CHARS: Final = 512
+MAX_ATTRIBUTE_VALUE_CHARS: Final = 400
 """Caps every returned attribute: the whole response must stay below 4096 bytes."""
 
 FULL_LOAD_ONLY_FINISHED: Final = "Stop Reason FULL_LOAD_ONLY_FINISHED"
@@ -285,6 +285,25 @@ def start_parameters(
         cdc_start_position=cdc_start_position,
         cdc_stop_position=settings.cdc_stop_position,
     )
+
+
+def start_took_effect(marker_before: str, task_after: TaskState | None) -> bool:
+    """Whether a start DMS rejected as invalid for the task's state was in fact made.
+
+    botocore retries a call whose answer was lost (5xx, timeout); when DMS had applied the
+    first attempt, the retry finds the task starting and is rejected.
+    """
+    return (
+        task_after is not None
+        and task_after.status in STARTED_STATUSES
+        and task_after.start_marker != marker_before
+    )
+
+
+def stop_took_effect(task_after: TaskState | None) -> bool:
+    """Whether a stop DMS rejected as invalid for the task's state left the task stopping
+    or stopped, which is all the stop was for."""
+    return task_after is not None and task_after.status in {Status.STOPPING, Status.STOPPED}
 
 
 class PlanKey:
@@ -599,7 +618,10 @@ def _decide_pending_start(
             raise ValueError("a pending start needs the starter settings")
         handover_source = stop_subject if plan.cdc_handover else None
         start = start_parameters(settings, task, handover_source)
-        action: PollDecision = Start(start, f"task is {task.status}: starting it")
+        note = f"task is {task.status}: starting it with {start.start_type}"
+        if handover_source is not None:
+            note += f", CDC from the RecoveryCheckpoint of {handover_source.arn}"
+        action: PollDecision = Start(start, note)
     elif task.status in STARTABLE_STATUSES or task.status in TERMINAL_STATUSES:
         expected = " or ".join(sorted(plan.start_from))
         raise StarterError(

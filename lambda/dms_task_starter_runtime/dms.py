@@ -31,12 +31,13 @@ CLIENT_CONFIG: Final = Config(
 )
 TASK_ARN_FILTER: Final = "replication-task-arn"
 NOT_FOUND_CODE: Final = "ResourceNotFoundFault"
+INVALID_STATE_CODE: Final = "InvalidResourceStateFault"
 ERROR_EXPLANATIONS: Final = {
     "AccessDeniedFault": "this function is not allowed to do that",
     "AccessDenied": "this function is not allowed to do that",
     "AccessDeniedException": "this function is not allowed to do that",
     NOT_FOUND_CODE: "the task does not exist",
-    "InvalidResourceStateFault": "the task is not in a state that allows it",
+    INVALID_STATE_CODE: "the task is not in a state that allows it",
     "InvalidParameterValueException": "DMS rejected a parameter value",
     "InvalidParameterCombinationException": "DMS rejected the combination of parameters",
 }

@@ -35,21 +35,27 @@ from dms_task_starter_runtime.decisions import (
     Plan,
     Start,
     StarterError,
+    StartParameters,
     Status,
+    StatusClass,
     Stop,
     TaskState,
     Wait,
+    classify_status,
     decide_poll,
     hands_over_cdc,
     plan_nothing,
     plan_start,
     plan_stop,
     plan_update,
+    start_took_effect,
+    stop_took_effect,
     task_attributes,
     task_state,
 )
 from dms_task_starter_runtime.settings import (
     TASK_ARN_PATTERN,
+    GuardSettings,
     InvalidSettingError,
     StarterSettings,
     parse_delete_settings,
@@ -63,6 +69,7 @@ if TYPE_CHECKING:
 SERVICE: Final = "dms-task-starter"
 EntryPoint = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
 GUARD_PHYSICAL_ID_SUFFIX: Final = "#update-guard"
+REQUEST_TYPES: Final = ("Create", "Update", "Delete")
 
 logger = Logger(service=SERVICE)
 
@@ -108,14 +115,42 @@ def _append_request_keys(request: CloudFormationCustomResourceEvent) -> None:
     )
 
 
+def _start(parameters: StartParameters, marker_before: str) -> TaskState:
+    """Start the task; a start whose lost answer botocore retried counts as made."""
+    try:
+        return task_state(dms.start_task(parameters))
+    except dms.DmsCallError as error:
+        task_after = _describe_after_rejection(error, parameters.task_arn)
+        if not start_took_effect(marker_before, task_after) or task_after is None:
+            raise
+        _log_task("the start was made; DMS rejected only a retry of it", task_after)
+        return task_after
+
+
+def _stop(task_arn: str) -> TaskState:
+    """Stop the task; a stop whose lost answer botocore retried counts as made."""
+    try:
+        return task_state(dms.stop_task(task_arn))
+    except dms.DmsCallError as error:
+        task_after = _describe_after_rejection(error, task_arn)
+        if not stop_took_effect(task_after) or task_after is None:
+            raise
+        _log_task("the task is stopping already; DMS rejected only the stop", task_after)
+        return task_after
+
+
+def _describe_after_rejection(error: dms.DmsCallError, task_arn: str) -> TaskState | None:
+    return _describe(task_arn) if error.code == dms.INVALID_STATE_CODE else None
+
+
 def _carry_out(decision: OnEventDecision, task: TaskState | None) -> TaskState | None:
     """Make the decision's write call, if any; return the task as DMS reports it afterwards."""
     _log_task(decision.note, task, decision="on_event")
     if decision.stop_arn:
-        stopped = task_state(dms.stop_task(decision.stop_arn))
+        stopped = _stop(decision.stop_arn)
         return stopped if stopped.arn == decision.plan.task_arn else task
     if decision.start is not None:
-        return task_state(dms.start_task(decision.start))
+        return _start(decision.start, decision.plan.start_marker)
     return task
 
 
@@ -157,6 +192,9 @@ def _plan_replacement(
     The old task is stopped now if ``OnDelete`` says so: the grant for its ARN still
     exists during the Update but no longer when CloudFormation deletes the old resource.
     """
+    if new_task is None or classify_status(new_task.status) is StatusClass.TERMINAL:
+        # Fails before the old task is touched: a replacement that cannot start changes nothing.
+        return plan_start(settings, new_task, now)
     old_task = _describe(old_arn)
     stops_old = old_task is not None and (
         old_task.status == Status.STOPPING
@@ -165,15 +203,18 @@ def _plan_replacement(
     old_run_over = stops_old or (
         old_task is not None and old_task.status in {Status.STOPPED, Status.FAILED}
     )
-    handover = old_run_over and new_task is not None and hands_over_cdc(settings, new_task)
-    handover_source = old_task if handover else None
-    if handover:
-        _log_task("CDC of the new task continues from the replaced task's checkpoint", old_task)
+    handover_source = old_task if old_run_over and hands_over_cdc(settings, new_task) else None
+    if handover_source is not None:
+        _log_task(
+            "CDC handover: the new task continues from the replaced task's RecoveryCheckpoint",
+            old_task,
+            replaced_task_arn=old_arn,
+        )
     if not stops_old:
         return plan_start(settings, new_task, now, handover_source=handover_source)
-    _log_task("the replaced task is not at rest: bringing it to rest first", old_task)
+    _log_task("bringing the replaced task to rest first", old_task, replaced_task_arn=old_arn)
     if old_task is not None and old_task.status == Status.RUNNING:
-        dms.stop_task(old_arn)
+        _stop(old_arn)
     return plan_start(settings, new_task, now, old_arn, handover_source)
 
 
@@ -200,23 +241,25 @@ def _guard_on_event(request: CloudFormationCustomResourceEvent, now: int) -> dic
         return _respond(request.physical_resource_id, decision)
     settings = parse_guard_settings(request.resource_properties)
     physical_id = settings.task_arn + GUARD_PHYSICAL_ID_SUFFIX
-    old = None
-    if request.request_type == "Update":
-        try:
-            old = parse_guard_settings(request.old_resource_properties)
-        except InvalidSettingError:
-            old = None
-    if (
-        old is None
-        or old.task_arn != settings.task_arn
-        or old.task_definition_digest == settings.task_definition_digest
-    ):
-        note = "task definition unchanged or task replaced: nothing to stop"
-        decision = plan_nothing("", now, DEFAULT_TIMEOUT_SECONDS, note)
-        return _respond(physical_id, decision)
-    task = _describe(settings.task_arn)
-    decision = plan_stop(settings.task_arn, task, now, DEFAULT_TIMEOUT_SECONDS)
-    return _respond(physical_id, decision, task)
+    old = _old_guard_settings(request) if request.request_type == "Update" else None
+    if old is None:
+        note = "guard in place: CloudFormation creates the task, nothing to stop"
+    elif old.task_arn != settings.task_arn:
+        note = "the task is replaced, not modified: nothing to stop"
+    elif old.task_definition_digest == settings.task_definition_digest:
+        note = "the task definition is unchanged: nothing to stop"
+    else:
+        task = _describe(settings.task_arn)
+        decision = plan_stop(settings.task_arn, task, now, DEFAULT_TIMEOUT_SECONDS)
+        return _respond(physical_id, decision, task)
+    return _respond(physical_id, plan_nothing("", now, DEFAULT_TIMEOUT_SECONDS, note))
+
+
+def _old_guard_settings(request: CloudFormationCustomResourceEvent) -> GuardSettings | None:
+    try:
+        return parse_guard_settings(request.old_resource_properties)
+    except InvalidSettingError:
+        return None
 
 
 def _is_complete(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:
@@ -234,10 +277,10 @@ def _is_complete(request: CloudFormationCustomResourceEvent, now: int) -> dict[s
         case Wait():
             return {"IsComplete": False}
         case Stop(task_arn=stop_arn):
-            dms.stop_task(stop_arn)
+            _stop(stop_arn)
             return {"IsComplete": False}
         case Start(parameters=parameters):
-            started = task_state(dms.start_task(parameters))
+            started = _start(parameters, plan.start_marker)
             if plan.wait_for is WaitFor.NOTHING:
                 return {"IsComplete": True, "Data": task_attributes(started)}
             return {"IsComplete": False}
@@ -246,6 +289,11 @@ def _is_complete(request: CloudFormationCustomResourceEvent, now: int) -> dict[s
 
 
 def _dispatch_on_event(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:
+    if request.request_type not in REQUEST_TYPES:
+        raise StarterError(
+            f"Unknown request type {request.request_type}: CloudFormation sends "
+            f"{', '.join(REQUEST_TYPES)}. Nothing was done."
+        )
     if request.resource_type == STARTER_RESOURCE_TYPE:
         return _starter_on_event(request, now)
     if request.resource_type == GUARD_RESOURCE_TYPE:

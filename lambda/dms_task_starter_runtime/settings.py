@@ -17,6 +17,7 @@ from dms_task_starter_runtime.contract import (
     BOOLEAN_FALSE,
     BOOLEAN_TRUE,
     DEFAULT_TIMEOUT_SECONDS,
+    FIRST_RUN_START_TYPE,
     MAX_TIMEOUT_SECONDS,
     MIN_TIMEOUT_SECONDS,
     OnDelete,
@@ -80,11 +81,16 @@ def _enum_forms(enum_type: type[Enum]) -> str:
     return " or ".join(str(member.value) for member in enum_type)
 
 
-def _parse_enum(prop: str, value: str, enum_type: type[EnumT]) -> EnumT:
+START_TYPE_FORMS: Final = (
+    f"{_enum_forms(StartType)} (a task that never ran always gets {FIRST_RUN_START_TYPE})"
+)
+
+
+def _parse_enum(prop: str, value: str, enum_type: type[EnumT], forms: str = "") -> EnumT:
     for member in enum_type:
         if member.value == value:
             return member
-    raise InvalidSettingError(prop, "unknown value", value, _enum_forms(enum_type))
+    raise InvalidSettingError(prop, "unknown value", value, forms or _enum_forms(enum_type))
 
 
 def parse_task_arn(value: str) -> str:
@@ -98,7 +104,7 @@ def parse_task_arn(value: str) -> str:
 
 def parse_start_type(value: str) -> StartType:
     """Return the start type for a task that ran before (a first run is start-replication)."""
-    return _parse_enum(Prop.START_TYPE, value, StartType)
+    return _parse_enum(Prop.START_TYPE, value, StartType, START_TYPE_FORMS)
 
 
 def parse_wait_for(value: str) -> WaitFor:

@@ -36,12 +36,13 @@ def task_arn(task_id: str) -> str:
 
 
 class DmsError(Exception):
-    """An error answer: HTTP 400 with the DMS error code in ``__type``."""
+    """An error answer: HTTP 400 (or ``status``) with the DMS error code in ``__type``."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.status = status
 
 
 @dataclass
@@ -99,10 +100,14 @@ class DmsDouble:
 
     tasks: dict[str, FakeTask] = field(default_factory=dict)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """Every call the model answered, accepted or rejected, in order."""
+    accepted_writes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     denied: set[tuple[str, str]] = field(default_factory=set)
     throttle_rate: float = 0.0
     throttle_next: int = 0
     """Throttle this many of the next calls, whatever ``throttle_rate`` says."""
+    lose_answer_of: set[str] = field(default_factory=set)
+    """Operations whose next call DMS carries out but answers with a 500 (answer lost)."""
     throttled_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     """Calls answered with ThrottlingException; they never reached the model."""
     clock: float = 1_700_000_000.0
@@ -115,8 +120,11 @@ class DmsDouble:
         return task
 
     def writes(self) -> list[tuple[str, dict[str, Any]]]:
-        """The start and stop calls, in order, with their parameters."""
-        return [call for call in self.calls if call[0] in WRITE_OPERATIONS]
+        """The start and stop calls DMS carried out, in order, with their parameters.
+
+        Rejected calls (``calls`` has them too) changed nothing, so they are not writes.
+        """
+        return list(self.accepted_writes)
 
     def _tick(self) -> float:
         # Every start gets a later start date, as on a real service where time passes.
@@ -168,7 +176,13 @@ class DmsDouble:
             }.get(operation)
             if handler is None:
                 raise DmsError("InvalidAction", f"{operation} is not modelled by the double")
-            return handler(params)
+            answer = handler(params)
+            if operation in WRITE_OPERATIONS:
+                self.accepted_writes.append((operation, params))
+            if operation in self.lose_answer_of:
+                self.lose_answer_of.discard(operation)
+                raise DmsError("InternalFailure", "answer lost", status=500)
+            return answer
 
     def _task(self, operation: str, arn: str) -> FakeTask:
         if (operation, arn) in self.denied:
@@ -232,7 +246,7 @@ class DmsDouble:
         try:
             body, status = self.handle(operation, params), 200
         except DmsError as fault:
-            body, status = {"__type": fault.code, "message": fault.message}, 400
+            body, status = {"__type": fault.code, "message": fault.message}, fault.status
         response = Response(
             json.dumps(body), status=status, content_type="application/x-amz-json-1.1"
         )

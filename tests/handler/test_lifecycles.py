@@ -385,3 +385,65 @@ def test_unknown_resource_type_fails(double: DmsDouble) -> None:
     with pytest.raises(StarterError, match=r"^Unknown resource type Custom::Other"):
         handler.on_event(event, CONTEXT)
     assert double.calls == []
+
+
+@pytest.mark.parametrize("new_status", [None, "deleting"])
+def test_replacement_that_cannot_start_leaves_the_old_task_running(
+    double: DmsDouble, new_status: str | None
+) -> None:
+    double.add_task("OLD", status="running")
+    if new_status is not None:
+        double.add_task("NEW", status=new_status)
+    with pytest.raises(StarterError, match=NEW):
+        update(double, props(NEW), old=props(OLD), physical_id=OLD)
+    assert double.writes() == []
+    assert double.tasks[OLD].status == "running"
+
+
+def test_replacement_of_a_starting_task_stops_it_once_it_runs(double: DmsDouble) -> None:
+    double.add_task("OLD", status="starting", migration_type="cdc")
+    double.add_task("NEW", migration_type="cdc")
+    update(double, props(NEW), old=props(OLD), physical_id=OLD)
+    checkpoint = double.tasks[OLD].recovery_checkpoint
+    assert double.writes() == [
+        stop(OLD),
+        start(NEW, "start-replication", CdcStartPosition=checkpoint),
+    ]
+
+
+def test_replacement_with_own_cdc_start_does_not_hand_over(double: DmsDouble) -> None:
+    double.add_task("OLD", status="stopped", migration_type="cdc", recovery_checkpoint="cp")
+    double.add_task("NEW", migration_type="cdc")
+    update(double, props(NEW, CdcStartPosition=POSITION), old=props(OLD), physical_id=OLD)
+    assert double.writes() == [start(NEW, "start-replication", CdcStartPosition=POSITION)]
+
+
+def test_start_whose_answer_was_lost_counts_as_made(double: DmsDouble) -> None:
+    double.add_task("T1")
+    double.lose_answer_of.add("StartReplicationTask")
+    assert run_provider(cfn_event("Create", props()), double).data["Status"] == "running"
+    assert double.writes() == [start(T1, "start-replication")]
+    rejected_retry = double.calls[2]
+    assert rejected_retry == start(T1, "start-replication")
+
+
+def test_stop_whose_answer_was_lost_counts_as_made(double: DmsDouble) -> None:
+    double.add_task("T1", status="running")
+    double.lose_answer_of.add("StopReplicationTask")
+    delete(double, props())
+    assert double.writes() == [stop(T1)]
+    assert double.tasks[T1].status == "stopped"
+
+
+def test_start_rejected_for_another_reason_still_fails(double: DmsDouble) -> None:
+    double.add_task("T1", status="stopped")
+    double.denied.add(("StartReplicationTask", T1))
+    with pytest.raises(DmsCallError, match="AccessDeniedFault"):
+        create(double, props())
+
+
+def test_unknown_request_type_fails_without_a_dms_call(double: DmsDouble) -> None:
+    double.add_task("T1")
+    with pytest.raises(StarterError, match=r"^Unknown request type Bogus"):
+        handler.on_event(cfn_event("Bogus", props()), CONTEXT)
+    assert double.calls == []

@@ -97,7 +97,8 @@ def test_start_type_rejects_others(value: str) -> None:
         parse_start_type(value)
     assert str(caught.value) == (
         f"StartReplicationTaskType: unknown value (got '{value}'). "
-        "Accepted: resume-processing or reload-target."
+        "Accepted: resume-processing or reload-target "
+        "(a task that never ran always gets start-replication)."
     )
 
 
