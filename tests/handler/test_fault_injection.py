@@ -306,14 +306,6 @@ def test_stop_fault_on_restart(faulty: FaultyDouble, kind: ErrorKind) -> None:
         assert faulty.attempted(START) == 0
 
 
-LOST_ANSWER_BUG: Final = (
-    "BUG: botocore retries a write whose 5xx answer was lost after DMS applied it; the retry "
-    "gets InvalidResourceStateFault and the handler fails although the task is starting or "
-    "stopping as asked (dms.py start_task/stop_task do not re-describe on that fault)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=LOST_ANSWER_BUG, raises=DmsCallError)
 def test_start_applied_but_answer_lost_is_a_success(faulty: FaultyDouble) -> None:
     faulty.add_task("T1")
     faulty.faults.append(Fault(START, "InternalFailure", 500, times=1, applied=True))
@@ -321,7 +313,6 @@ def test_start_applied_but_answer_lost_is_a_success(faulty: FaultyDouble) -> Non
     assert faulty.writes() == [start(T1, "start-replication")]
 
 
-@pytest.mark.xfail(strict=True, reason=LOST_ANSWER_BUG, raises=DmsCallError)
 def test_stop_applied_but_answer_lost_is_a_success(faulty: FaultyDouble) -> None:
     faulty.add_task("T1", status="running", start_date=1_700_000_000.0)
     faulty.faults.append(Fault(STOP, "InternalFailure", 500, times=1, applied=True))
@@ -446,13 +437,6 @@ def test_malformed_event_fails_without_a_dms_call(
     assert faulty.attempts == []
 
 
-UNKNOWN_REQUEST_TYPE_BUG: Final = (
-    "BUG: handler.py _starter_on_event treats any RequestType other than Delete/Update as "
-    "Create, so RequestType 'Bogus' describes and STARTS the task"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=UNKNOWN_REQUEST_TYPE_BUG)
 def test_unknown_request_type_fails_without_a_dms_call(faulty: FaultyDouble) -> None:
     faulty.add_task("T1")
     with pytest.raises(Exception, match="Bogus"):
