@@ -406,6 +406,18 @@ def _cannot_start(task: TaskState) -> StarterError:
     )
 
 
+def _starter_plan(settings: StarterSettings, task: TaskState, now: int) -> Plan:
+    """The plan of a start: wait for the settings' target, measured from the task's marker."""
+    return Plan(
+        task_arn=task.arn,
+        deadline=now + settings.timeout_seconds,
+        timeout_seconds=settings.timeout_seconds,
+        wait_for=settings.wait_for,
+        start_marker=task.start_marker,
+        expects_new_run=True,
+    )
+
+
 def plan_start(
     settings: StarterSettings,
     task: TaskState | None,
@@ -420,14 +432,9 @@ def plan_start(
     """
     if task is None:
         raise _not_found(settings.task_arn)
-    base = Plan(
-        task_arn=task.arn,
-        deadline=now + settings.timeout_seconds,
-        timeout_seconds=settings.timeout_seconds,
-        wait_for=settings.wait_for,
+    base = replace(
+        _starter_plan(settings, task, now),
         stop_arn=stop_arn,
-        start_marker=task.start_marker,
-        expects_new_run=True,
         cdc_handover=handover_source is not None,
     )
     status_class = classify_status(task.status)
@@ -448,15 +455,10 @@ def plan_start(
 
 def plan_restart(settings: StarterSettings, task: TaskState, now: int) -> OnEventDecision:
     """Decide how to apply changed start settings to a task that was started already."""
-    plan = Plan(
-        task_arn=task.arn,
-        deadline=now + settings.timeout_seconds,
-        timeout_seconds=settings.timeout_seconds,
-        wait_for=settings.wait_for,
+    plan = replace(
+        _starter_plan(settings, task, now),
         stop_arn=task.arn,
         start_from=frozenset({Status.STOPPED}),
-        start_marker=task.start_marker,
-        expects_new_run=True,
     )
     if task.status == Status.RUNNING:
         note = "start settings changed: stopping the task to start it again with them"

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final
+from functools import partial
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.shared.constants import TRACER_DISABLED_ENV
@@ -55,7 +56,6 @@ from dms_task_starter_runtime.decisions import (
 )
 from dms_task_starter_runtime.settings import (
     TASK_ARN_PATTERN,
-    GuardSettings,
     InvalidSettingError,
     StarterSettings,
     parse_delete_settings,
@@ -64,12 +64,16 @@ from dms_task_starter_runtime.settings import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from aws_lambda_powertools.utilities.typing import LambdaContext
+    from mypy_boto3_dms.type_defs import ReplicationTaskTypeDef
 
 SERVICE: Final = "dms-task-starter"
 EntryPoint = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
 GUARD_PHYSICAL_ID_SUFFIX: Final = "#update-guard"
 REQUEST_TYPES: Final = ("Create", "Update", "Delete")
+SettingsT = TypeVar("SettingsT")
 
 logger = Logger(service=SERVICE)
 
@@ -117,30 +121,43 @@ def _append_request_keys(request: CloudFormationCustomResourceEvent) -> None:
 
 def _start(parameters: StartParameters, marker_before: str) -> TaskState:
     """Start the task; a start whose lost answer botocore retried counts as made."""
-    try:
-        return task_state(dms.start_task(parameters))
-    except dms.DmsCallError as error:
-        task_after = _describe_after_rejection(error, parameters.task_arn)
-        if not start_took_effect(marker_before, task_after) or task_after is None:
-            raise
-        _log_task("the start was made; DMS rejected only a retry of it", task_after)
-        return task_after
+    return _write(
+        lambda: dms.start_task(parameters),
+        parameters.task_arn,
+        partial(start_took_effect, marker_before),
+        "the start was made; DMS rejected only a retry of it",
+    )
 
 
 def _stop(task_arn: str) -> TaskState:
     """Stop the task; a stop whose lost answer botocore retried counts as made."""
+    return _write(
+        lambda: dms.stop_task(task_arn),
+        task_arn,
+        stop_took_effect,
+        "the task is stopping already; DMS rejected only the stop",
+    )
+
+
+def _write(
+    call: Callable[[], ReplicationTaskTypeDef],
+    task_arn: str,
+    took_effect: Callable[[TaskState | None], bool],
+    note_when_rejected: str,
+) -> TaskState:
+    """Make a write call. botocore retries a call whose answer was lost (5xx, timeout); if
+    DMS had carried out the first attempt, the retry is rejected as invalid for the task's
+    state, and the task itself shows whether the write took effect."""
     try:
-        return task_state(dms.stop_task(task_arn))
+        return task_state(call())
     except dms.DmsCallError as error:
-        task_after = _describe_after_rejection(error, task_arn)
-        if not stop_took_effect(task_after) or task_after is None:
+        if error.code != dms.INVALID_STATE_CODE:
             raise
-        _log_task("the task is stopping already; DMS rejected only the stop", task_after)
+        task_after = _describe(task_arn)
+        if task_after is None or not took_effect(task_after):
+            raise
+        _log_task(note_when_rejected, task_after)
         return task_after
-
-
-def _describe_after_rejection(error: dms.DmsCallError, task_arn: str) -> TaskState | None:
-    return _describe(task_arn) if error.code == dms.INVALID_STATE_CODE else None
 
 
 def _carry_out(decision: OnEventDecision, task: TaskState | None) -> TaskState | None:
@@ -163,10 +180,14 @@ def _respond(
     return {"PhysicalResourceId": physical_id, "Data": {**attributes, **decision.plan.to_data()}}
 
 
-def _old_starter_settings(request: CloudFormationCustomResourceEvent) -> StarterSettings | None:
-    """The settings before an Update; None if they never were valid (nothing was started then)."""
+def _old_settings(
+    parse: Callable[[Mapping[str, object]], SettingsT], request: CloudFormationCustomResourceEvent
+) -> SettingsT | None:
+    """The settings before an Update; None if they never were valid (nothing was done then)."""
+    if request.request_type != "Update":
+        return None
     try:
-        return parse_starter_settings(request.old_resource_properties)
+        return parse(request.old_resource_properties)
     except InvalidSettingError:
         return None
 
@@ -176,7 +197,7 @@ def _starter_on_event(request: CloudFormationCustomResourceEvent, now: int) -> d
         return _starter_on_delete(request, now)
     settings = parse_starter_settings(request.resource_properties)
     task = _describe(settings.task_arn)
-    old = _old_starter_settings(request) if request.request_type == "Update" else None
+    old = _old_settings(parse_starter_settings, request)
     if old is not None and old.task_arn != settings.task_arn:
         decision = _plan_replacement(settings, old.task_arn, task, now)
     else:
@@ -241,7 +262,7 @@ def _guard_on_event(request: CloudFormationCustomResourceEvent, now: int) -> dic
         return _respond(request.physical_resource_id, decision)
     settings = parse_guard_settings(request.resource_properties)
     physical_id = settings.task_arn + GUARD_PHYSICAL_ID_SUFFIX
-    old = _old_guard_settings(request) if request.request_type == "Update" else None
+    old = _old_settings(parse_guard_settings, request)
     if old is None:
         note = "guard in place: CloudFormation creates the task, nothing to stop"
     elif old.task_arn != settings.task_arn:
@@ -253,13 +274,6 @@ def _guard_on_event(request: CloudFormationCustomResourceEvent, now: int) -> dic
         decision = plan_stop(settings.task_arn, task, now, DEFAULT_TIMEOUT_SECONDS)
         return _respond(physical_id, decision, task)
     return _respond(physical_id, plan_nothing("", now, DEFAULT_TIMEOUT_SECONDS, note))
-
-
-def _old_guard_settings(request: CloudFormationCustomResourceEvent) -> GuardSettings | None:
-    try:
-        return parse_guard_settings(request.old_resource_properties)
-    except InvalidSettingError:
-        return None
 
 
 def _is_complete(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:
