@@ -29,6 +29,8 @@ CLIENT_CONFIG: Final = Config(
     connect_timeout=5,
     read_timeout=20,
 )
+MAX_DMS_MESSAGE_CHARS: Final = 600
+"""Keeps the failure CloudFormation shows to one readable paragraph."""
 TASK_ARN_FILTER: Final = "replication-task-arn"
 NOT_FOUND_CODE: Final = "ResourceNotFoundFault"
 INVALID_STATE_CODE: Final = "InvalidResourceStateFault"
@@ -49,6 +51,8 @@ class DmsCallError(Exception):
     def __init__(self, operation: str, task_arn: str, error: ClientError) -> None:
         self.code = error.response.get("Error", {}).get("Code", "Unknown")
         dms_message = error.response.get("Error", {}).get("Message", str(error))
+        if len(dms_message) > MAX_DMS_MESSAGE_CHARS:
+            dms_message = dms_message[: MAX_DMS_MESSAGE_CHARS - 3] + "..."
         explanation = ERROR_EXPLANATIONS.get(self.code, "DMS returned an error")
         super().__init__(
             f"{operation} for replication task {task_arn} failed, {explanation}: "

@@ -185,3 +185,11 @@ def test_throttling_fails_once_the_attempts_are_used_up(double: DmsDouble) -> No
         dms.stop_task(task_arn("T1"))
     assert len(double.throttled_calls) == 11
     assert double.calls == []
+
+
+def test_long_dms_messages_are_cut_to_one_paragraph(stubber: Stubber) -> None:
+    stubber.add_client_error("stop_replication_task", "InvalidResourceStateFault", "x" * 5000, 400)
+    with pytest.raises(dms.DmsCallError) as caught:
+        dms.stop_task(ARN)
+    assert len(str(caught.value)) < 1000
+    assert str(caught.value).endswith("x...")

@@ -48,8 +48,10 @@ def full_lifecycle(double: DmsDouble) -> None:
 
 
 def test_every_log_line_is_json_with_the_request_keys(
-    double: DmsDouble, log_output: io.StringIO
+    double: DmsDouble, log_output: io.StringIO, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Even when someone switches event logging on for the function, the event stays out.
+    monkeypatch.setenv("POWERTOOLS_LOGGER_LOG_EVENT", "true")
     full_lifecycle(double)
     run_provider(cfn_event("Delete", {}, physical_id=CREATE_FAILED_MARKER), double)
     output = log_output.getvalue()
