@@ -18,8 +18,8 @@ from _common import row, use_repo_imports
 
 use_repo_imports()
 
-from tests.handler.dms_double import DmsDouble, ServedDouble, task_arn
-from tests.handler.provider import cfn_event, run_provider
+from tests.handler.dms_double import DmsDouble, ServedDouble, task_arn  # noqa: E402
+from tests.handler.provider import cfn_event, run_provider  # noqa: E402
 
 COMMAND: Final = ".venv/bin/python bench/api_calls.py"
 DESCRIBE: Final = "DescribeReplicationTasks"
@@ -80,7 +80,10 @@ def main() -> None:
         )
     print()
     for name, _, _, _, operations in results:
-        print(f"{name}: {' -> '.join(op.replace('ReplicationTasks', '').replace('ReplicationTask', '') for op in operations)}")
+        short = [
+            op.replace("ReplicationTasks", "").replace("ReplicationTask", "") for op in operations
+        ]
+        print(f"{name}: {' -> '.join(short)}")
     for name, counts, polls, met, _ in results:
         writes = "1 start" if counts[START] else "no start"
         target = f"1 describe before acting, {writes}, 1 describe per poll only"

@@ -107,8 +107,13 @@ def main() -> None:
         ratio <= RATIO_TARGET,
         COMMAND,
     )
-    row("cold start: X-Ray SDK", f"aws_xray_sdk imported: {xray_imported}", "not imported",
-        not xray_imported, COMMAND)
+    row(
+        "cold start: X-Ray SDK",
+        f"aws_xray_sdk imported: {xray_imported}",
+        "not imported",
+        not xray_imported,
+        COMMAND,
+    )
     row(
         "Lambda asset size",
         f"{size} bytes zipped, {len(names)} files, no boto3/botocore",

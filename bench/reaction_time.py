@@ -20,8 +20,8 @@ from _common import median, row, use_repo_imports
 
 use_repo_imports()
 
-from tests.handler.dms_double import DmsDouble, ServedDouble, task_arn
-from tests.handler.provider import CONTEXT, cfn_event
+from tests.handler.dms_double import DmsDouble, ServedDouble, task_arn  # noqa: E402
+from tests.handler.provider import CONTEXT, cfn_event  # noqa: E402
 
 COMMAND: Final = ".venv/bin/python bench/reaction_time.py"
 POLL_INTERVALS: Final = (5, 10, 30, 60)
@@ -35,7 +35,7 @@ def trial(double: DmsDouble, arn: str, interval: int, rng: random.Random) -> tup
     from dms_task_starter_runtime import handler
 
     now = [float(T0)]
-    handler.now_epoch_seconds = lambda: int(now[0])  # type: ignore[assignment]
+    handler.now_epoch_seconds = lambda: int(now[0])
     task = double.tasks[arn]
     task.status, task.start_date, task.stop_reason = "ready", None, ""
     event = cfn_event("Create", {"ReplicationTaskArn": arn, "TimeoutSeconds": "3000"})
