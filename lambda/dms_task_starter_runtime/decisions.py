@@ -590,7 +590,9 @@ def decide_poll(
         else:
             action = Wait(f"waiting for task {stop_subject.arn}: it is {stop_subject.status}")
         return _unless_timed_out(plan, now, stop_subject, True, action)
-    if plan.start_from and marker_unchanged and task is not None:
+    if plan.start_from and (task is None or marker_unchanged):
+        if task is None:
+            raise _not_found(plan.task_arn)
         return _decide_pending_start(plan, task, stop_subject, settings, now)
     if not plan.task_arn or plan.wait_for is WaitFor.NOTHING:
         return Complete(task, "nothing left to wait for")

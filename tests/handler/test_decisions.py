@@ -420,8 +420,10 @@ def test_pending_start_fails_on_an_unexpected_status(status: str) -> None:
     )
 
 
-def test_pending_start_fails_when_the_task_is_gone() -> None:
-    assert poll(PENDING_START, None).startswith(f"fail: Replication task {ARN} was not found")
+@pytest.mark.parametrize("wait_for", list(WaitFor))
+def test_pending_start_fails_when_the_task_is_gone(wait_for: WaitFor) -> None:
+    plan = replace(PENDING_START, wait_for=wait_for)
+    assert poll(plan, None).startswith(f"fail: Replication task {ARN} was not found")
 
 
 def test_poll_times_out_with_the_last_status() -> None:
