@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 MAX_SHOWN_VALUE_CHARS: Final = 100
 MAX_CDC_POSITION_CHARS: Final = 1024
+MAX_TIMEOUT_DIGITS: Final = 12
 
 TASK_ARN_PATTERN: Final = re.compile(
     r"arn:(?:aws|aws-cn|aws-us-gov|aws-iso(?:-[a-z])?|aws-eusc):dms:"
@@ -123,13 +124,13 @@ def parse_cdc_start_time(value: str) -> datetime:
         if EPOCH_SECONDS_PATTERN.fullmatch(value):
             return datetime.fromtimestamp(int(value), UTC)
         parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
     except (ValueError, OverflowError, OSError):
         raise InvalidSettingError(
             Prop.CDC_START_TIME, "not a date and time", value, CDC_START_TIME_FORMS
         ) from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def parse_cdc_start_position(value: str) -> str:
@@ -167,7 +168,8 @@ def parse_timeout_seconds(value: str | int) -> int:
         raise InvalidSettingError(
             Prop.TIMEOUT_SECONDS, "not a whole number", value, TIMEOUT_SECONDS_FORMS
         )
-    seconds = int(value)
+    # A whole number too long to be in range is not converted: int() refuses 4300+ digits.
+    seconds = int(value) if len(str(value)) <= MAX_TIMEOUT_DIGITS else MAX_TIMEOUT_SECONDS + 1
     if not MIN_TIMEOUT_SECONDS <= seconds <= MAX_TIMEOUT_SECONDS:
         raise InvalidSettingError(
             Prop.TIMEOUT_SECONDS, "out of range", value, TIMEOUT_SECONDS_FORMS

@@ -124,7 +124,18 @@ def test_cdc_start_time_converts_offsets_to_utc() -> None:
     assert parsed == datetime(2024, 1, 31, 12, tzinfo=timezone(timedelta(0)))
 
 
-@pytest.mark.parametrize("value", ["yesterday", "2024-13-01T00:00:00", "-5", "1.5", "9" * 40])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "yesterday",
+        "2024-13-01T00:00:00",
+        "-5",
+        "1.5",
+        "9" * 40,
+        "9" * 5000,
+        "0001-01-01T00:00+01:00",
+    ],
+)
 def test_cdc_start_time_rejects_others(value: str) -> None:
     with pytest.raises(InvalidSettingError) as caught:
         parse_cdc_start_time(value)
@@ -237,6 +248,7 @@ def test_timeout_seconds_accepts_strings_and_ints_in_range(value: str | int, exp
         ("59", "out of range"),
         (MAX_TIMEOUT_SECONDS + 1, "out of range"),
         ("3601", "out of range"),
+        ("9" * 5000, "out of range"),
         ("1e3", "not a whole number"),
         ("-60", "not a whole number"),
         ("sixty", "not a whole number"),
@@ -247,7 +259,8 @@ def test_timeout_seconds_rejects(value: str | int, problem: str) -> None:
     with pytest.raises(InvalidSettingError) as caught:
         parse_timeout_seconds(value)
     assert str(caught.value) == (
-        f"TimeoutSeconds: {problem} (got '{value}'). Accepted: whole seconds from 60 to 3000."
+        f"TimeoutSeconds: {problem} (got '{str(value)[:100]}'). "
+        "Accepted: whole seconds from 60 to 3000."
     )
 
 
