@@ -72,6 +72,7 @@ if TYPE_CHECKING:
 SERVICE: Final = "dms-task-starter"
 EntryPoint = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
 GUARD_PHYSICAL_ID_SUFFIX: Final = "#update-guard"
+GUARD_STOPPED_RUN_SEPARATOR: Final = "#stopped-run:"
 REQUEST_TYPES: Final = ("Create", "Update", "Delete")
 SettingsT = TypeVar("SettingsT")
 
@@ -255,13 +256,24 @@ def _starter_on_delete(request: CloudFormationCustomResourceEvent, now: int) -> 
     return _respond(physical_id, decision, task)
 
 
+def guard_physical_id(task_arn: str, stopped_marker: str | None = None) -> str:
+    """The guard's physical id; it names the run the guard stopped, if it stopped one.
+
+    A guard that stopped the task answers with a new id, so CloudFormation deletes that id
+    later: in the cleanup after a successful update (the starter restarted the task, so
+    nothing is left to do) or in the cleanup after a rollback, when the task is back on its
+    previous definition and must run again.
+    """
+    if stopped_marker is None:
+        return task_arn + GUARD_PHYSICAL_ID_SUFFIX
+    return f"{task_arn}{GUARD_PHYSICAL_ID_SUFFIX}{GUARD_STOPPED_RUN_SEPARATOR}{stopped_marker}"
+
+
 def _guard_on_event(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:
     """Stop the task before CloudFormation modifies it; the starter starts it again."""
     if request.request_type == "Delete":
-        decision = plan_nothing("", now, DEFAULT_TIMEOUT_SECONDS, "guard deleted: nothing to do")
-        return _respond(request.physical_resource_id, decision)
+        return _guard_on_delete(request.physical_resource_id, now)
     settings = parse_guard_settings(request.resource_properties)
-    physical_id = settings.task_arn + GUARD_PHYSICAL_ID_SUFFIX
     old = _old_settings(parse_guard_settings, request)
     if old is None:
         note = "guard in place: CloudFormation creates the task, nothing to stop"
@@ -272,8 +284,27 @@ def _guard_on_event(request: CloudFormationCustomResourceEvent, now: int) -> dic
     else:
         task = _describe(settings.task_arn)
         decision = plan_stop(settings.task_arn, task, now, DEFAULT_TIMEOUT_SECONDS)
-        return _respond(physical_id, decision, task)
-    return _respond(physical_id, plan_nothing("", now, DEFAULT_TIMEOUT_SECONDS, note))
+        stopped_marker = task.start_marker if task is not None and decision.plan.stop_arn else None
+        return _respond(guard_physical_id(settings.task_arn, stopped_marker), decision, task)
+    decision = plan_nothing("", now, DEFAULT_TIMEOUT_SECONDS, note)
+    return _respond(guard_physical_id(settings.task_arn), decision)
+
+
+def _guard_on_delete(physical_id: str, now: int) -> dict[str, Any]:
+    """Restart a task this guard stopped if no one started it since: a rolled-back update.
+
+    After a successful update the starter has started the task again (a new run), and on
+    stack delete the task is gone; in both cases there is nothing to do.
+    """
+    guarded, _, stopped_marker = physical_id.partition(GUARD_STOPPED_RUN_SEPARATOR)
+    task_arn = guarded.removesuffix(GUARD_PHYSICAL_ID_SUFFIX)
+    task = _describe(task_arn) if stopped_marker and TASK_ARN_PATTERN.fullmatch(task_arn) else None
+    if task is None or task.status != Status.STOPPED or task.start_marker != stopped_marker:
+        note = "guard deleted: the task was not left stopped by this guard, nothing to do"
+        return _respond(physical_id, plan_nothing("", now, DEFAULT_TIMEOUT_SECONDS, note))
+    _log_task("the update this guard stopped the task for was rolled back: starting it again", task)
+    decision = plan_start(StarterSettings(task_arn=task_arn), task, now)
+    return _respond(physical_id, decision, task)
 
 
 def _is_complete(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:

@@ -290,31 +290,56 @@ def test_update_starts_a_task_that_is_not_running(double: DmsDouble) -> None:
     assert double.writes() == [start(T1, "resume-processing")]
 
 
-def guard_event(request_type: str, digest: str, old_digest: str | None = None) -> dict[str, Any]:
+def guard_event(
+    request_type: str,
+    digest: str,
+    old_digest: str | None = None,
+    physical_id: str = f"{T1}#update-guard",
+) -> dict[str, Any]:
     old = None if old_digest is None else props(TaskDefinitionDigest=old_digest)
-    physical_id = None if request_type == "Create" else f"{T1}#update-guard"
     return cfn_event(
         request_type,
         props(TaskDefinitionDigest=digest),
         old_properties=old,
-        physical_id=physical_id,
+        physical_id=None if request_type == "Create" else physical_id,
         resource_type=GUARD_RESOURCE_TYPE,
     )
+
+
+def guard_stops_for_a_modification(double: DmsDouble) -> str:
+    """Create guard and starter, then the guard's Update for a new definition; its new id."""
+    assert run_provider(guard_event("Create", "d1"), double).physical_id == f"{T1}#update-guard"
+    double.add_task("T1")
+    create(double, props(TaskDefinitionDigest="d1"))
+    stopping_guard_id = run_provider(guard_event("Update", "d2", "d1"), double).physical_id
+    assert double.tasks[T1].status == "stopped"
+    return stopping_guard_id
 
 
 def test_guard_stops_the_task_before_a_modification_and_the_starter_restarts_it(
     double: DmsDouble,
 ) -> None:
-    assert run_provider(guard_event("Create", "d1"), double).physical_id == f"{T1}#update-guard"
-    double.add_task("T1")
-    create(double, props(TaskDefinitionDigest="d1"))
-
-    assert run_provider(guard_event("Update", "d2", "d1"), double).physical_id == (
-        f"{T1}#update-guard"
-    )
-    assert double.tasks[T1].status == "stopped"
+    stopping_guard_id = guard_stops_for_a_modification(double)
     update(double, props(TaskDefinitionDigest="d2"), old=props(TaskDefinitionDigest="d1"))
-    run_provider(guard_event("Delete", "d2"), double)
+    # Cleanup after success: CloudFormation deletes the guard's previous id.
+    run_provider(guard_event("Delete", "d1"), double)
+
+    assert stopping_guard_id.startswith(f"{T1}#update-guard#stopped-run:")
+    assert double.writes() == [
+        start(T1, "start-replication"),
+        stop(T1),
+        start(T1, "resume-processing"),
+    ]
+    assert double.tasks[T1].status == "running"
+
+
+def test_guard_restarts_the_task_when_the_modification_is_rolled_back(double: DmsDouble) -> None:
+    stopping_guard_id = guard_stops_for_a_modification(double)
+    # CloudFormation fails to modify the task and rolls back: the guard gets the old
+    # properties back, then the rollback cleanup deletes the id the failed update returned.
+    rollback = guard_event("Update", "d1", "d2", physical_id=stopping_guard_id)
+    assert run_provider(rollback, double).physical_id == f"{T1}#update-guard"
+    run_provider(guard_event("Delete", "d2", physical_id=stopping_guard_id), double)
 
     assert double.writes() == [
         start(T1, "start-replication"),
@@ -322,6 +347,18 @@ def test_guard_stops_the_task_before_a_modification_and_the_starter_restarts_it(
         start(T1, "resume-processing"),
     ]
     assert double.tasks[T1].status == "running"
+
+
+def test_guard_delete_leaves_a_task_that_ran_again_since_it_stopped_it(double: DmsDouble) -> None:
+    stopping_guard_id = guard_stops_for_a_modification(double)
+    update(double, props(TaskDefinitionDigest="d2"), old=props(TaskDefinitionDigest="d1"))
+    double.tasks[T1].status = "stopped"  # a full load finished, or someone stopped it by hand
+    run_provider(guard_event("Delete", "d2", physical_id=stopping_guard_id), double)
+    assert double.writes() == [
+        start(T1, "start-replication"),
+        stop(T1),
+        start(T1, "resume-processing"),
+    ]
 
 
 @pytest.mark.parametrize(
