@@ -123,14 +123,15 @@ class DmsMigrationStack(Stack):
             resource_identifier=str(ctx("taskResourceIdentifier")),
         )
 
-        cdc_start_position = ctx("cdcStartPosition")
-        cdc_start = (
-            CdcStart.at_position(str(cdc_start_position))
-            if cdc_start_position
-            else CdcStart.at_time(
-                datetime.fromisoformat(str(ctx("cdcStartTime"))).replace(tzinfo=UTC)
-            )
-        )
+        # PostgreSQL sources take a native start position (an LSN of the slot named in the
+        # source endpoint's SlotName), not a start time; other engines may use cdcStartTime.
+        cdc_start_position = str(ctx("cdcStartPosition"))
+        cdc_start_time = str(ctx("cdcStartTime"))
+        cdc_start = None
+        if cdc_start_position:
+            cdc_start = CdcStart.at_position(cdc_start_position)
+        elif cdc_start_time:
+            cdc_start = CdcStart.at_time(datetime.fromisoformat(cdc_start_time).replace(tzinfo=UTC))
         self.starter = ReplicationTaskStarter(
             self,
             "TaskStarter",

@@ -192,6 +192,15 @@ class ReplicationTaskStarterProvider(Construct):
             role=self.role,
             description="Start/Stop on the DMS tasks of this stack's starters (by Ref).",
         )
+        self._guarded = _GrantChunks(
+            self,
+            "GuardedTaskGrants",
+            role=self.role,
+            description=(
+                "Start/Stop on the guarded DMS tasks by their deterministic ARN, for the update "
+                "guards, which come before the tasks."
+            ),
+        )
         self._retention = _GrantChunks(
             self,
             "RetainedTaskGrants",
@@ -241,6 +250,17 @@ class ReplicationTaskStarterProvider(Construct):
         self._check_policy_count()
         return policy
 
+    def grant_guarded_task(self, deterministic_task_arn: str) -> iam.ManagedPolicy:
+        """Grant Start/Stop on a guarded task's ARN as known before the task exists.
+
+        The update guard depends on this policy and the task on the guard, so the policy
+        must not refer to the task: it names the ARN DMS derives from the task's
+        ``resource_identifier``.
+        """
+        policy = self._guarded.grant(deterministic_task_arn)
+        self._check_policy_count()
+        return policy
+
     def retain_grant(self, reported_task_arn: str) -> iam.ManagedPolicy:
         """Grant Start/Stop on the ARN a starter last reported (``Fn::GetAtt``).
 
@@ -254,10 +274,10 @@ class ReplicationTaskStarterProvider(Construct):
     @property
     def grant_policies(self) -> Sequence[iam.ManagedPolicy]:
         """All customer-managed grant policies attached to the handler role."""
-        return (*self._primary.policies, *self._retention.policies)
+        return (*self._primary.policies, *self._guarded.policies, *self._retention.policies)
 
     def _check_policy_count(self) -> None:
-        count = len(self._primary.policies) + len(self._retention.policies)
+        count = len(self.grant_policies)
         if count > MAX_MANAGED_POLICIES_PER_ROLE:
             raise ValueError(
                 f"task: stack {Stack.of(self).stack_name} has more starters than one provider "

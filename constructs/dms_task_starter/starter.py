@@ -268,9 +268,9 @@ class ReplicationTaskStarter(Construct):
             assert isinstance(task, dms.CfnReplicationTask)
             digest = Lazy.string(_TaskDefinitionDigest(task))
             properties[Prop.TASK_DEFINITION_DIGEST] = digest
-            # Stop/Start on the deterministic ARN: a grant that does not depend on the task,
-            # so it can precede the guard, which precedes the task.
-            grant = provider.grant_task(guard_arn)
+            # The guard's grant names the deterministic ARN: a grant that refers to the task
+            # would depend on it, and the task comes after the guard.
+            guard_grant = provider.grant_guarded_task(guard_arn)
             self.guard = CustomResource(
                 self,
                 "UpdateGuard",
@@ -278,10 +278,9 @@ class ReplicationTaskStarter(Construct):
                 resource_type=contract.GUARD_RESOURCE_TYPE,
                 properties={Prop.TASK_ARN: guard_arn, Prop.TASK_DEFINITION_DIGEST: digest},
             )
-            self.guard.node.add_dependency(grant)
+            self.guard.node.add_dependency(guard_grant)
             task.node.add_dependency(self.guard)
-        else:
-            grant = provider.grant_task(task_arn)
+        grant = provider.grant_task(task_arn)
 
         self.resource: Final = CustomResource(
             self,

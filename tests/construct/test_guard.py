@@ -64,11 +64,13 @@ def test_order_is_grant_then_guard_then_task_then_starter(mixed: Synthesized) ->
     task = mixed.resources("AWS::DMS::ReplicationTask")["GuardedTask"]
     assert guard_id in task["DependsOn"]
     assert starter["Properties"][Prop.TASK_ARN] == {"Ref": "GuardedTask"}
-    (grant,) = (n for n in mixed.resources("AWS::IAM::ManagedPolicy") if "ProviderTaskGrants" in n)
-    assert grant in guard["DependsOn"]
+    policies = mixed.resources("AWS::IAM::ManagedPolicy")
+    (guard_grant,) = (name for name in policies if "GuardedTaskGrants" in name)
+    (grant,) = (name for name in policies if "ProviderTaskGrants" in name)
+    assert guard_grant in guard["DependsOn"]
     assert grant in starter["DependsOn"]
-    # The grant does not wait for the task (the deterministic ARN is no Ref): no cycle.
-    assert "GuardedTask" not in json.dumps(mixed.resources("AWS::IAM::ManagedPolicy")[grant])
+    # The guard's grant does not wait for the task (the deterministic ARN is no Ref): no cycle.
+    assert '"GuardedTask"' not in json.dumps(policies[guard_grant])
 
 
 def test_unguarded_and_arn_starters_have_no_guard(mixed: Synthesized) -> None:

@@ -78,18 +78,27 @@ def test_dms_actions_are_scoped_to_task_arns(mixed: Synthesized) -> None:
             assert "*" not in str(resource)
 
 
-def test_primary_grant_lists_each_task(mixed: Synthesized) -> None:
+def test_primary_grant_lists_each_task_as_the_starter_names_it(mixed: Synthesized) -> None:
     (policy,) = _managed(mixed, "TaskGrants").values()
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Resource"] == [
-        _deterministic_arn("guarded-task"),
-        _deterministic_arn("other-task"),
+        {"Ref": "GuardedTask"},
+        {"Ref": "OtherTask"},
         {"Ref": "UnguardedTask"},
         TASK_ARN,
         f"{ACCOUNT_ARN}:task:SECONDTASK",
     ]
     (role,) = policy["Properties"]["Roles"]
     assert role["Ref"].startswith("DmsReplicationTaskStarterProviderHandlerRole")
+
+
+def test_guard_grant_lists_the_deterministic_arns_of_guarded_tasks(mixed: Synthesized) -> None:
+    (policy,) = _managed(mixed, "GuardedTaskGrants").values()
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Resource"] == [
+        _deterministic_arn("guarded-task"),
+        _deterministic_arn("other-task"),
+    ]
 
 
 def test_retention_grant_covers_the_reported_arns(mixed: Synthesized) -> None:
@@ -103,12 +112,13 @@ def test_retention_grant_covers_the_reported_arns(mixed: Synthesized) -> None:
     assert "DependsOn" not in policy
 
 
-def test_starters_depend_on_the_primary_grant(mixed: Synthesized) -> None:
+def test_starters_and_guards_depend_on_their_grants(mixed: Synthesized) -> None:
     (primary,) = _managed(mixed, "TaskGrants")
+    (guarded,) = _managed(mixed, "GuardedTaskGrants")
     for resource in mixed.resources(contract.STARTER_RESOURCE_TYPE).values():
         assert primary in resource["DependsOn"]
     for resource in mixed.resources(contract.GUARD_RESOURCE_TYPE).values():
-        assert primary in resource["DependsOn"]
+        assert guarded in resource["DependsOn"]
 
 
 def test_shared_role_has_scoped_logs_and_no_managed_aws_policies(mixed: Synthesized) -> None:

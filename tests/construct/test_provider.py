@@ -62,7 +62,7 @@ def test_one_custom_resource_per_starter(five: Synthesized) -> None:
     # Each guarded starter adds its guard; nothing else grows per starter except grants.
     assert len(five.resources(contract.GUARD_RESOURCE_TYPE)) == 5
     one_policy_per_40 = five.resources("AWS::IAM::ManagedPolicy")
-    assert len(one_policy_per_40) == 2  # one primary, one retention chunk
+    assert len(one_policy_per_40) == 3  # one primary, one guard, one retention chunk
 
 
 def test_handlers_runtime_architecture_layer_and_settings(five: Synthesized) -> None:
