@@ -357,26 +357,36 @@ class Plan:
 
     @classmethod
     def from_data(cls, data: Mapping[str, object]) -> Plan:
-        """Read back what ``to_data`` wrote."""
+        """Read back what ``to_data`` wrote; a plan that cannot be read is a ``StarterError``."""
 
         def text(key: str) -> str:
             value = data.get(key)
             if not isinstance(value, str):
-                raise ValueError(f"Data of the event has no plan key {key}: is_complete needs it")
+                raise StarterError(
+                    f"The event's Data has no plan key {key}, which on_event writes for "
+                    "is_complete: this event did not come from on_event. Nothing was done."
+                )
             return value
 
+        task_arn = text(PlanKey.TASK_ARN)
         statuses = text(PlanKey.START_FROM_STATUSES)
-        return cls(
-            task_arn=text(PlanKey.TASK_ARN),
-            deadline=int(text(PlanKey.DEADLINE)),
-            timeout_seconds=int(text(PlanKey.TIMEOUT_SECONDS)),
-            wait_for=WaitFor(text(PlanKey.WAIT_FOR)),
-            stop_arn=text(PlanKey.STOP_ARN),
-            start_from=frozenset(statuses.split(",")) if statuses else frozenset(),
-            start_marker=text(PlanKey.START_MARKER),
-            expects_new_run=text(PlanKey.EXPECTS_NEW_RUN) == BOOLEAN_TRUE,
-            cdc_handover=text(PlanKey.CDC_HANDOVER) == BOOLEAN_TRUE,
-        )
+        try:
+            return cls(
+                task_arn=task_arn,
+                deadline=int(text(PlanKey.DEADLINE)),
+                timeout_seconds=int(text(PlanKey.TIMEOUT_SECONDS)),
+                wait_for=WaitFor(text(PlanKey.WAIT_FOR)),
+                stop_arn=text(PlanKey.STOP_ARN),
+                start_from=frozenset(statuses.split(",")) if statuses else frozenset(),
+                start_marker=text(PlanKey.START_MARKER),
+                expects_new_run=text(PlanKey.EXPECTS_NEW_RUN) == BOOLEAN_TRUE,
+                cdc_handover=text(PlanKey.CDC_HANDOVER) == BOOLEAN_TRUE,
+            )
+        except ValueError as error:
+            raise StarterError(
+                f"The plan on_event left in the event's Data for task {task_arn or '(none)'} "
+                f"is unreadable ({error}). Nothing was done."
+            ) from error
 
 
 def _boolean(value: bool) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -64,8 +64,6 @@ from dms_task_starter_runtime.settings import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_dms.type_defs import ReplicationTaskTypeDef
 
@@ -74,6 +72,8 @@ EntryPoint = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
 GUARD_PHYSICAL_ID_SUFFIX: Final = "#update-guard"
 GUARD_STOPPED_RUN_SEPARATOR: Final = "#stopped-run:"
 REQUEST_TYPES: Final = ("Create", "Update", "Delete")
+REQUIRED_EVENT_KEYS: Final = ("RequestType", "ResourceType", "LogicalResourceId")
+PROPERTY_EVENT_KEYS: Final = ("ResourceProperties", "OldResourceProperties")
 SettingsT = TypeVar("SettingsT")
 
 logger = Logger(service=SERVICE)
@@ -349,14 +349,35 @@ def _dispatch_on_event(request: CloudFormationCustomResourceEvent, now: int) -> 
     )
 
 
+def check_event_shape(event: Mapping[str, object]) -> None:
+    """Fail with a readable message on an event that is no CloudFormation request.
+
+    Only key names are reported: the event holds the presigned ResponseURL.
+    """
+    missing = [key for key in REQUIRED_EVENT_KEYS if not isinstance(event.get(key), str)]
+    if missing:
+        raise StarterError(
+            f"Malformed CloudFormation event: {', '.join(missing)} missing or not a string; "
+            f"a custom resource request carries {', '.join(REQUIRED_EVENT_KEYS)}. "
+            "Nothing was done."
+        )
+    for key in PROPERTY_EVENT_KEYS:
+        if event.get(key) is not None and not isinstance(event[key], dict):
+            raise StarterError(
+                f"Malformed CloudFormation event: {key} is a {type(event[key]).__name__}, "
+                "not an object of properties. Nothing was done."
+            )
+
+
 def _run_logged(
     step: Callable[[CloudFormationCustomResourceEvent, int], dict[str, Any]],
     event: dict[str, Any],
 ) -> dict[str, Any]:
     """Run one entry point's step with the request keys on every log line and failures logged."""
-    request = CloudFormationCustomResourceEvent(event)
-    _append_request_keys(request)
     try:
+        check_event_shape(event)
+        request = CloudFormationCustomResourceEvent(event)
+        _append_request_keys(request)
         return step(request, now_epoch_seconds())
     except (StarterError, InvalidSettingError, dms.DmsCallError) as error:
         logger.error("request failed", extra={"reason": str(error)})

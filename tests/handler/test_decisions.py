@@ -481,7 +481,7 @@ def test_plan_round_trips_through_data(plan: Plan) -> None:
 
 
 def test_plan_from_data_names_a_missing_key() -> None:
-    with pytest.raises(ValueError, match="StarterDeadline"):
+    with pytest.raises(StarterError, match="has no plan key StarterDeadline"):
         Plan.from_data({k: v for k, v in STARTED.to_data().items() if k != "StarterDeadline"})
 
 

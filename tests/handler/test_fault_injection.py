@@ -392,8 +392,17 @@ def _with(key: str, value: object) -> dict[str, Any]:
 TRUNCATED_JSON: Final = '{"ReplicationTaskArn": "arn:aws:dms:eu-'
 
 MALFORMED_EVENTS: Final = {
-    "missing-RequestType": (_without("RequestType"), KeyError, "'RequestType'"),
-    "missing-LogicalResourceId": (_without("LogicalResourceId"), KeyError, "'LogicalResourceId'"),
+    "missing-RequestType": (
+        _without("RequestType"),
+        StarterError,
+        "Malformed CloudFormation event: RequestType missing or not a string; a custom "
+        "resource request carries RequestType, ResourceType, LogicalResourceId. Nothing was done.",
+    ),
+    "missing-LogicalResourceId": (
+        _without("LogicalResourceId"),
+        StarterError,
+        "Malformed CloudFormation event: LogicalResourceId missing or not a string",
+    ),
     "missing-ResourceProperties": (
         _without("ResourceProperties"),
         InvalidSettingError,
@@ -406,13 +415,14 @@ MALFORMED_EVENTS: Final = {
     ),
     "truncated-json-ResourceProperties": (
         _with("ResourceProperties", TRUNCATED_JSON),
-        AttributeError,
-        "'str' object has no attribute 'get'",
+        StarterError,
+        "Malformed CloudFormation event: ResourceProperties is a str, not an object of "
+        "properties. Nothing was done.",
     ),
     "list-ResourceProperties": (
         _with("ResourceProperties", [props()]),
-        AttributeError,
-        "'list' object has no attribute 'get'",
+        StarterError,
+        "Malformed CloudFormation event: ResourceProperties is a list, not an object",
     ),
     "wrong-ResourceType": (
         _with("ResourceType", "Custom::Other"),
@@ -420,7 +430,11 @@ MALFORMED_EVENTS: Final = {
         "Unknown resource type Custom::Other: this function handles "
         "Custom::DmsReplicationTaskStarter and Custom::DmsReplicationTaskUpdateGuard.",
     ),
-    "missing-ResourceType": (_without("ResourceType"), KeyError, "'ResourceType'"),
+    "missing-ResourceType": (
+        _without("ResourceType"),
+        StarterError,
+        "Malformed CloudFormation event: ResourceType missing or not a string",
+    ),
 }
 
 
@@ -459,13 +473,21 @@ def _plan_data() -> dict[str, str]:
 
 
 MALFORMED_PLANS: Final = {
-    "missing-Data": (None, "Data of the event has no plan key"),
-    "empty-Data": ({}, "Data of the event has no plan key"),
-    "garbage-deadline": ({**_plan_data(), "StarterDeadline": "17e8"}, "invalid literal for int"),
-    "truncated-wait-for": ({**_plan_data(), "StarterWaitFor": "runn"}, "'runn' is not a valid"),
+    "missing-Data": (None, "The event's Data has no plan key StarterTaskArn"),
+    "empty-Data": ({}, "The event's Data has no plan key StarterTaskArn"),
+    "garbage-deadline": (
+        {**_plan_data(), "StarterDeadline": "17e8"},
+        f"The plan on_event left in the event's Data for task {T1} is unreadable "
+        "(invalid literal for int",
+    ),
+    "truncated-wait-for": (
+        {**_plan_data(), "StarterWaitFor": "runn"},
+        f"The plan on_event left in the event's Data for task {T1} is unreadable "
+        "('runn' is not a valid",
+    ),
     "non-string-plan-key": (
         {**_plan_data(), "StarterTaskArn": 42},
-        "Data of the event has no plan key StarterTaskArn",
+        "The event's Data has no plan key StarterTaskArn",
     ),
 }
 
@@ -478,8 +500,9 @@ def test_is_complete_with_a_malformed_plan_fails_without_a_dms_call(
     event = cfn_event("Create", props(), physical_id=T1)
     if data is not None:
         event["Data"] = data
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(StarterError) as caught:
         handler.is_complete(event, CONTEXT)
+    assert str(caught.value).startswith(message)
     assert faulty.attempts == []
 
 
