@@ -21,5 +21,7 @@ setup_env() {
 }
 
 synth() {
+  # A fresh cdk.out: assets of earlier synths would linger beside the current ones.
+  rm -rf cdk.out
   npx --no-install cdk synth --no-notices --quiet
 }
