@@ -80,3 +80,21 @@ def build_mixed(stack: Stack) -> None:
         cdc_stop=CdcStop.at_position("server_time:2030-01-01T00:00:00"),
     )
     ReplicationTaskStarter(stack, "ByArn2", task=f"{ACCOUNT_ARN}:task:SECONDTASK")
+
+
+def deterministic_arn(identifier: str) -> dict[str, Any]:
+    """The task ARN a guard knows before the task exists, as CloudFormation renders it."""
+    return {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":dms:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                f":task:{identifier}",
+            ],
+        ]
+    }

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from aws_cdk import Stack
-from cdk_support import ACCOUNT_ARN, TASK_ARN, Synthesized
+from cdk_support import ACCOUNT_ARN, TASK_ARN, Synthesized, deterministic_arn
 from dms_task_starter import ReplicationTaskStarter
 from dms_task_starter.provider import (
     DESCRIBE_ACTION,
@@ -19,23 +19,6 @@ from dms_task_starter_runtime import contract
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-
-
-def _deterministic_arn(identifier: str) -> dict[str, Any]:
-    return {
-        "Fn::Join": [
-            "",
-            [
-                "arn:",
-                {"Ref": "AWS::Partition"},
-                ":dms:",
-                {"Ref": "AWS::Region"},
-                ":",
-                {"Ref": "AWS::AccountId"},
-                f":task:{identifier}",
-            ],
-        ]
-    }
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -96,8 +79,8 @@ def test_guard_grant_lists_the_deterministic_arns_of_guarded_tasks(mixed: Synthe
     (policy,) = _managed(mixed, "GuardedTaskGrants").values()
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Resource"] == [
-        _deterministic_arn("guarded-task"),
-        _deterministic_arn("other-task"),
+        deterministic_arn("guarded-task"),
+        deterministic_arn("other-task"),
     ]
 
 

@@ -11,7 +11,6 @@ keep tasks stuck in a transitional status.
 from __future__ import annotations
 
 import itertools
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -20,9 +19,8 @@ from dms_task_starter_runtime import handler
 from dms_task_starter_runtime.decisions import StarterError
 from dms_task_starter_runtime.dms import CLIENT_CONFIG, DmsCallError
 from dms_task_starter_runtime.settings import InvalidSettingError
-from werkzeug.wrappers import Request, Response
 
-from .dms_double import TARGET_PREFIX, DmsDouble, DmsError, FakeTask, ServedDouble, task_arn
+from .dms_double import DmsDouble, DmsError, FakeTask, ServedDouble, task_arn
 from .provider import CONTEXT, MAX_POLLS, cfn_event, run_provider
 
 if TYPE_CHECKING:
@@ -64,8 +62,7 @@ class Fault:
 
 class InjectedError(DmsError):
     def __init__(self, fault: Fault) -> None:
-        super().__init__(fault.code, fault.message)
-        self.status = fault.status
+        super().__init__(fault.code, fault.message, fault.status)
 
 
 @dataclass
@@ -100,21 +97,6 @@ class FaultyDouble(DmsDouble):
 
     def attempted(self, operation: str) -> int:
         return sum(1 for name, _ in self.attempts if name == operation)
-
-    def wsgi_app(self, environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
-        operation = request.headers.get("X-Amz-Target", "").removeprefix(TARGET_PREFIX)
-        params = json.loads(request.get_data() or b"{}")
-        try:
-            body, status = self.handle(operation, params), 200
-        except InjectedError as fault:
-            body, status = {"__type": fault.code, "message": fault.message}, fault.status
-        except DmsError as fault:
-            body, status = {"__type": fault.code, "message": fault.message}, 400
-        response = Response(
-            json.dumps(body), status=status, content_type="application/x-amz-json-1.1"
-        )
-        return response(environ, start_response)
 
 
 @pytest.fixture
