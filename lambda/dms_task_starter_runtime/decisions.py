@@ -269,19 +269,37 @@ class StartParameters:
     cdc_stop_position: str | None = None
 
 
+def cdc_start_unchanged(old: StarterSettings | None, new: StarterSettings) -> bool:
+    """Whether an Update keeps the CDC start (time and position) that was applied before."""
+    return old is not None and (old.cdc_start_time, old.cdc_start_position) == (
+        new.cdc_start_time,
+        new.cdc_start_position,
+    )
+
+
 def start_parameters(
-    settings: StarterSettings, task: TaskState, handover_source: TaskState | None = None
+    settings: StarterSettings,
+    task: TaskState,
+    handover_source: TaskState | None = None,
+    resumes_cdc: bool = False,
 ) -> StartParameters:
     """Decide the start call at the moment of the start: a task that never ran gets
-    ``start-replication``; with a CDC handover, CDC continues where ``handover_source`` stopped."""
-    start_type = FIRST_RUN_START_TYPE if task.status == Status.READY else settings.start_type.value
-    cdc_start_position = settings.cdc_start_position
+    ``start-replication``; with a CDC handover, CDC continues where ``handover_source`` stopped.
+
+    With ``resumes_cdc`` (the configured CDC start was applied by an earlier start) a task
+    that ran before continues from its own checkpoint: sending the old start again would
+    replay every change since then.
+    """
+    first_run = task.status == Status.READY
+    start_type = FIRST_RUN_START_TYPE if first_run else settings.start_type.value
+    sends_cdc_start = first_run or not resumes_cdc
+    cdc_start_position = settings.cdc_start_position if sends_cdc_start else None
     if handover_source is not None and handover_source.recovery_checkpoint:
         cdc_start_position = handover_source.recovery_checkpoint
     return StartParameters(
         task_arn=task.arn,
         start_type=start_type,
-        cdc_start_time=settings.cdc_start_time,
+        cdc_start_time=settings.cdc_start_time if sends_cdc_start else None,
         cdc_start_position=cdc_start_position,
         cdc_stop_position=settings.cdc_stop_position,
     )
@@ -318,6 +336,7 @@ class PlanKey:
     START_MARKER: Final = "StarterStartMarker"
     EXPECTS_NEW_RUN: Final = "StarterExpectsNewRun"
     CDC_HANDOVER: Final = "StarterCdcHandover"
+    RESUMES_CDC: Final = "StarterResumesCdc"
 
 
 @dataclass(frozen=True)
@@ -340,6 +359,8 @@ class Plan:
     """A start was made or is pending, so a stopped task with the old marker is a stale view."""
     cdc_handover: bool = False
     """The pending start continues CDC from the RecoveryCheckpoint of the stopped ``stop_arn``."""
+    resumes_cdc: bool = False
+    """The configured CDC start was applied before: a task that ran resumes at its checkpoint."""
 
     def to_data(self) -> dict[str, str]:
         """Serialise into ``Data``; the Provider framework hands it to ``is_complete``."""
@@ -353,6 +374,7 @@ class Plan:
             PlanKey.START_MARKER: self.start_marker,
             PlanKey.EXPECTS_NEW_RUN: _boolean(self.expects_new_run),
             PlanKey.CDC_HANDOVER: _boolean(self.cdc_handover),
+            PlanKey.RESUMES_CDC: _boolean(self.resumes_cdc),
         }
 
     @classmethod
@@ -381,6 +403,7 @@ class Plan:
                 start_marker=text(PlanKey.START_MARKER),
                 expects_new_run=text(PlanKey.EXPECTS_NEW_RUN) == BOOLEAN_TRUE,
                 cdc_handover=text(PlanKey.CDC_HANDOVER) == BOOLEAN_TRUE,
+                resumes_cdc=text(PlanKey.RESUMES_CDC) == BOOLEAN_TRUE,
             )
         except ValueError as error:
             raise StarterError(
@@ -416,7 +439,7 @@ def _cannot_start(task: TaskState) -> StarterError:
     )
 
 
-def _starter_plan(settings: StarterSettings, task: TaskState, now: int) -> Plan:
+def _starter_plan(settings: StarterSettings, task: TaskState, now: int, resumes_cdc: bool) -> Plan:
     """The plan of a start: wait for the settings' target, measured from the task's marker."""
     return Plan(
         task_arn=task.arn,
@@ -425,6 +448,7 @@ def _starter_plan(settings: StarterSettings, task: TaskState, now: int) -> Plan:
         wait_for=settings.wait_for,
         start_marker=task.start_marker,
         expects_new_run=True,
+        resumes_cdc=resumes_cdc,
     )
 
 
@@ -432,18 +456,21 @@ def plan_start(
     settings: StarterSettings,
     task: TaskState | None,
     now: int,
+    *,
     stop_arn: str = "",
     handover_source: TaskState | None = None,
+    resumes_cdc: bool = False,
 ) -> OnEventDecision:
     """Decide how to start ``task`` (Create, and Updates that need no restart).
 
     With a ``stop_arn`` (another task to bring to rest first) the start always waits
-    for ``is_complete``; ``handover_source`` is the task whose checkpoint CDC continues from.
+    for ``is_complete``; ``handover_source`` is the task whose checkpoint CDC continues from;
+    ``resumes_cdc`` says the configured CDC start was applied before (see ``start_parameters``).
     """
     if task is None:
         raise _not_found(settings.task_arn)
     base = replace(
-        _starter_plan(settings, task, now),
+        _starter_plan(settings, task, now, resumes_cdc),
         stop_arn=stop_arn,
         cdc_handover=handover_source is not None,
     )
@@ -454,7 +481,7 @@ def plan_start(
         plan = replace(base, expects_new_run=False, cdc_handover=False)
         return OnEventDecision(plan, f"task is {task.status} already: not starting it again")
     if status_class is StatusClass.STARTABLE and not stop_arn:
-        start = start_parameters(settings, task, handover_source)
+        start = start_parameters(settings, task, handover_source, resumes_cdc)
         return OnEventDecision(
             base, f"task is {task.status}: starting it with {start.start_type}", start=start
         )
@@ -463,10 +490,12 @@ def plan_start(
     return OnEventDecision(plan, f"task is {task.status}: starting it after waiting for {waits_on}")
 
 
-def plan_restart(settings: StarterSettings, task: TaskState, now: int) -> OnEventDecision:
+def plan_restart(
+    settings: StarterSettings, task: TaskState, now: int, resumes_cdc: bool
+) -> OnEventDecision:
     """Decide how to apply changed start settings to a task that was started already."""
     plan = replace(
-        _starter_plan(settings, task, now),
+        _starter_plan(settings, task, now, resumes_cdc),
         stop_arn=task.arn,
         start_from=frozenset({Status.STOPPED}),
     )
@@ -481,15 +510,17 @@ def plan_update(
     old: StarterSettings | None, settings: StarterSettings, task: TaskState | None, now: int
 ) -> OnEventDecision:
     """Decide an Update (or rollback) that keeps the task: restart it if its start inputs
-    changed while it runs, otherwise treat it like a Create (a task at rest is started)."""
+    changed while it runs, otherwise treat it like a Create (a task at rest is started).
+    A CDC start that the Update keeps was applied already: the task resumes from its checkpoint."""
+    resumes_cdc = cdc_start_unchanged(old, settings)
     if (
         old is not None
         and task is not None
         and task.status in STARTED_STATUSES
         and settings_require_restart(old, settings)
     ):
-        return plan_restart(settings, task, now)
-    return plan_start(settings, task, now)
+        return plan_restart(settings, task, now, resumes_cdc)
+    return plan_start(settings, task, now, resumes_cdc=resumes_cdc)
 
 
 def plan_stop(
@@ -631,7 +662,7 @@ def _decide_pending_start(
         if settings is None:
             raise ValueError("a pending start needs the starter settings")
         handover_source = stop_subject if plan.cdc_handover else None
-        start = start_parameters(settings, task, handover_source)
+        start = start_parameters(settings, task, handover_source, plan.resumes_cdc)
         note = f"task is {task.status}: starting it with {start.start_type}"
         if handover_source is not None:
             note += f", CDC from the RecoveryCheckpoint of {handover_source.arn}"

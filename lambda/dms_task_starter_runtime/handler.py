@@ -237,7 +237,7 @@ def _plan_replacement(
     _log_task("bringing the replaced task to rest first", old_task, replaced_task_arn=old_arn)
     if old_task is not None and old_task.status == Status.RUNNING:
         _stop(old_arn)
-    return plan_start(settings, new_task, now, old_arn, handover_source)
+    return plan_start(settings, new_task, now, stop_arn=old_arn, handover_source=handover_source)
 
 
 def _starter_on_delete(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:

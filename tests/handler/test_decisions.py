@@ -22,6 +22,7 @@ from dms_task_starter_runtime.decisions import (
     Stop,
     TaskState,
     Wait,
+    cdc_start_unchanged,
     classify_status,
     decide_poll,
     describe_status,
@@ -247,6 +248,39 @@ def test_start_parameters_carry_the_cdc_settings() -> None:
     parameters = start_parameters(settings, task("stopped"))
     assert (parameters.cdc_start_time, parameters.cdc_start_position) == (start_time, None)
     assert parameters.cdc_stop_position == "commit_time:2024-02-01T00:00:00"
+
+
+@pytest.mark.parametrize(
+    ("status", "resumes_cdc", "sends_cdc_start"),
+    [
+        ("ready", False, True),
+        ("ready", True, True),  # a first run always starts CDC where configured
+        ("stopped", False, True),
+        ("stopped", True, False),  # applied before: resume at the task's checkpoint
+        ("failed", True, False),
+    ],
+)
+def test_the_cdc_start_goes_on_first_runs_and_on_changes_only(
+    status: str, resumes_cdc: bool, sends_cdc_start: bool
+) -> None:
+    stop_at = "server_time:2027-01-01T00:00:00"
+    settings = replace(SETTINGS, cdc_start_position="0/5120E10", cdc_stop_position=stop_at)
+    parameters = start_parameters(settings, task(status), resumes_cdc=resumes_cdc)
+    assert parameters.cdc_start_position == ("0/5120E10" if sends_cdc_start else None)
+    assert parameters.cdc_stop_position == stop_at
+
+
+@pytest.mark.parametrize(
+    ("old_position", "new_position", "unchanged"),
+    [(None, None, True), ("0/1", "0/1", True), ("0/1", "0/2", False), (None, "0/2", False)],
+)
+def test_cdc_start_unchanged_compares_time_and_position(
+    old_position: str | None, new_position: str | None, unchanged: bool
+) -> None:
+    old = replace(SETTINGS, cdc_start_position=old_position)
+    new = replace(SETTINGS, cdc_start_position=new_position)
+    assert cdc_start_unchanged(old, new) is unchanged
+    assert cdc_start_unchanged(None, new) is False
 
 
 def test_handover_continues_from_the_old_checkpoint() -> None:

@@ -484,3 +484,32 @@ def test_unknown_request_type_fails_without_a_dms_call(double: DmsDouble) -> Non
     with pytest.raises(StarterError, match=r"^Unknown request type Bogus"):
         handler.on_event(cfn_event("Bogus", props()), CONTEXT)
     assert double.calls == []
+
+
+def test_restart_for_another_stop_position_resumes_cdc_at_the_checkpoint(double: DmsDouble) -> None:
+    """The CDC start was applied by the first run; sending it again would replay changes."""
+    double.add_task("T1")
+    create(double, props(CdcStartPosition=POSITION))
+    stop_at = "server_time:2027-01-31T12:00:00"
+    update(
+        double,
+        props(CdcStartPosition=POSITION, CdcStopPosition=stop_at),
+        old=props(CdcStartPosition=POSITION),
+    )
+    assert double.writes() == [
+        start(T1, "start-replication", CdcStartPosition=POSITION),
+        stop(T1),
+        start(T1, "resume-processing", CdcStopPosition=stop_at),
+    ]
+
+
+def test_update_that_starts_a_stopped_task_keeps_its_checkpoint(double: DmsDouble) -> None:
+    double.add_task("T1", status="stopped", start_date=1_700_000_000.0)
+    update(double, props(CdcStartPosition=POSITION), old=props(CdcStartPosition=POSITION))
+    assert double.writes() == [start(T1, "resume-processing")]
+
+
+def test_update_of_a_task_that_never_ran_sends_the_configured_cdc_start(double: DmsDouble) -> None:
+    double.add_task("T1")
+    update(double, props(CdcStartPosition=POSITION), old=props(CdcStartPosition=POSITION))
+    assert double.writes() == [start(T1, "start-replication", CdcStartPosition=POSITION)]
