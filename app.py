@@ -80,30 +80,20 @@ class DmsMigrationStack(Stack):
         source_secret.grant_read(secret_access_role)
         target_secret.grant_read(secret_access_role)
 
-        source = dms.CfnEndpoint(
-            self,
+        source = self._postgres_endpoint(
             "SourceEndpoint",
             endpoint_type="source",
-            engine_name="postgres",
             database_name=str(ctx("sourceDatabaseName")),
-            ssl_mode="require",
-            postgre_sql_settings=dms.CfnEndpoint.PostgreSqlSettingsProperty(
-                secrets_manager_secret_id=source_secret.secret_arn,
-                secrets_manager_access_role_arn=secret_access_role.role_arn,
-                slot_name=str(ctx("sourceSlotName")),
-            ),
+            secret_arn=source_secret.secret_arn,
+            secret_access_role=secret_access_role,
+            slot_name=str(ctx("sourceSlotName")),
         )
-        target = dms.CfnEndpoint(
-            self,
+        target = self._postgres_endpoint(
             "TargetEndpoint",
             endpoint_type="target",
-            engine_name="postgres",
             database_name=str(ctx("targetDatabaseName")),
-            ssl_mode="require",
-            postgre_sql_settings=dms.CfnEndpoint.PostgreSqlSettingsProperty(
-                secrets_manager_secret_id=target_secret.secret_arn,
-                secrets_manager_access_role_arn=secret_access_role.role_arn,
-            ),
+            secret_arn=target_secret.secret_arn,
+            secret_access_role=secret_access_role,
         )
         # DMS checks the secrets when the endpoints are created: grant first.
         secret_grants = secret_access_role.node.find_child("DefaultPolicy")
@@ -139,6 +129,31 @@ class DmsMigrationStack(Stack):
             cdc_start=cdc_start,
             wait_for=WaitFor.RUNNING,
             timeout=Duration.minutes(30),
+        )
+
+    def _postgres_endpoint(
+        self,
+        id: str,
+        *,
+        endpoint_type: str,
+        database_name: str,
+        secret_arn: str,
+        secret_access_role: iam.IRole,
+        slot_name: str | None = None,
+    ) -> dms.CfnEndpoint:
+        """A PostgreSQL endpoint over TLS whose credentials DMS reads from Secrets Manager."""
+        return dms.CfnEndpoint(
+            self,
+            id,
+            endpoint_type=endpoint_type,
+            engine_name="postgres",
+            database_name=database_name,
+            ssl_mode="require",
+            postgre_sql_settings=dms.CfnEndpoint.PostgreSqlSettingsProperty(
+                secrets_manager_secret_id=secret_arn,
+                secrets_manager_access_role_arn=secret_access_role.role_arn,
+                slot_name=slot_name,
+            ),
         )
 
     def _context(self, key: str) -> Any:  # noqa: ANN401 - context values are JSON
