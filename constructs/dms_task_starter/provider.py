@@ -57,7 +57,9 @@ DESCRIBE_ACTION: Final = "dms:DescribeReplicationTasks"
 
 LOG_RETENTION: Final = logs.RetentionDays.ONE_MONTH
 HANDLER_MEMORY_MB: Final = 256
-HANDLER_TIMEOUT: Final = Duration.seconds(60)
+HANDLER_TIMEOUT: Final = Duration.minutes(3)
+"""Room for botocore's retries (standard mode, 10 retries with back-off) of up to three DMS calls
+under throttling; a handler that returns sooner costs nothing more."""
 SERVICE_NAME: Final = "dms-task-starter"
 
 

@@ -76,7 +76,7 @@ def test_handlers_runtime_architecture_layer_and_settings(five: Synthesized) -> 
         assert props["Runtime"] == "python3.13"
         assert props["Architectures"] == ["arm64"]
         assert props["MemorySize"] == 256
-        assert props["Timeout"] == 60
+        assert props["Timeout"] == 180
         assert props["Environment"]["Variables"] == {
             "POWERTOOLS_SERVICE_NAME": "dms-task-starter",
             "POWERTOOLS_TRACE_DISABLED": "true",
