@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import jsii
 from aws_cdk import (
+    Annotations,
     ArnFormat,
     CustomResource,
     Duration,
@@ -222,8 +223,10 @@ class ReplicationTaskStarter(Construct):
         :param cdc_handover: When the task is replaced, start the new task's CDC where the
             old task stopped. Default: ``True``.
         :param guard_task_updates: Stop the task before CloudFormation modifies it (needs a
-            ``CfnReplicationTask`` with a literal ``resource_identifier``). Default: ``True``
-            for a ``CfnReplicationTask``, ``False`` for an ARN string.
+            ``CfnReplicationTask`` with a literal ``resource_identifier`` in the starter's
+            stack). Default: on for such a task; for a ``CfnReplicationTask`` without one, off
+            with a synth warning; off for an ARN string. ``True`` makes a missing
+            ``resource_identifier`` an error.
         """
         super().__init__(scope, id)
         timeout_seconds = _timeout_seconds(
@@ -238,8 +241,7 @@ class ReplicationTaskStarter(Construct):
         guard_arn: str | None = None
         if isinstance(task, dms.CfnReplicationTask):
             task_arn = task.ref
-            if guard_task_updates is None or guard_task_updates:
-                guard_arn = _guarded_task_arn(self, task)
+            guard_arn = _guarded_task_arn(self, task, guard_task_updates)
         else:
             task_arn = _validated("task", task, settings.parse_task_arn)
             if guard_task_updates:
@@ -339,26 +341,47 @@ def _timeout_seconds(timeout: Duration) -> int:
         raise ValueError(f"timeout: {error}") from error
 
 
-def _guarded_task_arn(scope: Construct, task: dms.CfnReplicationTask) -> str:
+def _guard_blocker(scope: Construct, task: dms.CfnReplicationTask) -> str | None:
+    """Why the update guard cannot protect ``task``, or None if it can."""
     identifier = task.resource_identifier
     if identifier is None or Token.is_unresolved(identifier):
-        raise ValueError(
-            f"guard_task_updates: the task {task.node.path} has no literal "
-            "resource_identifier, so its ARN is unknown before it exists and the update "
-            "guard cannot be granted or ordered before it. Set resource_identifier on the "
-            "CfnReplicationTask (e.g. resource_identifier='orders-cdc') or pass "
-            "guard_task_updates=False."
+        return (
+            f"the task {task.node.path} has no literal resource_identifier, so its ARN is "
+            "unknown before it exists and the update guard cannot be granted or ordered before "
+            "it. Set resource_identifier on the CfnReplicationTask (e.g. "
+            "resource_identifier='orders-cdc')"
         )
-    task_stack = Stack.of(task)
-    if task_stack is not Stack.of(scope):
-        raise ValueError(
-            f"guard_task_updates: the task {task.node.path} is in another stack than the "
-            "starter; the guard must be ordered before the task in the same stack. Create "
-            "the starter in the task's stack or pass guard_task_updates=False."
+    if Stack.of(task) is not Stack.of(scope):
+        return (
+            f"the task {task.node.path} is in another stack than the starter; the guard must "
+            "be ordered before the task in the same stack. Create the starter in the task's stack"
         )
-    return task_stack.format_arn(
-        service="dms",
-        resource="task",
-        resource_name=identifier,
-        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    return None
+
+
+def _guarded_task_arn(
+    scope: Construct, task: dms.CfnReplicationTask, guard_task_updates: bool | None
+) -> str | None:
+    """The ARN the update guard protects, known before the task exists; None without a guard.
+
+    Asked for explicitly, a guard that cannot work is an error; by default it is a warning.
+    """
+    if guard_task_updates is False:
+        return None
+    blocker = _guard_blocker(scope, task)
+    if blocker is None:
+        assert task.resource_identifier is not None
+        return Stack.of(task).format_arn(
+            service="dms",
+            resource="task",
+            resource_name=task.resource_identifier,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+    if guard_task_updates:
+        raise ValueError(f"guard_task_updates: {blocker}, or pass guard_task_updates=False.")
+    Annotations.of(scope).add_warning_v2(
+        "dms-task-starter:update-guard-off",
+        f"The update guard is off: {blocker}. Without it, CloudFormation cannot modify the "
+        "task while it runs. Pass guard_task_updates=False to silence this warning.",
     )
+    return None

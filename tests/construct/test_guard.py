@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 from aws_cdk import App, CfnParameter, Stack, Tags
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 from cdk_support import TASK_ARN, Synthesized, deterministic_arn, make_task
 from dms_task_starter import (
     ReplicationTaskStarter,
@@ -71,7 +71,7 @@ def test_unguarded_and_arn_starters_have_no_guard(mixed: Synthesized) -> None:
 
 
 def _digest(
-    configure: Callable[[dms.CfnReplicationTask], None] | None = None,
+    configure: Callable[[dms.dms.CfnReplicationTask], None] | None = None,
     *,
     build_extra: Callable[[Stack], None] | None = None,
     **starter_options: Any,
@@ -96,7 +96,7 @@ def _digest(
 BASE = _digest()
 
 
-def _set(name: str, value: Any) -> Callable[[dms.CfnReplicationTask], None]:
+def _set(name: str, value: Any) -> Callable[[dms.dms.CfnReplicationTask], None]:
     return lambda task: setattr(task, name, value)
 
 
@@ -130,7 +130,7 @@ def _set(name: str, value: Any) -> Callable[[dms.CfnReplicationTask], None]:
     ],
 )
 def test_digest_changes_with_the_task_definition(
-    change: Callable[[dms.CfnReplicationTask], None], request: pytest.FixtureRequest
+    change: Callable[[dms.dms.CfnReplicationTask], None], request: pytest.FixtureRequest
 ) -> None:
     changed = _digest(change)
     if request.node.callspec.id == "override-is-not-seen":
@@ -158,7 +158,7 @@ def test_digest_ignores_unrelated_changes() -> None:
 
 
 def test_digest_of_a_token_property_is_its_expression() -> None:
-    def configure(task: dms.CfnReplicationTask) -> None:
+    def configure(task: dms.dms.CfnReplicationTask) -> None:
         task.table_mappings = CfnParameter(Stack.of(task), "Mappings").value_as_string
 
     assert _digest(configure) not in (BASE, "")
@@ -170,28 +170,64 @@ def test_guard_with_an_arn_string_is_refused() -> None:
     ReplicationTaskStarter(Stack(), "B", task=TASK_ARN, guard_task_updates=False)
 
 
-@pytest.mark.parametrize("guard", [None, True])
-def test_guard_without_resource_identifier_is_refused(guard: bool | None) -> None:
-    stack = Stack()
-    task = make_task(stack, "Task")
-    with pytest.raises(
-        ValueError,
-        match=r"^guard_task_updates: .*resource_identifier.*guard_task_updates=False",
-    ):
-        ReplicationTaskStarter(stack, "A", task=task, guard_task_updates=guard)
+def _task_without_identifier(stack: Stack) -> dms.CfnReplicationTask:
+    return make_task(stack, "Task")
 
 
-def test_guard_needs_a_literal_resource_identifier() -> None:
-    stack = Stack()
+def _task_with_token_identifier(stack: Stack) -> dms.CfnReplicationTask:
     identifier = CfnParameter(stack, "Identifier").value_as_string
-    task = make_task(stack, "Task", resource_identifier=identifier)
-    with pytest.raises(ValueError, match=r"^guard_task_updates: .*literal resource_identifier"):
-        ReplicationTaskStarter(stack, "A", task=task)
+    return make_task(stack, "Task", resource_identifier=identifier)
 
 
-def test_guard_needs_the_task_in_the_same_stack() -> None:
-    app = App()
-    task = make_task(Stack(app, "Tasks"), "Task", resource_identifier="t")
-    with pytest.raises(ValueError, match=r"^guard_task_updates: .*another stack"):
-        ReplicationTaskStarter(Stack(app, "Starters"), "A", task=task)
-    ReplicationTaskStarter(Stack(app, "Starters2"), "A", task=task, guard_task_updates=False)
+def _task_in_another_stack(stack: Stack) -> dms.CfnReplicationTask:
+    return make_task(Stack(stack.node.scope, "Tasks"), "Task", resource_identifier="t")
+
+
+UNGUARDABLE_TASKS: Final = {
+    "no resource_identifier": (_task_without_identifier, "has no literal resource_identifier"),
+    "token resource_identifier": (
+        _task_with_token_identifier,
+        "has no literal resource_identifier",
+    ),
+    "task in another stack": (_task_in_another_stack, "is in another stack"),
+}
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"), UNGUARDABLE_TASKS.values(), ids=list(UNGUARDABLE_TASKS)
+)
+def test_an_unguardable_task_asked_to_be_guarded_is_refused(
+    make: Callable[[Stack], dms.CfnReplicationTask], reason: str
+) -> None:
+    stack = Stack(App(), "Starters")
+    with pytest.raises(
+        ValueError, match=rf"^guard_task_updates: .*{reason}.*guard_task_updates=False"
+    ):
+        ReplicationTaskStarter(stack, "A", task=make(stack), guard_task_updates=True)
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"), UNGUARDABLE_TASKS.values(), ids=list(UNGUARDABLE_TASKS)
+)
+def test_an_unguardable_task_by_default_gets_no_guard_and_a_warning(
+    make: Callable[[Stack], dms.CfnReplicationTask], reason: str
+) -> None:
+    stack = Stack(App(), "Starters")
+    ReplicationTaskStarter(stack, "A", task=make(stack))
+    template = Template.from_stack(stack)
+    template.resource_count_is(contract.GUARD_RESOURCE_TYPE, 0)
+    warnings = Annotations.from_stack(stack).find_warning(
+        "/Starters/A", Match.string_like_regexp(f"The update guard is off: .*{reason}")
+    )
+    assert len(warnings) == 1
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"), UNGUARDABLE_TASKS.values(), ids=list(UNGUARDABLE_TASKS)
+)
+def test_an_unguardable_task_with_the_guard_off_gets_no_warning(
+    make: Callable[[Stack], dms.CfnReplicationTask], reason: str
+) -> None:
+    stack = Stack(App(), "Starters")
+    ReplicationTaskStarter(stack, "A", task=make(stack), guard_task_updates=False)
+    assert Annotations.from_stack(stack).find_warning("/Starters/A", Match.any_value()) == []
