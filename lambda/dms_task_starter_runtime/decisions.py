@@ -44,6 +44,7 @@ ERROR_STOP_REASONS: Final = frozenset(
     }
 )
 CDC_MIGRATION_TYPE: Final = "cdc"
+FULL_LOAD_MIGRATION_TYPE: Final = "full-load"
 
 
 class Status:
@@ -225,6 +226,14 @@ def full_load_finished_stop(task: TaskState) -> bool:
     if task.stop_reason == FULL_LOAD_ONLY_FINISHED:
         return True
     return bool(task.full_load_finish_date) and task.stop_reason not in ERROR_STOP_REASONS
+
+
+def full_load_task_is_done(task: TaskState) -> bool:
+    """Whether a full-load task finished its work: starting it again would load it again."""
+    return task.status == Status.STOPPED and (
+        task.stop_reason == FULL_LOAD_ONLY_FINISHED
+        or (task.migration_type == FULL_LOAD_MIGRATION_TYPE and bool(task.full_load_finish_date))
+    )
 
 
 def outcome(task: TaskState, wait_for: WaitFor) -> Outcome:
@@ -513,13 +522,12 @@ def plan_update(
     changed while it runs, otherwise treat it like a Create (a task at rest is started).
     A CDC start that the Update keeps was applied already: the task resumes from its checkpoint."""
     resumes_cdc = cdc_start_unchanged(old, settings)
-    if (
-        old is not None
-        and task is not None
-        and task.status in STARTED_STATUSES
-        and settings_require_restart(old, settings)
-    ):
+    restart = old is not None and settings_require_restart(old, settings)
+    if restart and task is not None and task.status in STARTED_STATUSES:
         return plan_restart(settings, task, now, resumes_cdc)
+    if old is not None and not restart and task is not None and full_load_task_is_done(task):
+        plan = replace(_starter_plan(settings, task, now, resumes_cdc), expects_new_run=False)
+        return OnEventDecision(plan, "the full load is done and no start setting changed: no start")
     return plan_start(settings, task, now, resumes_cdc=resumes_cdc)
 
 

@@ -26,6 +26,7 @@ from dms_task_starter_runtime.decisions import (
     classify_status,
     decide_poll,
     describe_status,
+    full_load_task_is_done,
     hands_over_cdc,
     outcome,
     plan_start,
@@ -594,3 +595,27 @@ def test_failure_messages_are_capped() -> None:
 
 def test_describe_status_without_details() -> None:
     assert describe_status(task("running")) == "running"
+
+
+@pytest.mark.parametrize(
+    ("fields", "done"),
+    [
+        ({"status": "stopped", "stop_reason": FULL_LOAD_ONLY_FINISHED}, True),
+        ({"status": "stopped", "migration_type": "full-load", "full_load_finish_date": "x"}, True),
+        ({"status": "stopped", "migration_type": "full-load"}, False),
+        (
+            {
+                "status": "stopped",
+                "migration_type": "full-load-and-cdc",
+                "stop_reason": "Stop Reason NORMAL",
+                "full_load_finish_date": "x",
+            },
+            False,
+        ),
+        ({"status": "running", "stop_reason": FULL_LOAD_ONLY_FINISHED}, False),
+    ],
+)
+def test_full_load_task_is_done_only_for_a_finished_full_load_task(
+    fields: dict[str, str], done: bool
+) -> None:
+    assert full_load_task_is_done(task(**fields)) is done

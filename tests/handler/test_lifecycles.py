@@ -513,3 +513,42 @@ def test_update_of_a_task_that_never_ran_sends_the_configured_cdc_start(double: 
     double.add_task("T1")
     update(double, props(CdcStartPosition=POSITION), old=props(CdcStartPosition=POSITION))
     assert double.writes() == [start(T1, "start-replication", CdcStartPosition=POSITION)]
+
+
+def finished_full_load_task(double: DmsDouble) -> None:
+    double.add_task("T1", migration_type="full-load")
+    create(double, props())
+    double.advance()  # the full load finishes after the stack was deployed
+    assert double.tasks[T1].stop_reason == "Stop Reason FULL_LOAD_ONLY_FINISHED"
+
+
+def test_update_leaves_a_finished_full_load_alone(double: DmsDouble) -> None:
+    finished_full_load_task(double)
+    result = run_provider(
+        cfn_event("Update", props(TimeoutSeconds="900"), old_properties=props(), physical_id=T1),
+        double,
+    )
+    assert result.data["Status"] == "stopped"
+    assert double.writes() == [start(T1, "start-replication")]
+
+
+def test_update_with_new_start_settings_loads_a_finished_full_load_again(
+    double: DmsDouble,
+) -> None:
+    finished_full_load_task(double)
+    update(double, props(StartReplicationTaskType="reload-target"), old=props())
+    assert double.writes() == [start(T1, "start-replication"), start(T1, "reload-target")]
+
+
+def test_update_restarts_a_stopped_cdc_task_whose_full_load_had_finished(
+    double: DmsDouble,
+) -> None:
+    double.add_task(
+        "T1",
+        status="stopped",
+        stop_reason="Stop Reason NORMAL",
+        start_date=1_700_000_000.0,
+        full_load_finish_date=1_700_000_600.0,
+    )
+    update(double, props(), old=props())
+    assert double.writes() == [start(T1, "resume-processing")]
