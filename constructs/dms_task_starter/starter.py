@@ -73,7 +73,9 @@ class CdcStart:
         Not every source engine supports a start time; use :meth:`at_position` then.
         """
         rendered = _utc("cdc_start", time).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return cls(Prop.CDC_START_TIME, _validated("cdc_start", rendered, _parse_start_time))
+        return cls(
+            Prop.CDC_START_TIME, _validated("cdc_start", rendered, settings.parse_cdc_start_time)
+        )
 
     @classmethod
     def at_position(cls, position: str) -> CdcStart:
@@ -95,13 +97,10 @@ class CdcStart:
         if not Token.is_unresolved(value) and not value.startswith(CHECKPOINT_PREFIX):
             raise ValueError(
                 f"cdc_start: a checkpoint starts with {CHECKPOINT_PREFIX!r} "
-                f"(got {value[:100]!r}); use CdcStart.at_position for native positions"
+                f"(got {value[: settings.MAX_SHOWN_VALUE_CHARS]!r}); use CdcStart.at_position for "
+                "native positions"
             )
         return cls(Prop.CDC_START_POSITION, value)
-
-
-def _parse_start_time(value: str) -> object:
-    return settings.parse_cdc_start_time(value)
 
 
 class CdcStop:

@@ -125,10 +125,11 @@ class StarterError(Exception):
     """A failure CloudFormation shows in its console: one readable paragraph, capped."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(_truncate(message, MAX_FAILURE_MESSAGE_CHARS))
+        super().__init__(truncate(message, MAX_FAILURE_MESSAGE_CHARS))
 
 
-def _truncate(text: str, limit: int) -> str:
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, ending in "..." when it was cut."""
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -206,7 +207,7 @@ def task_attributes(task: TaskState) -> dict[str, str]:
         Attr.TABLES_LOADED: _optional_int(task.tables_loaded),
         Attr.TABLES_ERRORED: _optional_int(task.tables_errored),
     }
-    return {key: _truncate(value, MAX_ATTRIBUTE_VALUE_CHARS) for key, value in values.items()}
+    return {key: truncate(value, MAX_ATTRIBUTE_VALUE_CHARS) for key, value in values.items()}
 
 
 def _optional_int(value: int | None) -> str:

@@ -15,6 +15,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from dms_task_starter_runtime.decisions import truncate
+
 if TYPE_CHECKING:
     from mypy_boto3_dms.client import DatabaseMigrationServiceClient
     from mypy_boto3_dms.type_defs import (
@@ -50,9 +52,9 @@ class DmsCallError(Exception):
 
     def __init__(self, operation: str, task_arn: str, error: ClientError) -> None:
         self.code = error.response.get("Error", {}).get("Code", "Unknown")
-        dms_message = error.response.get("Error", {}).get("Message", str(error))
-        if len(dms_message) > MAX_DMS_MESSAGE_CHARS:
-            dms_message = dms_message[: MAX_DMS_MESSAGE_CHARS - 3] + "..."
+        dms_message = truncate(
+            error.response.get("Error", {}).get("Message", str(error)), MAX_DMS_MESSAGE_CHARS
+        )
         explanation = ERROR_EXPLANATIONS.get(self.code, "DMS returned an error")
         super().__init__(
             f"{operation} for replication task {task_arn} failed, {explanation}: "
