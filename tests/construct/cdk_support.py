@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -98,3 +100,18 @@ def deterministic_arn(identifier: str) -> dict[str, Any]:
             ],
         ]
     }
+
+
+def run_python(args: list[str], *, cwd: Path, env: dict[str, str]) -> str:
+    """Run this interpreter with ``args`` in a fresh process; fail the test unless it succeeds."""
+    result = subprocess.run(
+        [sys.executable, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +11,7 @@ import pytest
 from aws_cdk import Stack
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match
+from cdk_support import run_python
 from cfnlint.api import ManualArgs, lint
 from dms_task_starter_runtime import contract
 
@@ -63,17 +62,8 @@ def example_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Outside the CDK CLI: hand over cdk.json's context the way the CLI does.
     context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
     env = {**os.environ, "CDK_OUTDIR": str(outdir), "CDK_CONTEXT_JSON": json.dumps(context)}
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    (outdir / "imports.txt").write_text(result.stdout)
+    imports = run_python(["-c", probe], cwd=REPO_ROOT, env=env)
+    (outdir / "imports.txt").write_text(imports)
     return outdir
 
 

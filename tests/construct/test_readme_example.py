@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
+from cdk_support import run_python
 from dms_task_starter_runtime import contract
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -28,16 +27,8 @@ def test_readme_example_synthesizes(tmp_path: Path) -> None:
     app_file.write_text(readme_example())
     outdir = tmp_path / "cdk.out"
     env = {**os.environ, "CDK_OUTDIR": str(outdir)}
-    result = subprocess.run(
-        [sys.executable, str(app_file)],
-        cwd=tmp_path,  # outside the repository, like a user's project
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    # Run outside the repository, like a user's project.
+    run_python([str(app_file)], cwd=tmp_path, env=env)
     template = json.loads((outdir / "OrdersReplication.template.json").read_text())
     types = [resource["Type"] for resource in template["Resources"].values()]
     assert types.count(contract.STARTER_RESOURCE_TYPE) == 1
