@@ -7,7 +7,6 @@ acting, one start (per start), and describes only while waiting (one per poll).
 
 from __future__ import annotations
 
-import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -54,8 +53,7 @@ def main() -> None:
     new_props = {**props, "CdcStartPosition": POSITION}
     double = DmsDouble()
     double.add_task("T1")
-    with ServedDouble(double) as served:
-        os.environ["AWS_ENDPOINT_URL_DATABASE_MIGRATION_SERVICE"] = served.url
+    with ServedDouble(double):
         dms.dms_client.cache_clear()
         results = [
             lifecycle(double, "create (ready task)", cfn_event("Create", props), 1, 0),

@@ -9,7 +9,6 @@ poll against the DMS double over HTTP.
 
 from __future__ import annotations
 
-import os
 import random
 import sys
 from pathlib import Path
@@ -59,8 +58,7 @@ def main() -> None:
     double = DmsDouble()
     double.add_task("T1")
     figures: list[tuple[int, float, float, float]] = []
-    with ServedDouble(double) as served:
-        os.environ["AWS_ENDPOINT_URL_DATABASE_MIGRATION_SERVICE"] = served.url
+    with ServedDouble(double):
         dms.dms_client.cache_clear()
         for interval in POLL_INTERVALS:
             results = [trial(double, arn, interval, rng) for _ in range(TRIALS)]

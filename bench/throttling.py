@@ -10,7 +10,6 @@ client shared by all threads (its retry quota is shared too).
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import threading
@@ -51,8 +50,7 @@ def run(per_thread_client: bool) -> tuple[int, list[int], list[str]]:
 
     throttled_by_arn: dict[str, int] = {}
     failures: list[str] = []
-    with ServedDouble(double) as served:
-        os.environ["AWS_ENDPOINT_URL_DATABASE_MIGRATION_SERVICE"] = served.url
+    with ServedDouble(double):
         original.cache_clear()
         if per_thread_client:
             dms.dms_client = thread_client  # type: ignore[assignment]

@@ -43,9 +43,8 @@ def instant_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def double(monkeypatch: pytest.MonkeyPatch) -> Iterator[DmsDouble]:
+def double() -> Iterator[DmsDouble]:
     """The DMS double, served on a random local port that boto3 is pointed at."""
     state = DmsDouble()
-    with ServedDouble(state) as served:
-        monkeypatch.setenv("AWS_ENDPOINT_URL_DATABASE_MIGRATION_SERVICE", served.url)
+    with ServedDouble(state):
         yield state

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import threading
 from dataclasses import dataclass, field
@@ -253,11 +254,18 @@ class DmsDouble:
         return response(environ, start_response)
 
 
+ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_DATABASE_MIGRATION_SERVICE"
+
+
 class ServedDouble:
-    """The double listening on a random port of 127.0.0.1 in a daemon thread."""
+    """The double listening on a random port of 127.0.0.1 in a daemon thread.
+
+    While it is served, boto3's DMS endpoint points at it: clients built meanwhile call it.
+    """
 
     def __init__(self, double: DmsDouble) -> None:
         self.double = double
+        self._previous_endpoint: str | None = None
         self._server = make_server("127.0.0.1", 0, double.wsgi_app, threaded=True)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
@@ -270,8 +278,14 @@ class ServedDouble:
 
     def __enter__(self) -> ServedDouble:
         self._thread.start()
+        self._previous_endpoint = os.environ.get(ENDPOINT_VARIABLE)
+        os.environ[ENDPOINT_VARIABLE] = self.url
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        if self._previous_endpoint is None:
+            os.environ.pop(ENDPOINT_VARIABLE, None)
+        else:
+            os.environ[ENDPOINT_VARIABLE] = self._previous_endpoint
         self._server.shutdown()
         self._thread.join()

@@ -100,10 +100,9 @@ class FaultyDouble(DmsDouble):
 
 
 @pytest.fixture
-def faulty(monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultyDouble]:
+def faulty() -> Iterator[FaultyDouble]:
     state = FaultyDouble()
-    with ServedDouble(state) as served:
-        monkeypatch.setenv("AWS_ENDPOINT_URL_DATABASE_MIGRATION_SERVICE", served.url)
+    with ServedDouble(state):
         yield state
 
 

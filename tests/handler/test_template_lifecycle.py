@@ -397,11 +397,10 @@ class Cloud:
 
 
 @pytest.fixture
-def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
+def cloud() -> Iterator[Cloud]:
     """An empty account: the policed double, served, with boto3 pointed at it."""
     double = PolicedDouble()
-    with ServedDouble(double) as served:
-        monkeypatch.setenv("AWS_ENDPOINT_URL_DATABASE_MIGRATION_SERVICE", served.url)
+    with ServedDouble(double):
         yield Cloud(double)
 
 
