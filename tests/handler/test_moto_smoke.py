@@ -15,13 +15,11 @@ from dms_task_starter_runtime import handler
 from moto.backends import get_backend
 from moto.server import ThreadedMotoServer
 
+from .dms_double import ACCOUNT, ENDPOINT_VARIABLE, REGION
 from .provider import CONTEXT, cfn_event
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-
-ACCOUNT = "123456789012"
-REGION = "eu-west-1"
 
 
 @pytest.fixture
@@ -30,7 +28,7 @@ def moto_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     server.start()
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"
-    monkeypatch.setenv("AWS_ENDPOINT_URL_DATABASE_MIGRATION_SERVICE", url)
+    monkeypatch.setenv(ENDPOINT_VARIABLE, url)
     yield url
     server.stop()
 
