@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Final
 
 from aws_cdk import (
-    Acknowledgment,
+    ArnFormat,
     Aws,
-    CfnElement,
+    CustomResource,
     Duration,
     RemovalPolicy,
     Stack,
+    Tags,
     Token,
-    Validations,
 )
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -22,9 +23,13 @@ from constructs import Construct
 from dms_task_starter_runtime import contract
 
 from dms_task_starter._asset import RUNTIME_PACKAGE, staged_runtime_dir
+from dms_task_starter._lazy import lazy_string
+from dms_task_starter.nag import acknowledge_provider_findings
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from aws_cdk import aws_dms as dms
 
 POWERTOOLS_LAYER_ACCOUNT: Final = "017000801446"
 """The AWS account that publishes the official Powertools for AWS Lambda (Python) layers."""
@@ -36,31 +41,39 @@ PROVIDER_ID: Final = "DmsReplicationTaskStarterProvider"
 """Construct id of the per-stack provider, directly under the stack."""
 
 TASKS_PER_GRANT_POLICY: Final = 40
-"""Task ARNs per customer-managed grant policy.
+"""Task ARNs per customer-managed grant policy (tasks given by ARN only).
 
 A managed policy holds at most 6,144 characters and a role takes at most 10 managed
 policies: 40 ARNs of about 70 characters fit one policy with room to spare, and 200
-starters need 5 primary and 5 retention policies.
+starters of tasks given by ARN need 5 primary and 5 retention policies.
 """
 GRANT_POLICY_CHAR_BUDGET: Final = 5_000
 """Estimated characters of task ARNs per grant policy (below the 6,144 limit)."""
 MAX_MANAGED_POLICIES_PER_ROLE: Final = 10
 """IAM's default quota of managed policies attached to one role."""
-_ARN_PREFIX_CHARS: Final = len("arn:aws-us-gov:dms:ap-southeast-2:123456789012:task:")
 _UNKNOWN_ARN_CHARS: Final = 100
 _ARN_OVERHEAD_CHARS: Final = 4
 
 TASK_ACTIONS: Final = ("dms:StartReplicationTask", "dms:StopReplicationTask")
-"""Actions granted on each task's ARN only."""
-DESCRIBE_ACTION: Final = "dms:DescribeReplicationTasks"
-"""Granted on ``*``: DescribeReplicationTasks supports no resource-level permissions."""
+"""Granted on the tasks that carry the stack's tag, and on tasks given by ARN."""
+TAG_ACTION: Final = "dms:AddTagsToResource"
+"""Granted on tasks given by ARN only: the handler tags them with the stack's tag."""
+REPLICATION_ACTIONS: Final = ("dms:StartReplication", "dms:StopReplication")
+"""Granted on the replication configurations that carry the stack's tag."""
+DESCRIBE_ACTIONS: Final = ("dms:DescribeReplicationTasks",)
+REPLICATION_DESCRIBE_ACTIONS: Final = ("dms:DescribeReplications", "dms:DescribeReplicationConfigs")
+"""Granted on ``*``: these actions support no resource-level permissions."""
+STACK_ACTION: Final = "cloudformation:DescribeStacks"
+"""Granted on the stack itself: its status says whether an Update is a rollback."""
+TAGGED_RESOURCE_TYPES: Final = ("AWS::DMS::ReplicationTask", "AWS::DMS::ReplicationConfig")
 
 LOG_RETENTION: Final = logs.RetentionDays.ONE_MONTH
 HANDLER_MEMORY_MB: Final = 256
 HANDLER_TIMEOUT: Final = Duration.minutes(3)
-"""Room for botocore's retries (standard mode, 10 retries with back-off) of up to three DMS calls
+"""Room for botocore's retries (standard mode, 10 retries with back-off) of a few DMS calls
 under throttling; a handler that returns sooner costs nothing more."""
 SERVICE_NAME: Final = "dms-task-starter"
+ROLLBACK_GUARD_ID: Final = "RollbackGuard"
 
 
 def estimate_arn_chars(arn: str) -> int:
@@ -71,11 +84,20 @@ def estimate_arn_chars(arn: str) -> int:
 
 
 class _GrantChunks(Construct):
-    """Customer-managed policies granting Start/Stop on task ARNs, created as needed."""
+    """Customer-managed policies granting ``actions`` on ARNs, created as they fill up."""
 
-    def __init__(self, scope: Construct, id: str, *, role: iam.IRole, description: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        role: iam.IRole,
+        actions: Sequence[str],
+        description: str,
+    ) -> None:
         super().__init__(scope, id)
         self._role = role
+        self._actions = list(actions)
         self._description = description
         self._policies: list[iam.ManagedPolicy] = []
         self._statement: iam.PolicyStatement | None = None
@@ -87,18 +109,15 @@ class _GrantChunks(Construct):
         """The policies created so far."""
         return tuple(self._policies)
 
-    def grant(self, arn: str, *, chars: int | None = None) -> iam.ManagedPolicy:
+    def grant(self, arn: str, *, chars: int) -> iam.ManagedPolicy:
         """Add ``arn`` to the current policy (or a new one when it is full) and return it."""
-        size = estimate_arn_chars(arn) if chars is None else chars
         full = (
             self._statement is None
             or self._count >= TASKS_PER_GRANT_POLICY
-            or self._chars + size > GRANT_POLICY_CHAR_BUDGET
+            or self._chars + chars > GRANT_POLICY_CHAR_BUDGET
         )
         if full:
-            self._statement = iam.PolicyStatement(
-                sid="StartStopReplicationTasks", actions=list(TASK_ACTIONS), resources=[]
-            )
+            self._statement = iam.PolicyStatement(actions=self._actions, resources=[])
             policy = iam.ManagedPolicy(
                 self,
                 f"Policy{len(self._policies) + 1}",
@@ -112,17 +131,24 @@ class _GrantChunks(Construct):
         assert self._statement is not None
         self._statement.add_resources(arn)
         self._count += 1
-        self._chars += size
+        self._chars += chars
         return self._policies[-1]
 
 
 class ReplicationTaskStarterProvider(Construct):
-    """The custom resource provider shared by all ``ReplicationTaskStarter`` of one stack.
+    """The custom resource provider shared by all starters of one stack.
 
-    It holds one IAM role for the two handler functions (``on_event`` and
-    ``is_complete``), their log groups, the ``custom_resources.Provider`` framework and the
-    customer-managed policies that grant Start/Stop on each task. Get it with
-    :meth:`of`; starters call it for you.
+    It holds one IAM role for the two handler functions (``on_event`` and ``is_complete``),
+    their log groups, the ``custom_resources.Provider`` framework, the grants, and, once a
+    task is guarded, the stack's rollback guard. Get it with :meth:`of`; starters call it
+    for you.
+
+    **Grants.** Start and stop are granted on the DMS tasks (and replication
+    configurations) that carry the tag ``dms-task-starter:stack`` with this stack's id; the
+    provider puts that tag on every task and configuration of its stack. The grant never
+    changes, so it outlives every task and starter on every path: delete, removal,
+    replacement and the rollback of each. A task given by ARN gets, in addition, grants by
+    ARN (customer-managed policies, 40 ARNs each) and the handler tags it.
     """
 
     def __init__(
@@ -153,29 +179,16 @@ class ReplicationTaskStarterProvider(Construct):
                 f"{POWERTOOLS_LAYER_NAME}:{POWERTOOLS_LAYER_VERSION}",
             )
         )
-
         self.role = iam.Role(
             self,
             "HandlerRole",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Starts, stops and describes DMS replication tasks for CloudFormation.",
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="DescribeReplicationTasks", actions=[DESCRIBE_ACTION], resources=["*"]
-            )
-        )
-
+        self._grant_stack_access()
         code = lambda_.Code.from_asset(staged_runtime_dir())
         self.on_event_function = self._handler_function("OnEvent", "on_event", code)
         self.is_complete_function = self._handler_function("IsComplete", "is_complete", code)
-
-        framework_log_group = logs.LogGroup(
-            self,
-            "FrameworkLogs",
-            retention=LOG_RETENTION,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
         self.provider = cr.Provider(
             self,
             "Provider",
@@ -183,36 +196,33 @@ class ReplicationTaskStarterProvider(Construct):
             is_complete_handler=self.is_complete_function,
             query_interval=self.poll_interval,
             total_timeout=Duration.seconds(contract.PROVIDER_TOTAL_TIMEOUT_SECONDS),
-            log_group=framework_log_group,
+            log_group=logs.LogGroup(
+                self, "FrameworkLogs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY
+            ),
             # The waiter's execution data holds the presigned ResponseURL: not logged.
             disable_waiter_state_machine_logging=True,
         )
-
-        self._primary = _GrantChunks(
+        self._by_arn = _GrantChunks(
             self,
             "TaskGrants",
             role=self.role,
-            description="Start/Stop on the DMS tasks of this stack's starters (by Ref).",
+            actions=(*TASK_ACTIONS, TAG_ACTION),
+            description="Start/Stop/tag the DMS tasks given to this stack's starters by ARN.",
         )
-        self._guarded = _GrantChunks(
-            self,
-            "GuardedTaskGrants",
-            role=self.role,
-            description=(
-                "Start/Stop on the guarded DMS tasks by their deterministic ARN, for the update "
-                "guards, which come before the tasks."
-            ),
-        )
-        self._retention = _GrantChunks(
+        self._retained = _GrantChunks(
             self,
             "RetainedTaskGrants",
             role=self.role,
+            actions=TASK_ACTIONS,
             description=(
-                "Start/Stop on the DMS tasks the starters last reported, so a replaced "
-                "task can still be stopped during the starter's update."
+                "Start/Stop on the tasks given by ARN that the starters last reported, so a "
+                "replaced task can still be stopped during the starter's update."
             ),
         )
-        self._suppress_findings()
+        self._guarded_digests: dict[str, str] = {}
+        self._rollback_guard: CustomResource | None = None
+        self._replications_enabled = False
+        acknowledge_provider_findings(self)
 
     @property
     def service_token(self) -> str:
@@ -246,20 +256,9 @@ class ReplicationTaskStarterProvider(Construct):
         existing._check_compatible(poll_interval, powertools_layer)
         return existing
 
-    def grant_task(self, task_arn: str, *, chars: int | None = None) -> iam.ManagedPolicy:
-        """Grant Start/Stop on ``task_arn``; return the policy a resource must depend on."""
-        policy = self._primary.grant(task_arn, chars=chars)
-        self._check_policy_count()
-        return policy
-
-    def grant_guarded_task(self, deterministic_task_arn: str) -> iam.ManagedPolicy:
-        """Grant Start/Stop on a guarded task's ARN as known before the task exists.
-
-        The update guard depends on this policy and the task on the guard, so the policy
-        must not refer to the task: it names the ARN DMS derives from the task's
-        ``resource_identifier``.
-        """
-        policy = self._guarded.grant(deterministic_task_arn)
+    def grant_task_by_arn(self, task_arn: str) -> iam.ManagedPolicy:
+        """Grant Start/Stop/tag on a task given by ARN; return the policy to depend on."""
+        policy = self._by_arn.grant(task_arn, chars=estimate_arn_chars(task_arn))
         self._check_policy_count()
         return policy
 
@@ -269,23 +268,112 @@ class ReplicationTaskStarterProvider(Construct):
         The returned policy depends on the starter, so CloudFormation updates it only after
         the starter's update, and deletes it before the starter.
         """
-        policy = self._retention.grant(reported_task_arn, chars=_UNKNOWN_ARN_CHARS)
+        policy = self._retained.grant(reported_task_arn, chars=_UNKNOWN_ARN_CHARS)
         self._check_policy_count()
         return policy
 
     @property
     def grant_policies(self) -> Sequence[iam.ManagedPolicy]:
         """All customer-managed grant policies attached to the handler role."""
-        return (*self._primary.policies, *self._guarded.policies, *self._retention.policies)
+        return (*self._by_arn.policies, *self._retained.policies)
+
+    def guard_task(
+        self, *, task: dms.CfnReplicationTask, guard: CustomResource, digest: str
+    ) -> None:
+        """Put a guarded task under the stack's rollback guard.
+
+        The rollback guard comes after every update guard and before every guarded task.
+        Forward, the update guards have stopped the tasks already; in a rollback it gets an
+        Update of its own (it keeps its physical id) and stops the tasks the starters
+        restarted, before CloudFormation modifies them back.
+        """
+        assert task.resource_identifier is not None
+        rollback_guard = self._rollback_guard_resource()
+        self._guarded_digests[task.resource_identifier] = digest
+        rollback_guard.node.add_dependency(guard)
+        task.node.add_dependency(rollback_guard)
+
+    def enable_replications(self) -> None:
+        """Grant what Serverless replication starters need (once per provider)."""
+        if self._replications_enabled:
+            return
+        self._replications_enabled = True
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DescribeReplications",
+                actions=list(REPLICATION_DESCRIBE_ACTIONS),
+                resources=["*"],
+            )
+        )
+        self.role.add_to_policy(
+            self._tagged_statement(
+                "StartStopTaggedReplications", "replication-config", REPLICATION_ACTIONS
+            )
+        )
+
+    def _tagged_statement(
+        self, sid: str, resource: str, actions: Sequence[str]
+    ) -> iam.PolicyStatement:
+        """``actions`` on every DMS ``resource`` of the account that carries the stack's tag."""
+        return iam.PolicyStatement(
+            sid=sid,
+            actions=list(actions),
+            resources=[
+                Stack.of(self).format_arn(
+                    service="dms",
+                    resource=resource,
+                    resource_name="*",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            ],
+            conditions={
+                "StringEquals": {f"aws:ResourceTag/{contract.STACK_TAG_KEY}": Aws.STACK_ID}
+            },
+        )
+
+    def _grant_stack_access(self) -> None:
+        """The grants that never change: they outlive every starter of the stack."""
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DescribeReplicationTasks", actions=list(DESCRIBE_ACTIONS), resources=["*"]
+            )
+        )
+        self.role.add_to_policy(
+            self._tagged_statement("StartStopTaggedTasks", "task", TASK_ACTIONS)
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DescribeOwnStack", actions=[STACK_ACTION], resources=[Aws.STACK_ID]
+            )
+        )
+        Tags.of(Stack.of(self)).add(
+            contract.STACK_TAG_KEY, Aws.STACK_ID, include_resource_types=list(TAGGED_RESOURCE_TYPES)
+        )
+
+    def _rollback_guard_resource(self) -> CustomResource:
+        if self._rollback_guard is None:
+            self._rollback_guard = CustomResource(
+                self,
+                ROLLBACK_GUARD_ID,
+                service_token=self.service_token,
+                resource_type=contract.ROLLBACK_GUARD_RESOURCE_TYPE,
+                properties={contract.Prop.GUARDED_TASKS: lazy_string(self._render_guarded_tasks)},
+            )
+        return self._rollback_guard
+
+    def _render_guarded_tasks(self) -> str:
+        digests = Stack.of(self).resolve(self._guarded_digests)
+        return json.dumps(digests, sort_keys=True, separators=(",", ":"))
 
     def _check_policy_count(self) -> None:
         count = len(self.grant_policies)
         if count > MAX_MANAGED_POLICIES_PER_ROLE:
             raise ValueError(
-                f"task: stack {Stack.of(self).stack_name} has more starters than one provider "
-                f"can grant: {count} managed policies would be attached to the handler role "
-                f"(IAM allows {MAX_MANAGED_POLICIES_PER_ROLE} by default). Split the "
-                "starters across stacks."
+                f"task: stack {Stack.of(self).stack_name} has more starters of tasks given by "
+                f"ARN than one provider can grant: {count} managed policies would be attached to "
+                f"the handler role (IAM allows {MAX_MANAGED_POLICIES_PER_ROLE} by default). "
+                "Split the starters across stacks, or pass the CfnReplicationTask instead of "
+                "its ARN (granted by the stack's tag, without limit)."
             )
 
     def _check_compatible(
@@ -298,27 +386,22 @@ class ReplicationTaskStarterProvider(Construct):
                 raise ValueError(
                     f"poll_interval: {poll_interval.to_seconds()} seconds differs from the "
                     f"{self.poll_interval.to_seconds()} seconds of the provider that all "
-                    f"ReplicationTaskStarter in stack {stack_name} share. The provider "
-                    "is shared per stack: pass the same poll_interval to every starter of "
-                    "the stack, or none."
+                    f"starters in stack {stack_name} share. The provider is shared per stack: "
+                    "pass the same poll_interval to every starter of the stack, or none."
                 )
         if powertools_layer is not None and not (
             powertools_layer is self.powertools_layer
             or powertools_layer.layer_version_arn == self.powertools_layer.layer_version_arn
         ):
             raise ValueError(
-                "powertools_layer: differs from the layer of the provider that all "
-                f"ReplicationTaskStarter in stack {stack_name} share. The provider is shared "
-                "per stack: pass the same powertools_layer to every starter of the stack, "
-                "or none."
+                "powertools_layer: differs from the layer of the provider that all starters in "
+                f"stack {stack_name} share. The provider is shared per stack: pass the same "
+                "powertools_layer to every starter of the stack, or none."
             )
 
     def _handler_function(self, id: str, entry_point: str, code: lambda_.Code) -> lambda_.Function:
         log_group = logs.LogGroup(
-            self,
-            f"{id}Logs",
-            retention=LOG_RETENTION,
-            removal_policy=RemovalPolicy.DESTROY,
+            self, f"{id}Logs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY
         )
         log_group.grant_write(self.role)
         return lambda_.Function(
@@ -341,57 +424,6 @@ class ReplicationTaskStarterProvider(Construct):
             },
         )
 
-    def _suppress_findings(self) -> None:
-        """Acknowledge cdk-nag (AwsSolutions) findings with the reasons that justify them."""
-        Validations.of(self.role).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason=(
-                    "dms:DescribeReplicationTasks supports no resource-level permissions "
-                    "(the DMS service authorization reference lists no resource type for it), "
-                    "so it is granted on '*'; Start/Stop are granted per task ARN in the "
-                    "customer-managed TaskGrants policies."
-                ),
-            )
-        )
-        for function in (self.on_event_function, self.is_complete_function):
-            Validations.of(function).acknowledge(
-                Acknowledgment(
-                    id="AwsSolutions-L1",
-                    reason=(
-                        "Python 3.13 on purpose: the public Powertools layer used by the "
-                        "handlers is built for python3.13 on arm64."
-                    ),
-                )
-            )
-        Validations.of(self.provider).acknowledge(*_FRAMEWORK_ACKNOWLEDGMENTS)
-        invoked = [self.on_event_function, self.is_complete_function]
-        invoked += [
-            child
-            for child in self.provider.node.children
-            if isinstance(child, lambda_.Function)
-            and child.node.id in ("framework-isComplete", "framework-onTimeout")
-        ]
-        Validations.of(self.provider).acknowledge(
-            *(
-                Acknowledgment(
-                    id=f"AwsSolutions-IAM5[Resource::<{self._logical_id(function)}.Arn>:*]",
-                    reason=(
-                        "The aws-cdk Provider framework grants lambda:InvokeFunction on "
-                        f"{function.node.id}'s ARN with ':*' (its versions and aliases): "
-                        "exactly one function of this provider."
-                    ),
-                )
-                for function in invoked
-            )
-        )
-
-    def _logical_id(self, construct: Construct) -> str:
-        stack = Stack.of(self)
-        cfn = construct.node.default_child
-        assert isinstance(cfn, CfnElement)
-        return str(stack.resolve(stack.get_logical_id(cfn)))
-
 
 def _validate_poll_interval(poll_interval: Duration) -> None:
     seconds = poll_interval.to_seconds(integral=False)
@@ -401,40 +433,3 @@ def _validate_poll_interval(poll_interval: Duration) -> None:
             f"poll_interval: {seconds} seconds is not a whole number of seconds from {low} "
             f"to {high}"
         )
-
-
-_FRAMEWORK_ACKNOWLEDGMENTS: Final = (
-    Acknowledgment(
-        id=(
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AWSLambdaBasicExecutionRole]"
-        ),
-        reason=(
-            "The roles of the aws-cdk custom_resources.Provider framework functions use "
-            "AWSLambdaBasicExecutionRole as aws-cdk-lib sets it; they only write their own "
-            "logs and invoke this provider's two handlers."
-        ),
-    ),
-    Acknowledgment(
-        id="AwsSolutions-L1",
-        reason=(
-            "The Node.js runtime of the Provider framework functions is chosen by aws-cdk-lib "
-            "and follows its releases; it is not configurable."
-        ),
-    ),
-    Acknowledgment(
-        id="AwsSolutions-SF1",
-        reason=(
-            "The waiter state machine's execution data contains the presigned CloudFormation "
-            "ResponseURL, a credential that must not be logged; the handlers log every "
-            "decision to their own log groups."
-        ),
-    ),
-    Acknowledgment(
-        id="AwsSolutions-SF2",
-        reason=(
-            "The Provider framework's waiter state machine offers no X-Ray tracing option; "
-            "it only waits and invokes is_complete, whose logs name the task and its status."
-        ),
-    ),
-)

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
-import jsii
 from aws_cdk import (
     Annotations,
     ArnFormat,
     CustomResource,
     Duration,
-    IStableStringProducer,
-    Lazy,
     Stack,
     Token,
 )
 from aws_cdk import aws_dms as dms
 from constructs import Construct
 from dms_task_starter_runtime import contract, settings
-from dms_task_starter_runtime.contract import OnDelete, Prop, StartType, WaitFor
+from dms_task_starter_runtime.contract import Kind, OnDelete, Prop, StartType, WaitFor
 
+from dms_task_starter._lazy import lazy_string
 from dms_task_starter.provider import ReplicationTaskStarterProvider
 
 if TYPE_CHECKING:
@@ -137,17 +137,6 @@ class CdcStop:
         return cls(_validated("cdc_stop", rendered, settings.parse_cdc_stop_position))
 
 
-@jsii.implements(IStableStringProducer)
-class _TaskDefinitionDigest:
-    """Lazily hashes a CfnReplicationTask's definition (after all its props are set)."""
-
-    def __init__(self, task: dms.CfnReplicationTask) -> None:
-        self._task = task
-
-    def produce(self) -> str | None:
-        return task_definition_digest(self._task)
-
-
 def task_definition_digest(task: dms.CfnReplicationTask) -> str:
     """Return the sha256 hex digest of everything in ``task`` that DMS would modify.
 
@@ -213,14 +202,14 @@ class ReplicationTaskStarter(Construct):
             ``WaitFor.RUNNING``.
         :param on_delete: What happens to the task when the resource is deleted. Default:
             ``OnDelete.STOP`` (stop it, so CloudFormation can delete or modify it).
-        :param timeout: How long the resource waits, from 1 to 50 minutes, whole seconds.
-            Default: 30 minutes.
+        :param timeout: How long a create or update waits, from 1 to 50 minutes, whole
+            seconds (deletes and rollbacks always get 50 minutes). Default: 30 minutes.
         :param poll_interval: How often the task's status is checked. Provider-wide: all
             starters of a stack share it. Default: 10 seconds.
         :param powertools_layer: The Powertools for AWS Lambda (Python) v3 layer (python3.13,
             arm64). Provider-wide. Default: the public layer published by AWS.
-        :param cdc_handover: When the task is replaced, start the new task's CDC where the
-            old task stopped. Default: ``True``.
+        :param cdc_handover: When the task is replaced by a ``cdc`` task reading the same
+            source, start the new task's CDC where the old task stopped. Default: ``True``.
         :param guard_task_updates: Stop the task before CloudFormation modifies it (needs a
             ``CfnReplicationTask`` with a literal ``resource_identifier`` in the starter's
             stack). Default: on for such a task; for a ``CfnReplicationTask`` without one, off
@@ -228,61 +217,28 @@ class ReplicationTaskStarter(Construct):
             ``resource_identifier`` an error.
         """
         super().__init__(scope, id)
-        timeout_seconds = _timeout_seconds(
-            timeout or Duration.seconds(contract.DEFAULT_TIMEOUT_SECONDS)
-        )
         provider = ReplicationTaskStarterProvider.of(
             self, poll_interval=poll_interval, powertools_layer=powertools_layer
         )
         self.provider: Final = provider
         """The provider shared by the stack's starters."""
-
-        guard_arn: str | None = None
-        if isinstance(task, dms.CfnReplicationTask):
-            task_arn = task.ref
-            guard_arn = _guarded_task_arn(self, task, guard_task_updates)
-        else:
-            task_arn = _validated("task", task, settings.parse_task_arn)
-            if guard_task_updates:
-                raise ValueError(
-                    "guard_task_updates: the update guard needs the CfnReplicationTask itself "
-                    "(to run before CloudFormation modifies it), not an ARN string; pass the "
-                    "CfnReplicationTask or guard_task_updates=False"
-                )
-
-        properties: dict[str, str] = {
-            Prop.TASK_ARN: task_arn,
-            Prop.START_TYPE: StartType(start_type).value,
-            Prop.WAIT_FOR: WaitFor(wait_for).value,
-            Prop.ON_DELETE: OnDelete(on_delete).value,
-            Prop.TIMEOUT_SECONDS: str(timeout_seconds),
-            Prop.CDC_HANDOVER: contract.BOOLEAN_TRUE if cdc_handover else contract.BOOLEAN_FALSE,
-        }
-        if cdc_start is not None:
-            properties[cdc_start.prop] = cdc_start.value
-        if cdc_stop is not None:
-            properties[Prop.CDC_STOP_POSITION] = cdc_stop.value
-
+        properties = start_properties(
+            kind=Kind.TASK,
+            start_type=StartType(start_type),
+            cdc_start=cdc_start,
+            cdc_stop=cdc_stop,
+            wait_for=WaitFor(wait_for),
+            on_delete=OnDelete(on_delete),
+            timeout=timeout,
+            cdc_handover=cdc_handover,
+        )
         self.guard: CustomResource | None = None
         """The update guard resource, when the task is guarded."""
-        if guard_arn is not None:
-            assert isinstance(task, dms.CfnReplicationTask)
-            digest = Lazy.string(_TaskDefinitionDigest(task))
-            properties[Prop.TASK_DEFINITION_DIGEST] = digest
-            # The guard's grant names the deterministic ARN: a grant that refers to the task
-            # would depend on it, and the task comes after the guard.
-            guard_grant = provider.grant_guarded_task(guard_arn)
-            self.guard = CustomResource(
-                self,
-                "UpdateGuard",
-                service_token=provider.service_token,
-                resource_type=contract.GUARD_RESOURCE_TYPE,
-                properties={Prop.TASK_ARN: guard_arn, Prop.TASK_DEFINITION_DIGEST: digest},
-            )
-            self.guard.node.add_dependency(guard_grant)
-            task.node.add_dependency(self.guard)
-        grant = provider.grant_task(task_arn)
-
+        if isinstance(task, dms.CfnReplicationTask):
+            properties.update(_task_properties(task, properties))
+            self.guard = self._guard(task, guard_task_updates, properties)
+        else:
+            properties.update(_arn_properties(task, guard_task_updates))
         self.resource: Final = CustomResource(
             self,
             "Resource",
@@ -290,11 +246,38 @@ class ReplicationTaskStarter(Construct):
             resource_type=contract.STARTER_RESOURCE_TYPE,
             properties=properties,
         )
-        # The grant outlives the resource: created before it, deleted after it.
-        self.resource.node.add_dependency(grant)
-        # The ARN the resource last reported keeps its grant until after the resource's
-        # update (this policy depends on the resource), so a replaced task can be stopped.
-        provider.retain_grant(self.task_arn)
+        # The grants outlive the resource: created before it, deleted after it.
+        self.resource.node.add_dependency(provider.role)
+        if not isinstance(task, dms.CfnReplicationTask):
+            self.resource.node.add_dependency(provider.grant_task_by_arn(task))
+            # The ARN the resource last reported keeps its grant until after the resource's
+            # update (this policy depends on the resource), so a replaced task can be stopped.
+            provider.retain_grant(self.task_arn)
+
+    def _guard(
+        self,
+        task: dms.CfnReplicationTask,
+        guard_task_updates: bool | None,
+        properties: dict[str, str],
+    ) -> CustomResource | None:
+        """The update guard of ``task`` (None when it cannot or should not have one)."""
+        guard_arn = _guarded_task_arn(self, task, guard_task_updates)
+        if guard_arn is None:
+            return None
+        digest = lazy_string(partial(task_definition_digest, task))
+        properties[Prop.TASK_DEFINITION_DIGEST] = digest
+        guard = CustomResource(
+            self,
+            "UpdateGuard",
+            service_token=self.provider.service_token,
+            resource_type=contract.GUARD_RESOURCE_TYPE,
+            properties={Prop.TASK_ARN: guard_arn, Prop.TASK_DEFINITION_DIGEST: digest},
+        )
+        guard.node.add_dependency(self.provider.role)
+        # The guard comes before the task: CloudFormation updates it before it modifies the task.
+        task.node.add_dependency(guard)
+        self.provider.guard_task(task=task, guard=guard, digest=digest)
+        return guard
 
     @property
     def task_arn(self) -> str:
@@ -327,6 +310,90 @@ class ReplicationTaskStarter(Construct):
         return self.resource.get_att_string(contract.Attr.RECOVERY_CHECKPOINT)
 
 
+CONSTRUCT_PARAMS: Final = {
+    Prop.WAIT_FOR: "wait_for",
+    Prop.START_TYPE: "start_type",
+    Prop.REPLICATION_START_TYPE: "start_type",
+    Prop.CDC_START_TIME: "cdc_start",
+    Prop.CDC_START_POSITION: "cdc_start",
+    Prop.CDC_STOP_POSITION: "cdc_stop",
+}
+"""The construct parameter behind each resource property, for synth-time messages."""
+
+
+def start_properties(
+    *,
+    kind: Kind,
+    start_type: StartType | None,
+    cdc_start: CdcStart | None,
+    cdc_stop: CdcStop | None,
+    wait_for: WaitFor,
+    on_delete: OnDelete,
+    timeout: Duration | None,
+    cdc_handover: bool,
+) -> dict[str, str]:
+    """The resource properties every starter has, rendered as the handler parses them."""
+    timeout_seconds = _timeout_seconds(
+        timeout or Duration.seconds(contract.DEFAULT_TIMEOUT_SECONDS)
+    )
+    properties: dict[str, str] = {
+        Prop.WAIT_FOR: wait_for.value,
+        Prop.ON_DELETE: on_delete.value,
+        Prop.TIMEOUT_SECONDS: str(timeout_seconds),
+        Prop.CDC_HANDOVER: contract.BOOLEAN_TRUE if cdc_handover else contract.BOOLEAN_FALSE,
+    }
+    if start_type is not None:
+        properties[kind.start_type_prop] = start_type.value
+    if cdc_start is not None:
+        properties[cdc_start.prop] = cdc_start.value
+    if cdc_stop is not None:
+        properties[Prop.CDC_STOP_POSITION] = cdc_stop.value
+    return properties
+
+
+def check_possible(kind: Kind, properties: dict[str, str], migration_type: str | None) -> None:
+    """Refuse at synth time a combination that can never succeed with a literal migration type.
+
+    The handler refuses the same before any DMS call (``impossible_setting``).
+    """
+    if migration_type is None or Token.is_unresolved(migration_type):
+        return
+    start_type = properties.get(kind.start_type_prop)
+    planned = settings.StarterSettings(
+        arn="",
+        kind=kind,
+        start_type=None if start_type is None else StartType(start_type),
+        cdc_start_position=properties.get(Prop.CDC_START_POSITION),
+        cdc_stop_position=properties.get(Prop.CDC_STOP_POSITION),
+        wait_for=WaitFor(properties[Prop.WAIT_FOR]),
+    )
+    if Prop.CDC_START_TIME in properties:
+        planned = replace(planned, cdc_start_time=datetime.now(UTC))
+    impossible = settings.impossible_setting(planned, migration_type)
+    if impossible is not None:
+        raise ValueError(f"{CONSTRUCT_PARAMS.get(impossible.prop, impossible.prop)}: {impossible}")
+
+
+def _task_properties(task: dms.CfnReplicationTask, properties: dict[str, str]) -> dict[str, str]:
+    """A task of the template: granted by the stack's tag, checked against its migration type."""
+    check_possible(Kind.TASK, properties, task.migration_type)
+    return {Prop.TASK_ARN: task.ref, Prop.MIGRATION_TYPE: task.migration_type}
+
+
+def _arn_properties(task_arn: str, guard_task_updates: bool | None) -> dict[str, str]:
+    """A task given by ARN: the handler tags it with the stack's tag."""
+    if guard_task_updates:
+        raise ValueError(
+            "guard_task_updates: the update guard needs the CfnReplicationTask itself "
+            "(to run before CloudFormation modifies it), not an ARN string; pass the "
+            "CfnReplicationTask or guard_task_updates=False"
+        )
+    return {
+        Prop.TASK_ARN: _validated("task", task_arn, settings.parse_task_arn),
+        Prop.TAG_TASK: contract.BOOLEAN_TRUE,
+    }
+
+
 def _timeout_seconds(timeout: Duration) -> int:
     seconds = timeout.to_seconds(integral=False)
     if seconds != int(seconds):
@@ -346,9 +413,8 @@ def _guard_blocker(scope: Construct, task: dms.CfnReplicationTask) -> str | None
     if identifier is None or Token.is_unresolved(identifier):
         return (
             f"the task {task.node.path} has no literal resource_identifier, so its ARN is "
-            "unknown before it exists and the update guard cannot be granted or ordered before "
-            "it. Set resource_identifier on the CfnReplicationTask (e.g. "
-            "resource_identifier='orders-cdc')"
+            "unknown before it exists and the update guard cannot be ordered before it. Set "
+            "resource_identifier on the CfnReplicationTask (e.g. resource_identifier='orders-cdc')"
         )
     if Stack.of(task) is not Stack.of(scope):
         return (

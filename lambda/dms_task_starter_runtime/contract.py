@@ -7,7 +7,7 @@ and the handler parses them back with the same definitions.
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Final
 
 STARTER_RESOURCE_TYPE: Final = "Custom::DmsReplicationTaskStarter"
@@ -16,12 +16,47 @@ STARTER_RESOURCE_TYPE: Final = "Custom::DmsReplicationTaskStarter"
 GUARD_RESOURCE_TYPE: Final = "Custom::DmsReplicationTaskUpdateGuard"
 """CloudFormation type of the resource that stops a task before CloudFormation modifies it."""
 
+ROLLBACK_GUARD_RESOURCE_TYPE: Final = "Custom::DmsReplicationTaskRollbackGuard"
+"""CloudFormation type of the per-stack resource that stops guarded tasks before a rollback
+modifies them back (it keeps its physical id, so CloudFormation sends it the rollback Update)."""
+
+REPLICATION_STARTER_RESOURCE_TYPE: Final = "Custom::DmsReplicationStarter"
+"""CloudFormation type of the resource that starts a DMS Serverless replication."""
+
+STACK_TAG_KEY: Final = "dms-task-starter:stack"
+"""Tag on the DMS tasks and replication configurations of a stack that has starters; its
+value is the stack id. The handler role may start and stop what carries its stack's tag."""
+
+
+class Kind(Enum):
+    """What a starter starts: a replication task or a DMS Serverless replication."""
+
+    TASK = "task"
+    REPLICATION = "replication"
+
+    @property
+    def noun(self) -> str:
+        """How messages name one of these."""
+        return "Replication task" if self is Kind.TASK else "Serverless replication"
+
+    @property
+    def arn_prop(self) -> str:
+        """The resource property that holds the ARN."""
+        return Prop.TASK_ARN if self is Kind.TASK else Prop.CONFIG_ARN
+
+    @property
+    def start_type_prop(self) -> str:
+        """The resource property (and DMS parameter) that holds the start type."""
+        return Prop.START_TYPE if self is Kind.TASK else Prop.REPLICATION_START_TYPE
+
 
 class Prop:
     """Resource property names (the keys of ``ResourceProperties``)."""
 
     TASK_ARN: Final = "ReplicationTaskArn"
+    CONFIG_ARN: Final = "ReplicationConfigArn"
     START_TYPE: Final = "StartReplicationTaskType"
+    REPLICATION_START_TYPE: Final = "StartReplicationType"
     CDC_START_TIME: Final = "CdcStartTime"
     CDC_START_POSITION: Final = "CdcStartPosition"
     CDC_STOP_POSITION: Final = "CdcStopPosition"
@@ -30,12 +65,19 @@ class Prop:
     TIMEOUT_SECONDS: Final = "TimeoutSeconds"
     CDC_HANDOVER: Final = "CdcHandover"
     TASK_DEFINITION_DIGEST: Final = "TaskDefinitionDigest"
+    MIGRATION_TYPE: Final = "MigrationType"
+    """The task's migration type as the template gives it: checked before any DMS call."""
+    TAG_TASK: Final = "TagTask"
+    """``true`` for a task given by ARN: the handler tags it with the stack's tag."""
+    GUARDED_TASKS: Final = "GuardedTasks"
+    """Rollback guard: a JSON object of guarded task ARN to task definition digest."""
 
 
 class Attr:
     """Keys of the ``Data`` the resource returns, readable with ``Fn::GetAtt``."""
 
     TASK_ARN: Final = "ReplicationTaskArn"
+    CONFIG_ARN: Final = "ReplicationConfigArn"
     STATUS: Final = "Status"
     STOP_REASON: Final = "StopReason"
     START_DATE: Final = "ReplicationTaskStartDate"
@@ -45,6 +87,7 @@ class Attr:
     FULL_LOAD_PROGRESS_PERCENT: Final = "FullLoadProgressPercent"
     TABLES_LOADED: Final = "TablesLoaded"
     TABLES_ERRORED: Final = "TablesErrored"
+    PROVISION_STATE: Final = "ProvisionState"
 
 
 class StartType(StrEnum):
@@ -61,11 +104,19 @@ class StartType(StrEnum):
 FIRST_RUN_START_TYPE: Final = "start-replication"
 
 
+class MigrationType(StrEnum):
+    """``MigrationType`` of a task (``ReplicationType`` of a Serverless replication)."""
+
+    FULL_LOAD = "full-load"
+    CDC = "cdc"
+    FULL_LOAD_AND_CDC = "full-load-and-cdc"
+
+
 class WaitFor(StrEnum):
     """What the resource waits for before it reports success to CloudFormation."""
 
     RUNNING = "running"
-    """The task runs (a full-load task that finished in the meantime counts too)."""
+    """The task runs (a task that finished what it was configured to do counts too)."""
     FULL_LOAD_FINISHED = "full-load-finished"
     """The full load is finished (a full-load-and-cdc task then runs CDC)."""
     NOTHING = "nothing"
@@ -86,7 +137,8 @@ BOOLEAN_FALSE: Final = "false"
 
 MIN_TIMEOUT_SECONDS: Final = 60
 MAX_TIMEOUT_SECONDS: Final = 50 * 60
-"""Upper bound of one resource's wait: CloudFormation gives up on a custom resource after 3600 s."""
+"""Upper bound of one resource's wait: CloudFormation gives up on a custom resource after 3600 s.
+Deletes, rollbacks and guards always wait this long, whatever the starter's ``timeout``."""
 DEFAULT_TIMEOUT_SECONDS: Final = 30 * 60
 
 PROVIDER_TOTAL_TIMEOUT_SECONDS: Final = 55 * 60

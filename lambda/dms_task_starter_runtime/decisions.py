@@ -1,566 +1,626 @@
-"""What to do with a replication task, decided from its status and the settings.
+"""What to do with a task, decided from the request, the stack's operation and DMS's view.
 
-Pure functions and small value types, no AWS calls: ``handler`` describes the task,
-asks this module what to do, and carries the answer out. ``on_event`` records its
-plan in the custom resource's ``Data`` (keys prefixed ``Starter``) because the
-Provider framework calls ``is_complete`` again and again with the same event and
-``is_complete`` keeps no state of its own.
+Pure functions, no AWS calls: ``handler`` reads the tasks (and the stack's status),
+asks this module what to do, and carries the answer out. ``on_event`` makes the writes
+an ``OnEventDecision`` lists and returns its ``Plan``; ``is_complete`` asks
+``decide_poll`` for the next step of that plan on every poll.
+
+Three resource types share the engine:
+
+- the starter (a task, or a Serverless replication): starts on Create and Update,
+  restores on a rollback Update, stops on Delete;
+- the update guard (one per guarded task, before it in the template): stops the task
+  before CloudFormation modifies it, and restarts it if the update is rolled back;
+- the rollback guard (one per stack, before the guarded tasks): stops them again before
+  a rollback modifies them back.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Final
 
 from dms_task_starter_runtime.contract import (
-    BOOLEAN_FALSE,
-    BOOLEAN_TRUE,
     FIRST_RUN_START_TYPE,
-    Attr,
+    MAX_TIMEOUT_SECONDS,
+    Kind,
+    MigrationType,
+    OnDelete,
+    StartType,
     WaitFor,
+)
+from dms_task_starter_runtime.plan import Plan, StarterError
+from dms_task_starter_runtime.settings import (
+    PHYSICAL_ID_SEPARATOR,
+    StarterSettings,
+    cdc_stop_time,
+    impossible_setting,
+)
+from dms_task_starter_runtime.state import (
+    STARTED_PHASES,
+    Phase,
+    Snapshot,
+    State,
+    snapshot,
+    started_since,
+    stopped_since,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-    from datetime import datetime
+    from collections.abc import Mapping, Sequence
 
-    from mypy_boto3_dms.type_defs import ReplicationTaskTypeDef
+    from dms_task_starter_runtime.settings import DeleteSettings, GuardSettings
 
-    from dms_task_starter_runtime.settings import StarterSettings
-
-MAX_FAILURE_MESSAGE_CHARS: Final = 1000
-MAX_ATTRIBUTE_VALUE_CHARS: Final = 400
-"""Caps every returned attribute: the whole response must stay below 4096 bytes."""
-
-FULL_LOAD_ONLY_FINISHED: Final = "Stop Reason FULL_LOAD_ONLY_FINISHED"
-ERROR_STOP_REASONS: Final = frozenset(
-    {
-        "Stop Reason RECOVERABLE_ERROR",
-        "Stop Reason FATAL_ERROR",
-        "Stop Reason EXPRESS_LICENSE_LIMITS_REACHED",
-        "Stop Reason STOPPED_DUE_TO_LOW_MEMORY",
-        "Stop Reason STOPPED_DUE_TO_LOW_DISK",
-    }
-)
-CDC_MIGRATION_TYPE: Final = "cdc"
-FULL_LOAD_MIGRATION_TYPE: Final = "full-load"
+ADOPTED_SUFFIX: Final = PHYSICAL_ID_SEPARATOR + "adopted"
+"""A starter's physical id ends in this when the task was running before the starter
+existed: the Delete after a failed Create then leaves that run alone."""
+GUARD_SUFFIX: Final = PHYSICAL_ID_SEPARATOR + "update-guard"
+GUARD_STOPPED_RUN: Final = PHYSICAL_ID_SEPARATOR + "stopped-run:"
+CDC_MIGRATION_TYPES: Final = frozenset({MigrationType.CDC, MigrationType.FULL_LOAD_AND_CDC})
 
 
-class Status:
-    """The statuses DMS reports for a replication task."""
+class StackOperation(Enum):
+    """The stack operation a request belongs to, read from the stack's status.
 
-    CREATING: Final = "creating"
-    READY: Final = "ready"
-    STARTING: Final = "starting"
-    RUNNING: Final = "running"
-    STOPPING: Final = "stopping"
-    STOPPED: Final = "stopped"
-    FAILED: Final = "failed"
-    MODIFYING: Final = "modifying"
-    MOVING: Final = "moving"
-    FAILED_MOVE: Final = "failed-move"
-    DELETING: Final = "deleting"
-    TESTING: Final = "testing"
+    CloudFormation does not say whether an Update is a rollback, nor why a Delete is
+    sent; the stack's status (``DescribeStacks``) does.
+    """
 
+    CREATE = "CREATE_IN_PROGRESS"
+    UPDATE = "UPDATE_IN_PROGRESS"
+    UPDATE_CLEANUP = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
+    CREATE_ROLLBACK = "ROLLBACK_IN_PROGRESS"
+    UPDATE_ROLLBACK = "UPDATE_ROLLBACK_IN_PROGRESS"
+    ROLLBACK_CLEANUP = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
+    DELETE = "DELETE_IN_PROGRESS"
+    UNKNOWN = ""
+    """The status could not be read (or is one no request comes with)."""
 
-ALL_STATUSES: Final = (
-    Status.CREATING,
-    Status.READY,
-    Status.STARTING,
-    Status.RUNNING,
-    Status.STOPPING,
-    Status.STOPPED,
-    Status.FAILED,
-    Status.MODIFYING,
-    Status.MOVING,
-    Status.FAILED_MOVE,
-    Status.DELETING,
-    Status.TESTING,
-)
-STARTABLE_STATUSES: Final = frozenset({Status.READY, Status.STOPPED, Status.FAILED})
-STARTED_STATUSES: Final = frozenset({Status.STARTING, Status.RUNNING})
-TERMINAL_STATUSES: Final = frozenset({Status.DELETING, Status.FAILED_MOVE})
-NOT_AT_REST_STATUSES: Final = frozenset({Status.STARTING, Status.RUNNING, Status.STOPPING})
-"""A task in one of these statuses has to be stopped, or waited for, before it is at rest."""
+    @classmethod
+    def from_status(cls, status: str) -> StackOperation:
+        return next((operation for operation in cls if operation.value == status), cls.UNKNOWN)
 
-START_FROM_WHEN_TRANSITIONAL: Final[Mapping[str, frozenset[str]]] = {
-    Status.CREATING: frozenset({Status.READY}),
-    Status.STOPPING: frozenset({Status.STOPPED}),
-    Status.MODIFYING: frozenset(STARTABLE_STATUSES),
-    Status.MOVING: frozenset(STARTABLE_STATUSES),
-    Status.TESTING: frozenset(STARTABLE_STATUSES),
-}
-"""The statuses a task passes on to from a transitional one, in which the pending start is made."""
-
-
-class StatusClass(Enum):
-    """How a starter treats a task status."""
-
-    STARTABLE = "startable"
-    ALREADY_STARTED = "already-started"
-    TRANSITIONAL = "transitional"
-    TERMINAL = "terminal"
-
-
-def classify_status(status: str) -> StatusClass:
-    """Classify a status; a status DMS adds later is waited out like a transitional one."""
-    if status in STARTABLE_STATUSES:
-        return StatusClass.STARTABLE
-    if status in STARTED_STATUSES:
-        return StatusClass.ALREADY_STARTED
-    if status in TERMINAL_STATUSES:
-        return StatusClass.TERMINAL
-    return StatusClass.TRANSITIONAL
-
-
-def start_from_statuses(status: str) -> frozenset[str]:
-    """The statuses in which a start that waits for a task now in ``status`` is made."""
-    if status in STARTABLE_STATUSES:
-        return frozenset({status})
-    return START_FROM_WHEN_TRANSITIONAL.get(status, STARTABLE_STATUSES)
-
-
-class StarterError(Exception):
-    """A failure CloudFormation shows in its console: one readable paragraph, capped."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(truncate(message, MAX_FAILURE_MESSAGE_CHARS))
-
-
-def truncate(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, ending in "..." when it was cut."""
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _iso(value: datetime | None) -> str:
-    return "" if value is None else value.isoformat()
-
-
-@dataclass(frozen=True)
-class TaskState:
-    """The parts of a ``DescribeReplicationTasks`` answer the starter looks at."""
-
-    arn: str
-    status: str
-    migration_type: str = ""
-    stop_reason: str = ""
-    last_failure_message: str = ""
-    start_marker: str = ""
-    """The start date of the latest run: it changes with every start, whoever made it."""
-    start_date: str = ""
-    cdc_start_position: str = ""
-    cdc_stop_position: str = ""
-    recovery_checkpoint: str = ""
-    full_load_progress_percent: int | None = None
-    full_load_finish_date: str = ""
-    tables_loaded: int | None = None
-    tables_errored: int | None = None
-
-
-def task_state(task: ReplicationTaskTypeDef) -> TaskState:
-    """Read the fields the starter needs from a DMS ``ReplicationTask``."""
-    stats = task.get("ReplicationTaskStats", {})
-    start_date = _iso(task.get("ReplicationTaskStartDate"))
-    return TaskState(
-        arn=task.get("ReplicationTaskArn", ""),
-        status=task.get("Status", ""),
-        migration_type=task.get("MigrationType", ""),
-        stop_reason=task.get("StopReason", ""),
-        last_failure_message=task.get("LastFailureMessage", ""),
-        start_marker=_iso(stats.get("StartDate")) or start_date,
-        start_date=start_date,
-        cdc_start_position=task.get("CdcStartPosition", ""),
-        cdc_stop_position=task.get("CdcStopPosition", ""),
-        recovery_checkpoint=task.get("RecoveryCheckpoint", ""),
-        full_load_progress_percent=stats.get("FullLoadProgressPercent"),
-        full_load_finish_date=_iso(stats.get("FullLoadFinishDate")),
-        tables_loaded=stats.get("TablesLoaded"),
-        tables_errored=stats.get("TablesErrored"),
-    )
-
-
-def describe_status(task: TaskState) -> str:
-    """``<status>`` followed by the StopReason and LastFailureMessage DMS gave, if any."""
-    details = [
-        f"{name} '{value}'"
-        for name, value in (
-            ("StopReason", task.stop_reason),
-            ("LastFailureMessage", task.last_failure_message),
+    @property
+    def rolls_back(self) -> bool:
+        return self in (
+            StackOperation.CREATE_ROLLBACK,
+            StackOperation.UPDATE_ROLLBACK,
+            StackOperation.ROLLBACK_CLEANUP,
         )
-        if value
-    ]
-    return task.status if not details else f"{task.status} ({', '.join(details)})"
-
-
-def task_attributes(task: TaskState) -> dict[str, str]:
-    """The ``Data`` readable with ``Fn::GetAtt``: strings only, each capped in length."""
-    values = {
-        Attr.TASK_ARN: task.arn,
-        Attr.STATUS: task.status,
-        Attr.STOP_REASON: task.stop_reason,
-        Attr.START_DATE: task.start_date,
-        Attr.CDC_START_POSITION: task.cdc_start_position,
-        Attr.CDC_STOP_POSITION: task.cdc_stop_position,
-        Attr.RECOVERY_CHECKPOINT: task.recovery_checkpoint,
-        Attr.FULL_LOAD_PROGRESS_PERCENT: _optional_int(task.full_load_progress_percent),
-        Attr.TABLES_LOADED: _optional_int(task.tables_loaded),
-        Attr.TABLES_ERRORED: _optional_int(task.tables_errored),
-    }
-    return {key: truncate(value, MAX_ATTRIBUTE_VALUE_CHARS) for key, value in values.items()}
-
-
-def _optional_int(value: int | None) -> str:
-    return "" if value is None else str(value)
-
-
-class Outcome(Enum):
-    """Where a started task stands relative to what the resource waits for."""
-
-    REACHED = "reached"
-    PENDING = "pending"
-    FAILED = "failed"
-
-
-def full_load_finished_stop(task: TaskState) -> bool:
-    """Whether a stopped task stopped because its full load is done: success, not a failure."""
-    if task.stop_reason == FULL_LOAD_ONLY_FINISHED:
-        return True
-    return bool(task.full_load_finish_date) and task.stop_reason not in ERROR_STOP_REASONS
-
-
-def full_load_task_is_done(task: TaskState) -> bool:
-    """Whether a full-load task finished its work: starting it again would load it again."""
-    return task.status == Status.STOPPED and (
-        task.stop_reason == FULL_LOAD_ONLY_FINISHED
-        or (task.migration_type == FULL_LOAD_MIGRATION_TYPE and bool(task.full_load_finish_date))
-    )
-
-
-def outcome(task: TaskState, wait_for: WaitFor) -> Outcome:
-    """Judge a task that was started (by us or before us) against ``wait_for``."""
-    if wait_for is WaitFor.NOTHING:
-        return Outcome.REACHED
-    if task.status == Status.RUNNING:
-        if wait_for is WaitFor.RUNNING:
-            return Outcome.REACHED
-        full_load_done = bool(task.full_load_finish_date) or task.full_load_progress_percent == 100
-        return Outcome.REACHED if full_load_done else Outcome.PENDING
-    if task.status == Status.STOPPED:
-        return Outcome.REACHED if full_load_finished_stop(task) else Outcome.FAILED
-    if task.status == Status.FAILED or task.status in TERMINAL_STATUSES:
-        return Outcome.FAILED
-    return Outcome.PENDING
-
-
-def settings_require_restart(old: StarterSettings, new: StarterSettings) -> bool:
-    """Whether a running task must be stopped and started again to apply ``new``."""
-
-    def start_inputs(settings: StarterSettings) -> tuple[object, ...]:
-        return (
-            settings.start_type,
-            settings.cdc_start_time,
-            settings.cdc_start_position,
-            settings.cdc_stop_position,
-            settings.task_definition_digest,
-        )
-
-    return start_inputs(old) != start_inputs(new)
 
 
 @dataclass(frozen=True)
 class StartParameters:
-    """The arguments of one ``StartReplicationTask`` call."""
+    """The arguments of one start call (StartReplicationTask or StartReplication)."""
 
-    task_arn: str
+    arn: str
     start_type: str
+    kind: Kind = Kind.TASK
     cdc_start_time: datetime | None = None
     cdc_start_position: str | None = None
     cdc_stop_position: str | None = None
 
 
-def cdc_start_unchanged(old: StarterSettings | None, new: StarterSettings) -> bool:
-    """Whether an Update keeps the CDC start (time and position) that was applied before."""
-    return old is not None and (old.cdc_start_time, old.cdc_start_position) == (
+@dataclass(frozen=True)
+class OnEventDecision:
+    """The writes ``on_event`` makes now, in order, and the plan for ``is_complete``."""
+
+    physical_id: str
+    plan: Plan
+    note: str
+    tag: str = ""
+    """A task given by ARN: tag it with the stack's tag first (best effort)."""
+    stops: tuple[str, ...] = ()
+    start: StartParameters | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where a request stands: its resource's physical id, the stack's operation, the time."""
+
+    physical_id: str
+    operation: StackOperation = StackOperation.UNKNOWN
+    now: int = 0
+
+
+# -- reading the situation --------------------------------------------------------------
+
+
+def not_found(kind: Kind, arn: str) -> StarterError:
+    return StarterError(
+        f"{kind.noun} {arn} was not found (or this function may not describe it): "
+        "check the ARN, the region and the account."
+    )
+
+
+def cannot_start(task: State) -> StarterError:
+    return StarterError(f"{task.kind.noun} {task.arn} cannot be started: it is {task.describe()}.")
+
+
+def _checked_task(settings: StarterSettings, task: State | None) -> State:
+    """The task to start, or the failure that names why it cannot be started at all."""
+    if task is None:
+        raise not_found(settings.kind, settings.arn)
+    if task.phase is Phase.GONE:
+        raise cannot_start(task)
+    impossible = impossible_setting(settings, task.migration_type)
+    if impossible is not None:
+        raise StarterError(
+            f"{impossible} (the {task.kind.noun.lower()} {task.arn}). Nothing was done."
+        )
+    return task
+
+
+def check_cdc_stop_ahead(settings: StarterSettings, now: int) -> None:
+    """A start with a CdcStopPosition already past would stop the task at once."""
+    if settings.cdc_stop_position is None:
+        return
+    stop = cdc_stop_time(settings.cdc_stop_position)
+    if stop.timestamp() <= now:
+        current = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        raise StarterError(
+            f"CdcStopPosition: {settings.cdc_stop_position} is not in the future (it is now "
+            f"{current} UTC): DMS would stop the task as soon as it starts. Set a later "
+            f"cdc_stop, or none. Nothing was started for {settings.arn}."
+        )
+
+
+def start_inputs(settings: StarterSettings) -> tuple[object, ...]:
+    """What an Update must change for a running task to be stopped and started again."""
+    return (
+        settings.start_type,
+        settings.cdc_start_time,
+        settings.cdc_start_position,
+        settings.cdc_stop_position,
+        settings.task_definition_digest,
+    )
+
+
+def cdc_start_changed(old: StarterSettings | None, new: StarterSettings) -> bool:
+    """Whether an Update asks for a CDC start that was not applied before."""
+    if not new.has_cdc_start:
+        return False
+    return old is None or (old.cdc_start_time, old.cdc_start_position) != (
         new.cdc_start_time,
         new.cdc_start_position,
     )
 
 
+def hands_over_cdc(settings: StarterSettings, new: State, old: State | None) -> bool:
+    """Whether a replacing task continues CDC from the replaced task's checkpoint.
+
+    Only a fresh ``cdc`` task reading the same source as a replaced task that captured
+    changes: a checkpoint is a position in one source's log, meaningless in another's.
+    """
+    return (
+        settings.cdc_handover
+        and not settings.has_cdc_start
+        and old is not None
+        and new.migration_type == MigrationType.CDC
+        and not new.has_run
+        and new.phase not in STARTED_PHASES
+        and old.migration_type in CDC_MIGRATION_TYPES
+        and bool(new.source_endpoint_arn)
+        and new.source_endpoint_arn == old.source_endpoint_arn
+    )
+
+
 def start_parameters(
     settings: StarterSettings,
-    task: TaskState,
-    handover_source: TaskState | None = None,
-    resumes_cdc: bool = False,
+    task: State,
+    plan: Plan,
+    handover_source: State | None = None,
 ) -> StartParameters:
-    """Decide the start call at the moment of the start: a task that never ran gets
-    ``start-replication``; with a CDC handover, CDC continues where ``handover_source`` stopped.
+    """Decide the start call at the moment of the start.
 
-    With ``resumes_cdc`` (the configured CDC start was applied by an earlier start) a task
-    that ran before continues from its own checkpoint: sending the old start again would
-    replay every change since then.
+    - A task that never ran: ``start-replication``, with the configured CDC start (or,
+      handing over, the replaced task's RecoveryCheckpoint).
+    - A new CDC start on a task that ran: ``start-replication`` for a ``cdc`` task (the
+      API reference: "to start from a specific position, you must use start-replication"),
+      the configured type with the position for a task with a full load.
+    - Otherwise the configured type (``resume-processing`` by default), no CDC start:
+      sending an old start again would replay every change since then.
+    - A restoring start (rollback, guard) always resumes at the task's own checkpoint.
     """
-    first_run = task.status == Status.READY
-    start_type = FIRST_RUN_START_TYPE if first_run else settings.start_type.value
-    sends_cdc_start = first_run or not resumes_cdc
+    first_run = not task.has_run
+    sends_cdc_start = first_run or (plan.send_cdc_start and not plan.resume_only)
+    if first_run:
+        start_type = FIRST_RUN_START_TYPE
+    elif plan.resume_only:
+        start_type = _restoring_type(task)
+    elif sends_cdc_start and settings.has_cdc_start and task.migration_type == MigrationType.CDC:
+        start_type = FIRST_RUN_START_TYPE
+    else:
+        start_type = settings.restart_type(task.migration_type).value
+    cdc_start_time = settings.cdc_start_time if sends_cdc_start else None
     cdc_start_position = settings.cdc_start_position if sends_cdc_start else None
     if handover_source is not None and handover_source.recovery_checkpoint:
-        cdc_start_position = handover_source.recovery_checkpoint
+        cdc_start_time, cdc_start_position = None, handover_source.recovery_checkpoint
     return StartParameters(
-        task_arn=task.arn,
+        arn=task.arn,
         start_type=start_type,
-        cdc_start_time=settings.cdc_start_time if sends_cdc_start else None,
+        kind=task.kind,
+        cdc_start_time=cdc_start_time,
         cdc_start_position=cdc_start_position,
         cdc_stop_position=settings.cdc_stop_position,
     )
 
 
-def start_took_effect(marker_before: str, task_after: TaskState | None) -> bool:
-    """Whether a start DMS rejected as invalid for the task's state was in fact made.
-
-    botocore retries a call whose answer was lost (5xx, timeout); when DMS had applied the
-    first attempt, the retry finds the task starting and is rejected.
-    """
-    return (
-        task_after is not None
-        and task_after.status in STARTED_STATUSES
-        and task_after.start_marker != marker_before
+def _restoring_type(task: State) -> str:
+    full_load_replication = (
+        task.kind is Kind.REPLICATION and task.migration_type == MigrationType.FULL_LOAD
     )
+    return (StartType.RELOAD_TARGET if full_load_replication else StartType.RESUME_PROCESSING).value
 
 
-def stop_took_effect(task_after: TaskState | None) -> bool:
-    """Whether a stop DMS rejected as invalid for the task's state left the task stopping
-    or stopped, which is all the stop was for."""
-    return task_after is not None and task_after.status in {Status.STOPPING, Status.STOPPED}
+# -- the starter ------------------------------------------------------------------------
 
 
-class PlanKey:
-    """Keys of the plan in ``Data``; the prefix keeps them apart from the attributes."""
-
-    TASK_ARN: Final = "StarterTaskArn"
-    DEADLINE: Final = "StarterDeadline"
-    TIMEOUT_SECONDS: Final = "StarterTimeoutSeconds"
-    WAIT_FOR: Final = "StarterWaitFor"
-    STOP_ARN: Final = "StarterStopArn"
-    START_FROM_STATUSES: Final = "StarterStartFromStatuses"
-    START_MARKER: Final = "StarterStartMarker"
-    EXPECTS_NEW_RUN: Final = "StarterExpectsNewRun"
-    CDC_HANDOVER: Final = "StarterCdcHandover"
-    RESUMES_CDC: Final = "StarterResumesCdc"
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What ``is_complete`` still has to bring about, as decided by ``on_event``.
-
-    In order: bring ``stop_arn`` to rest (stop it once it runs), make the pending start
-    of ``task_arn`` (when it is in one of ``start_from`` and its start marker is still
-    ``start_marker``), then wait for ``wait_for``.
-    """
-
-    task_arn: str
-    deadline: int
-    timeout_seconds: int
-    wait_for: WaitFor = WaitFor.NOTHING
-    stop_arn: str = ""
-    start_from: frozenset[str] = field(default_factory=frozenset)
-    start_marker: str = ""
-    expects_new_run: bool = False
-    """A start was made or is pending, so a stopped task with the old marker is a stale view."""
-    cdc_handover: bool = False
-    """The pending start continues CDC from the RecoveryCheckpoint of the stopped ``stop_arn``."""
-    resumes_cdc: bool = False
-    """The configured CDC start was applied before: a task that ran resumes at its checkpoint."""
-
-    def to_data(self) -> dict[str, str]:
-        """Serialise into ``Data``; the Provider framework hands it to ``is_complete``."""
-        return {
-            PlanKey.TASK_ARN: self.task_arn,
-            PlanKey.DEADLINE: str(self.deadline),
-            PlanKey.TIMEOUT_SECONDS: str(self.timeout_seconds),
-            PlanKey.WAIT_FOR: self.wait_for.value,
-            PlanKey.STOP_ARN: self.stop_arn,
-            PlanKey.START_FROM_STATUSES: ",".join(sorted(self.start_from)),
-            PlanKey.START_MARKER: self.start_marker,
-            PlanKey.EXPECTS_NEW_RUN: _boolean(self.expects_new_run),
-            PlanKey.CDC_HANDOVER: _boolean(self.cdc_handover),
-            PlanKey.RESUMES_CDC: _boolean(self.resumes_cdc),
-        }
-
-    @classmethod
-    def from_data(cls, data: Mapping[str, object]) -> Plan:
-        """Read back what ``to_data`` wrote; a plan that cannot be read is a ``StarterError``."""
-
-        def text(key: str) -> str:
-            value = data.get(key)
-            if not isinstance(value, str):
-                raise StarterError(
-                    f"The event's Data has no plan key {key}, which on_event writes for "
-                    "is_complete: this event did not come from on_event. Nothing was done."
-                )
-            return value
-
-        task_arn = text(PlanKey.TASK_ARN)
-        statuses = text(PlanKey.START_FROM_STATUSES)
-        try:
-            return cls(
-                task_arn=task_arn,
-                deadline=int(text(PlanKey.DEADLINE)),
-                timeout_seconds=int(text(PlanKey.TIMEOUT_SECONDS)),
-                wait_for=WaitFor(text(PlanKey.WAIT_FOR)),
-                stop_arn=text(PlanKey.STOP_ARN),
-                start_from=frozenset(statuses.split(",")) if statuses else frozenset(),
-                start_marker=text(PlanKey.START_MARKER),
-                expects_new_run=text(PlanKey.EXPECTS_NEW_RUN) == BOOLEAN_TRUE,
-                cdc_handover=text(PlanKey.CDC_HANDOVER) == BOOLEAN_TRUE,
-                resumes_cdc=text(PlanKey.RESUMES_CDC) == BOOLEAN_TRUE,
-            )
-        except ValueError as error:
-            raise StarterError(
-                f"The plan on_event left in the event's Data for task {task_arn or '(none)'} "
-                f"is unreadable ({error}). Nothing was done."
-            ) from error
-
-
-def _boolean(value: bool) -> str:
-    return BOOLEAN_TRUE if value else BOOLEAN_FALSE
-
-
-@dataclass(frozen=True)
-class OnEventDecision:
-    """At most one write call for ``on_event`` to make now, and the plan for ``is_complete``."""
-
-    plan: Plan
-    note: str
-    stop_arn: str = ""
-    start: StartParameters | None = None
-
-
-def _not_found(task_arn: str) -> StarterError:
-    return StarterError(
-        f"Replication task {task_arn} was not found (or this function may not describe it): "
-        "check the ARN, the region and the account."
-    )
-
-
-def _cannot_start(task: TaskState) -> StarterError:
-    return StarterError(
-        f"Replication task {task.arn} cannot be started: it is {describe_status(task)}."
-    )
-
-
-def _starter_plan(settings: StarterSettings, task: TaskState, now: int, resumes_cdc: bool) -> Plan:
-    """The plan of a start: wait for the settings' target, measured from the task's marker."""
-    return Plan(
-        task_arn=task.arn,
+def _plan(settings: StarterSettings, task: State, now: int, **fields: object) -> Plan:
+    """A plan that waits for the settings' target, measured from the task as it is now."""
+    base = Plan(
+        kind=settings.kind,
         deadline=now + settings.timeout_seconds,
         timeout_seconds=settings.timeout_seconds,
+        subject=task.arn,
         wait_for=settings.wait_for,
-        start_marker=task.start_marker,
-        expects_new_run=True,
-        resumes_cdc=resumes_cdc,
+        snapshot=snapshot(task),
+    )
+    return replace(base, **fields)  # type: ignore[arg-type]
+
+
+def _restoring(plan: Plan, now: int) -> Plan:
+    """The same plan, as a rollback needs it: all the time there is, never failing."""
+    return replace(
+        plan,
+        deadline=now + MAX_TIMEOUT_SECONDS,
+        timeout_seconds=MAX_TIMEOUT_SECONDS,
+        resume_only=True,
+        send_cdc_start=False,
+        best_effort=True,
     )
 
 
-def plan_start(
+def _start_or_wait(
     settings: StarterSettings,
-    task: TaskState | None,
+    task: State,
     now: int,
+    physical_id: str,
     *,
-    stop_arn: str = "",
-    handover_source: TaskState | None = None,
-    resumes_cdc: bool = False,
+    send_cdc_start: bool,
+    rest: tuple[str, ...] = (),
+    handover_source: State | None = None,
 ) -> OnEventDecision:
-    """Decide how to start ``task`` (Create, and Updates that need no restart).
+    """Start ``task`` now when it rests and nothing else must rest first; else plan it."""
+    plan = _plan(
+        settings,
+        task,
+        now,
+        rest=rest,
+        send_cdc_start=send_cdc_start,
+        handover_from="" if handover_source is None else handover_source.arn,
+    )
+    if task.phase in (Phase.STARTING, Phase.RUNNING):
+        note = f"{task.status} already: not starting it again"
+        return OnEventDecision(physical_id, replace(plan, handover_from=""), note)
+    check_cdc_stop_ahead(settings, now)
+    if task.phase is Phase.AT_REST and not rest:
+        start = start_parameters(settings, task, plan, handover_source)
+        note = f"{task.status}: starting it with {start.start_type}"
+        return OnEventDecision(physical_id, plan, note, start=start)
+    waits_on = f"{', '.join(rest)} to come to rest" if rest else f"it to leave {task.status}"
+    note = f"{task.status}: starting it after waiting for {waits_on}"
+    return OnEventDecision(physical_id, replace(plan, start_pending=True), note)
 
-    With a ``stop_arn`` (another task to bring to rest first) the start always waits
-    for ``is_complete``; ``handover_source`` is the task whose checkpoint CDC continues from;
-    ``resumes_cdc`` says the configured CDC start was applied before (see ``start_parameters``).
+
+def decide_starter_create(
+    settings: StarterSettings, task: State | None, now: int
+) -> OnEventDecision:
+    """Create: start the task, or adopt a run that was there before the starter.
+
+    The physical id is the task's ARN and never changes afterwards, so CloudFormation
+    always sends this resource its Updates, rollback Updates included.
     """
-    if task is None:
-        raise _not_found(settings.task_arn)
-    base = replace(
-        _starter_plan(settings, task, now, resumes_cdc),
-        stop_arn=stop_arn,
-        cdc_handover=handover_source is not None,
-    )
-    status_class = classify_status(task.status)
-    if status_class is StatusClass.TERMINAL:
-        raise _cannot_start(task)
-    if status_class is StatusClass.ALREADY_STARTED:
-        plan = replace(base, expects_new_run=False, cdc_handover=False)
-        return OnEventDecision(plan, f"task is {task.status} already: not starting it again")
-    if status_class is StatusClass.STARTABLE and not stop_arn:
-        start = start_parameters(settings, task, handover_source, resumes_cdc)
-        return OnEventDecision(
-            base, f"task is {task.status}: starting it with {start.start_type}", start=start
+    checked = _checked_task(settings, task)
+    physical_id = settings.arn + (ADOPTED_SUFFIX if checked.phase is Phase.RUNNING else "")
+    decision = _start_or_wait(settings, checked, now, physical_id, send_cdc_start=True)
+    return replace(decision, tag=settings.arn if settings.tag_task else "")
+
+
+def decide_starter_update(
+    old: StarterSettings | None,
+    settings: StarterSettings,
+    task: State | None,
+    old_task: State | None,
+    context: Context,
+) -> OnEventDecision:
+    """Update: apply changed start settings, start a replacing task, or restore a rollback."""
+    if context.operation is StackOperation.UPDATE_ROLLBACK:
+        return _decide_restore(old, settings, task, old_task, context)
+    if old is not None and old.arn != settings.arn:
+        decision = _decide_replacement(settings, task, old_task, context)
+    else:
+        decision = _decide_same_task(old, settings, task, context)
+    return replace(decision, tag=settings.arn if settings.tag_task else "")
+
+
+def _decide_same_task(
+    old: StarterSettings | None, settings: StarterSettings, task: State | None, context: Context
+) -> OnEventDecision:
+    physical_id, now = context.physical_id, context.now
+    checked = _checked_task(settings, task)
+    changed = old is not None and start_inputs(old) != start_inputs(settings)
+    send_cdc_start = cdc_start_changed(old, settings)
+    if changed and checked.phase in (Phase.STARTING, Phase.RUNNING):
+        check_cdc_stop_ahead(settings, now)
+        plan = _plan(
+            settings,
+            checked,
+            now,
+            rest=(checked.arn,),
+            start_pending=True,
+            send_cdc_start=send_cdc_start,
         )
-    plan = replace(base, start_from=start_from_statuses(task.status))
-    waits_on = f"task {stop_arn} to come to rest" if stop_arn else f"task to leave {task.status}"
-    return OnEventDecision(plan, f"task is {task.status}: starting it after waiting for {waits_on}")
+        if checked.phase is Phase.RUNNING:
+            note = "start settings changed: stopping the task to start it again with them"
+            return OnEventDecision(physical_id, plan, note, stops=(checked.arn,))
+        note = "start settings changed: stopping the starting task once it runs, then starting it"
+        return OnEventDecision(physical_id, plan, note)
+    if not changed and checked.finished:
+        plan = _plan(settings, checked, now, wait_for=WaitFor.NOTHING)
+        note = f"finished ({checked.stop_reason}) and no start setting changed: not starting it"
+        return OnEventDecision(physical_id, plan, note)
+    return _start_or_wait(settings, checked, now, physical_id, send_cdc_start=send_cdc_start)
 
 
-def plan_restart(
-    settings: StarterSettings, task: TaskState, now: int, resumes_cdc: bool
+def _decide_replacement(
+    settings: StarterSettings, task: State | None, old_task: State | None, context: Context
 ) -> OnEventDecision:
-    """Decide how to apply changed start settings to a task that was started already."""
-    plan = replace(
-        _starter_plan(settings, task, now, resumes_cdc),
-        stop_arn=task.arn,
-        start_from=frozenset({Status.STOPPED}),
+    """The resource now names another task: bring the old one to rest, start the new one.
+
+    It fails before the old task is touched when the new one cannot start.
+    """
+    physical_id, now = context.physical_id, context.now
+    new = _checked_task(settings, task)
+    stops_old = old_task is not None and (
+        old_task.phase is Phase.STOPPING
+        or (old_task.phase in STARTED_PHASES and settings.on_delete is OnDelete.STOP)
     )
-    if task.status == Status.RUNNING:
-        note = "start settings changed: stopping the task to start it again with them"
-        return OnEventDecision(plan, note, stop_arn=task.arn)
-    note = f"start settings changed: stopping the {task.status} task once it runs, then starting it"
-    return OnEventDecision(plan, note)
-
-
-def plan_update(
-    old: StarterSettings | None, settings: StarterSettings, task: TaskState | None, now: int
-) -> OnEventDecision:
-    """Decide an Update (or rollback) that keeps the task: restart it if its start inputs
-    changed while it runs, otherwise treat it like a Create (a task at rest is started).
-    A CDC start that the Update keeps was applied already: the task resumes from its checkpoint."""
-    resumes_cdc = cdc_start_unchanged(old, settings)
-    restart = old is not None and settings_require_restart(old, settings)
-    if restart and task is not None and task.status in STARTED_STATUSES:
-        return plan_restart(settings, task, now, resumes_cdc)
-    if old is not None and not restart and task is not None and full_load_task_is_done(task):
-        plan = replace(_starter_plan(settings, task, now, resumes_cdc), expects_new_run=False)
-        return OnEventDecision(plan, "the full load is done and no start setting changed: no start")
-    return plan_start(settings, task, now, resumes_cdc=resumes_cdc)
-
-
-def plan_stop(
-    task_arn: str, task: TaskState | None, now: int, timeout_seconds: int
-) -> OnEventDecision:
-    """Bring a task to rest: stop it if it runs, wait if it is starting or stopping."""
-    plan = Plan(task_arn=task_arn, deadline=now + timeout_seconds, timeout_seconds=timeout_seconds)
-    if task is None:
-        return OnEventDecision(plan, "task does not exist: nothing to stop")
-    if task.status not in NOT_AT_REST_STATUSES:
-        return OnEventDecision(plan, f"task is {task.status}: nothing to stop")
-    waiting = replace(plan, stop_arn=task_arn, start_marker=task.start_marker)
-    if task.status == Status.RUNNING:
-        return OnEventDecision(waiting, "task is running: stopping it", stop_arn=task_arn)
-    return OnEventDecision(waiting, f"task is {task.status}: waiting until it can be stopped")
-
-
-def plan_nothing(task_arn: str, now: int, timeout_seconds: int, note: str) -> OnEventDecision:
-    """A plan that ``is_complete`` finishes at once, without a write call."""
-    plan = Plan(task_arn=task_arn, deadline=now + timeout_seconds, timeout_seconds=timeout_seconds)
-    return OnEventDecision(plan, note)
-
-
-def hands_over_cdc(settings: StarterSettings, new_task: TaskState) -> bool:
-    """Whether a replacing CDC task continues from the replaced task's checkpoint."""
-    return (
-        settings.cdc_handover
-        and not settings.has_cdc_start
-        and new_task.migration_type == CDC_MIGRATION_TYPE
-        and new_task.status not in STARTED_STATUSES
+    old_run_over = stops_old or (old_task is not None and old_task.phase is Phase.AT_REST)
+    handover = old_task if old_run_over and hands_over_cdc(settings, new, old_task) else None
+    rest = (old_task.arn,) if stops_old and old_task is not None else ()
+    decision = _start_or_wait(
+        settings, new, now, physical_id, send_cdc_start=True, rest=rest, handover_source=handover
     )
+    if handover is not None:
+        decision = replace(
+            decision, note=decision.note + ", CDC from the replaced task's checkpoint"
+        )
+    if old_task is not None and stops_old and old_task.phase is Phase.RUNNING:
+        return replace(
+            decision, stops=(old_task.arn,), note="stopping the replaced task; " + decision.note
+        )
+    return decision
+
+
+def _decide_restore(
+    forward: StarterSettings | None,
+    settings: StarterSettings,
+    task: State | None,
+    forward_task: State | None,
+    context: Context,
+) -> OnEventDecision:
+    """A rollback Update: leave the task as it was before the update, never failing.
+
+    The restored settings are ``settings`` (CloudFormation sends the old properties);
+    ``forward`` are those of the update being rolled back. A replacing task is stopped
+    and the replaced one resumed; a task that runs is left running (its CDC start is
+    never sent again: that would replay the changes since), unless its previous
+    CdcStopPosition must be put back; a task at rest that did not finish is resumed at
+    its checkpoint.
+    """
+    physical_id, now = context.physical_id, context.now
+    rest: tuple[str, ...] = ()
+    replaced = forward is not None and forward.arn != settings.arn
+    if replaced and forward_task is not None and forward_task.phase in STARTED_PHASES:
+        rest = (forward_task.arn,)
+    stops = tuple(arn for arn in rest if forward_task and forward_task.phase is Phase.RUNNING)
+    if task is None or task.phase is Phase.GONE:
+        plan = _restoring(Plan(kind=settings.kind, deadline=now, timeout_seconds=0, rest=rest), now)
+        return OnEventDecision(
+            physical_id, plan, "rollback: the task to restore is gone", stops=stops
+        )
+    plan = _restoring(_plan(settings, task, now, rest=rest), now)
+    stop_changed = (
+        forward is not None
+        and settings.cdc_stop_position is not None
+        and settings.cdc_stop_position != forward.cdc_stop_position
+    )
+    if task.phase is Phase.RUNNING and stop_changed:
+        plan = replace(plan, rest=(*rest, task.arn), start_pending=True)
+        note = "rollback: restarting the task at its checkpoint with the previous CdcStopPosition"
+        return OnEventDecision(physical_id, plan, note, stops=(*stops, task.arn))
+    if task.phase in (Phase.STARTING, Phase.RUNNING):
+        return OnEventDecision(physical_id, plan, f"rollback: {task.status}, left so", stops=stops)
+    if task.phase is Phase.AT_REST and task.finished:
+        plan = replace(plan, wait_for=WaitFor.NOTHING)
+        return OnEventDecision(
+            physical_id, plan, f"rollback: {task.describe()}, left so", stops=stops
+        )
+    note = f"rollback: {task.status}, resuming it at its checkpoint"
+    if task.phase is Phase.AT_REST and not rest:
+        return OnEventDecision(
+            physical_id, plan, note, start=start_parameters(settings, task, plan)
+        )
+    return OnEventDecision(physical_id, replace(plan, start_pending=True), note, stops=stops)
+
+
+def decide_starter_delete(
+    settings: DeleteSettings, task: State | None, context: Context
+) -> OnEventDecision:
+    """Delete: bring the task to rest so that CloudFormation can delete or modify it.
+
+    After a failed Create (or a starter the failed update created) only a run this
+    resource started is stopped, whatever ``OnDelete`` says; otherwise ``OnDelete``
+    decides. A Delete always gets the longest wait, whatever ``timeout`` the Create had.
+    """
+    physical_id, now = context.physical_id, context.now
+    plan = Plan(
+        kind=settings.kind, deadline=now + MAX_TIMEOUT_SECONDS, timeout_seconds=MAX_TIMEOUT_SECONDS
+    )
+    if context.operation.rolls_back:
+        plan = replace(plan, best_effort=True)
+        if physical_id.endswith(ADOPTED_SUFFIX):
+            return OnEventDecision(
+                physical_id, plan, "the run was there before this starter: left running"
+            )
+    elif settings.on_delete is OnDelete.LEAVE_RUNNING:
+        return OnEventDecision(physical_id, plan, "OnDelete is leave-running: nothing to do")
+    if settings.arn is None:
+        return OnEventDecision(physical_id, plan, "no task was named: nothing to do")
+    return _bring_to_rest((settings.arn,), {settings.arn: task}, plan, physical_id)
+
+
+def _bring_to_rest(
+    arns: Sequence[str], tasks: Mapping[str, State | None], plan: Plan, physical_id: str
+) -> OnEventDecision:
+    """Stop the tasks that run, wait for those starting or stopping, leave the rest."""
+    moving = tuple(
+        arn for arn in arns if (task := tasks.get(arn)) is not None and task.phase in STARTED_PHASES
+    )
+    running = tuple(
+        arn for arn in moving if (task := tasks.get(arn)) and task.phase is Phase.RUNNING
+    )
+    if not moving:
+        states = ", ".join(_status_of(tasks.get(arn)) for arn in arns) or "no task"
+        return OnEventDecision(physical_id, plan, f"at rest ({states}): nothing to stop")
+    note = f"bringing {', '.join(moving)} to rest" + (
+        f", stopping {', '.join(running)}" if running else ""
+    )
+    return OnEventDecision(physical_id, replace(plan, rest=moving), note, stops=running)
+
+
+def _status_of(task: State | None) -> str:
+    return "not found" if task is None else task.status
+
+
+# -- the update guard ------------------------------------------------------------------
+
+
+def guard_physical_id(task_arn: str, stopped: Snapshot | None = None) -> str:
+    """The guard's physical id; it names the run the guard stopped, if it stopped one.
+
+    A guard that stopped the task answers with a new id, so CloudFormation deletes that
+    id later: in the cleanup after a successful update (the starter restarted the task:
+    nothing to do) or in the cleanup after a rollback (the task is back on its previous
+    definition and must run again).
+    """
+    if stopped is None:
+        return task_arn + GUARD_SUFFIX
+    return f"{task_arn}{GUARD_SUFFIX}{GUARD_STOPPED_RUN}{stopped.to_text()}"
+
+
+def parse_guard_physical_id(physical_id: str) -> tuple[str, Snapshot | None]:
+    """The task ARN and the stopped run a guard's physical id names (None when none)."""
+    guarded, _, stopped = physical_id.partition(GUARD_STOPPED_RUN)
+    task_arn = guarded.removesuffix(GUARD_SUFFIX)
+    try:
+        return task_arn, Snapshot.from_text(stopped) if stopped else None
+    except ValueError:
+        return task_arn, None
+
+
+def _guard_plan(now: int) -> Plan:
+    return Plan(
+        deadline=now + MAX_TIMEOUT_SECONDS,
+        timeout_seconds=MAX_TIMEOUT_SECONDS,
+        best_effort=True,
+    )
+
+
+def decide_guard_update(
+    old: GuardSettings | None, settings: GuardSettings, task: State | None, context: Context
+) -> OnEventDecision:
+    """Bring the task to rest before CloudFormation modifies it.
+
+    The guard never fails once it acted: if the task does not come to rest in time,
+    CloudFormation's modify fails with DMS's reason and the rollback restores the task.
+    In a rollback it keeps its physical id (CloudFormation accepts no new one then).
+    """
+    plan = _guard_plan(context.now)
+    unchanged = (
+        old is None
+        or old.task_arn != settings.task_arn
+        or old.task_definition_digest == settings.task_definition_digest
+    )
+    if unchanged:
+        note = "the task definition is unchanged (or the task is new or replaced): nothing to stop"
+        return OnEventDecision(guard_physical_id(settings.task_arn), plan, note)
+    tasks = {settings.task_arn: task}
+    decision = _bring_to_rest((settings.task_arn,), tasks, plan, context.physical_id)
+    if context.operation.rolls_back:
+        return decision
+    stopped = snapshot(task) if decision.plan.rest and task is not None else None
+    return replace(decision, physical_id=guard_physical_id(settings.task_arn, stopped))
+
+
+def decide_guard_delete(task: State | None, context: Context) -> OnEventDecision:
+    """Restart a task the guard stopped if the update was rolled back and no one started it.
+
+    After a successful update the starter has started the task again, and the stack's
+    cleanup says so; when the stack's status is unknown, the task's own runs tell.
+    """
+    physical_id, now = context.physical_id, context.now
+    plan = _guard_plan(now)
+    task_arn, stopped = parse_guard_physical_id(physical_id)
+    forward = context.operation in (StackOperation.UPDATE_CLEANUP, StackOperation.DELETE)
+    if stopped is None or forward or task is None:
+        return OnEventDecision(
+            physical_id, plan, "guard deleted: nothing it stopped is left to restart"
+        )
+    if task.phase is not Phase.AT_REST or task.finished or started_since(stopped, task):
+        note = f"guard deleted: the task is {task.status} in another run, nothing to do"
+        return OnEventDecision(physical_id, plan, note)
+    restore = _restoring(
+        replace(
+            plan,
+            kind=task.kind,
+            subject=task_arn,
+            wait_for=WaitFor.RUNNING,
+            snapshot=snapshot(task),
+        ),
+        now,
+    )
+    start = start_parameters(StarterSettings(arn=task_arn), task, restore)
+    note = "the update the guard stopped the task for was rolled back: resuming it"
+    return OnEventDecision(physical_id, restore, note, start=start)
+
+
+def decide_rollback_guard_update(
+    old: Mapping[str, str] | None,
+    new: Mapping[str, str],
+    tasks: Mapping[str, State | None],
+    context: Context,
+) -> OnEventDecision:
+    """Bring every task whose definition changes to rest before CloudFormation modifies it.
+
+    Forward, the update guards stopped them already; in a rollback, the starters may
+    have started them again since, and CloudFormation modifies them back next.
+    """
+    changed = changed_tasks(old, new)
+    return _bring_to_rest(changed, tasks, _guard_plan(context.now), context.physical_id)
+
+
+def changed_tasks(old: Mapping[str, str] | None, new: Mapping[str, str]) -> tuple[str, ...]:
+    """The guarded tasks whose definition digest differs between ``old`` and ``new``."""
+    if old is None:
+        return ()
+    return tuple(sorted(arn for arn, digest in new.items() if arn in old and old[arn] != digest))
+
+
+# -- is_complete -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -572,9 +632,9 @@ class Wait:
 
 @dataclass(frozen=True)
 class Stop:
-    """Stop a running task on this poll."""
+    """Stop these running tasks on this poll."""
 
-    task_arn: str
+    arns: tuple[str, ...]
     note: str
 
 
@@ -590,11 +650,41 @@ class Start:
 class Complete:
     """The plan is carried out; report success with the attributes of ``task``."""
 
-    task: TaskState | None
+    task: State | None
     note: str
+    warning: str = ""
+    """Set when a best-effort plan gave up: what is left as it is, and why."""
 
 
 PollDecision = Wait | Stop | Start | Complete
+
+
+class Outcome(Enum):
+    """Where a started task stands relative to what the resource waits for."""
+
+    REACHED = "reached"
+    PENDING = "pending"
+    FAILED = "failed"
+
+
+def outcome(task: State, wait_for: WaitFor) -> Outcome:
+    """Judge a task that was started (by us or before us) against ``wait_for``.
+
+    A task that stopped because it did what it was configured to do (its full load is
+    done, it reached its CDC stop position) reached its goal; any other rest is a failure.
+    """
+    if wait_for is WaitFor.NOTHING:
+        return Outcome.REACHED
+    if task.phase is Phase.RUNNING:
+        reached = wait_for is WaitFor.RUNNING or task.full_load_finished
+        return Outcome.REACHED if reached else Outcome.PENDING
+    if task.phase is Phase.AT_REST:
+        if task.finished and (wait_for is WaitFor.RUNNING or task.full_load_finished):
+            return Outcome.REACHED
+        return Outcome.FAILED
+    if task.phase is Phase.GONE:
+        return Outcome.FAILED
+    return Outcome.PENDING
 
 
 def _goal(plan: Plan, stopping: bool) -> str:
@@ -608,80 +698,107 @@ def _goal(plan: Plan, stopping: bool) -> str:
 
 
 def _unless_timed_out(
-    plan: Plan, now: int, task: TaskState | None, stopping: bool, decision: PollDecision
+    plan: Plan, now: int, decision: PollDecision, *, arn: str, task: State | None, stopping: bool
 ) -> PollDecision:
     if now < plan.deadline:
         return decision
-    subject = plan.stop_arn if stopping else plan.task_arn
-    last = "it no longer exists" if task is None else f"last status {describe_status(task)}"
-    raise StarterError(
-        f"Timed out after {plan.timeout_seconds} s waiting for task {subject} to "
-        f"{_goal(plan, stopping)}; {last}. The task was left as it is."
+    last = "it no longer exists" if task is None else f"last status {task.describe()}"
+    message = (
+        f"Timed out after {plan.timeout_seconds} s waiting for {plan.kind.noun.lower()} {arn} "
+        f"to {_goal(plan, stopping)}; {last}. It was left as it is."
     )
+    return _fail(plan, message, task)
+
+
+def _fail(plan: Plan, message: str, task: State | None) -> Complete:
+    """A failure; a best-effort plan completes with it as a warning instead."""
+    if not plan.best_effort:
+        raise StarterError(message)
+    return Complete(task, "gave up, leaving the task as it is", warning=message)
 
 
 def decide_poll(
     plan: Plan,
-    task: TaskState | None,
-    stop_subject: TaskState | None,
+    tasks: Mapping[str, State | None],
     settings: StarterSettings | None,
     now: int,
 ) -> PollDecision:
     """Decide one ``is_complete`` poll from the plan and the tasks as they are now.
 
-    ``task`` is the task ``plan.task_arn`` names; ``stop_subject`` the one ``plan.stop_arn``
-    names (the same object when both ARNs are equal). ``settings`` are needed for a pending start.
+    ``tasks`` holds the subject and every task of ``plan.rest`` (None: it does not exist).
+    ``settings`` are needed for a pending start.
     """
-    marker_unchanged = task is not None and task.start_marker == plan.start_marker
-    stop_pending = plan.stop_arn and (plan.stop_arn != plan.task_arn or marker_unchanged)
-    if stop_pending and stop_subject is not None and stop_subject.status in NOT_AT_REST_STATUSES:
-        if stop_subject.status == Status.RUNNING:
-            action: PollDecision = Stop(stop_subject.arn, f"stopping task {stop_subject.arn}")
-        else:
-            action = Wait(f"waiting for task {stop_subject.arn}: it is {stop_subject.status}")
-        return _unless_timed_out(plan, now, stop_subject, True, action)
-    if plan.start_from and (task is None or marker_unchanged):
-        if task is None:
-            raise _not_found(plan.task_arn)
-        return _decide_pending_start(plan, task, stop_subject, settings, now)
-    if not plan.task_arn or plan.wait_for is WaitFor.NOTHING:
-        return Complete(task, "nothing left to wait for")
-    if task is None:
-        raise _not_found(plan.task_arn)
-    stale = plan.expects_new_run and marker_unchanged and task.status in STARTABLE_STATUSES
-    result = Outcome.PENDING if stale else outcome(task, plan.wait_for)
-    if result is Outcome.FAILED:
-        raise StarterError(
-            f"Replication task {task.arn} did not reach '{plan.wait_for.value}': "
-            f"it is {describe_status(task)}."
+    subject = tasks.get(plan.subject) if plan.subject else None
+    others = [arn for arn in plan.rest if arn != plan.subject]
+    running = tuple(arn for arn in others if _phase(tasks.get(arn)) is Phase.RUNNING)
+    if running:
+        action: PollDecision = Stop(running, f"stopping {', '.join(running)}")
+        return _unless_timed_out(
+            plan, now, action, arn=running[0], task=tasks.get(running[0]), stopping=True
         )
-    if result is Outcome.REACHED:
-        return Complete(task, f"task is {task.status}: '{plan.wait_for.value}' reached")
-    return _unless_timed_out(plan, now, task, False, Wait(f"waiting: task is {task.status}"))
+    moving = [arn for arn in others if _phase(tasks.get(arn)) in STARTED_PHASES]
+    if moving:
+        action = Wait(f"waiting for {', '.join(moving)} to come to rest")
+        return _unless_timed_out(
+            plan, now, action, arn=moving[0], task=tasks.get(moving[0]), stopping=True
+        )
+    if not plan.subject:
+        return Complete(None, "every task is at rest")
+    if subject is None:
+        return _fail(plan, str(not_found(plan.kind, plan.subject)), None)
+    if plan.restarts and not started_since(plan.snapshot, subject):
+        if subject.phase is Phase.RUNNING and not stopped_since(plan.snapshot, subject):
+            action = Stop((subject.arn,), "stopping the run the new settings replace")
+            return _unless_timed_out(
+                plan, now, action, arn=subject.arn, task=subject, stopping=True
+            )
+        if subject.phase is not Phase.AT_REST and subject.phase is not Phase.GONE:
+            action = Wait(f"waiting for the task to come to rest: it is {subject.status}")
+            return _unless_timed_out(
+                plan, now, action, arn=subject.arn, task=subject, stopping=True
+            )
+    if plan.start_pending and not started_since(plan.snapshot, subject):
+        return _decide_pending_start(plan, subject, tasks, settings, now)
+    return _judge(plan, subject, now)
+
+
+def _phase(task: State | None) -> Phase:
+    return Phase.GONE if task is None else task.phase
 
 
 def _decide_pending_start(
     plan: Plan,
-    task: TaskState,
-    stop_subject: TaskState | None,
+    subject: State,
+    tasks: Mapping[str, State | None],
     settings: StarterSettings | None,
     now: int,
 ) -> PollDecision:
-    if task.status in plan.start_from:
-        if settings is None:
-            raise ValueError("a pending start needs the starter settings")
-        handover_source = stop_subject if plan.cdc_handover else None
-        start = start_parameters(settings, task, handover_source, plan.resumes_cdc)
-        note = f"task is {task.status}: starting it with {start.start_type}"
-        if handover_source is not None:
-            note += f", CDC from the RecoveryCheckpoint of {handover_source.arn}"
-        action: PollDecision = Start(start, note)
-    elif task.status in STARTABLE_STATUSES or task.status in TERMINAL_STATUSES:
-        expected = " or ".join(sorted(plan.start_from))
-        raise StarterError(
-            f"Replication task {task.arn} was to be started once {expected}, "
-            f"but it is {describe_status(task)}."
+    if subject.phase is Phase.GONE:
+        return _fail(plan, str(cannot_start(subject)), subject)
+    if subject.phase is not Phase.AT_REST:
+        action: PollDecision = Wait(f"waiting to start: it is {subject.status}")
+        return _unless_timed_out(plan, now, action, arn=subject.arn, task=subject, stopping=False)
+    if settings is None:
+        raise ValueError("a pending start needs the starter settings")
+    handover_source = tasks.get(plan.handover_from) if plan.handover_from else None
+    start = start_parameters(settings, subject, plan, handover_source)
+    note = f"{subject.status}: starting it with {start.start_type}"
+    if handover_source is not None:
+        note += f", CDC from the RecoveryCheckpoint of {handover_source.arn}"
+    return _unless_timed_out(
+        plan, now, Start(start, note), arn=subject.arn, task=subject, stopping=False
+    )
+
+
+def _judge(plan: Plan, subject: State, now: int) -> PollDecision:
+    result = outcome(subject, plan.wait_for)
+    if result is Outcome.REACHED:
+        return Complete(subject, f"{subject.status}: '{plan.wait_for.value}' reached")
+    if result is Outcome.FAILED:
+        message = (
+            f"{subject.kind.noun} {subject.arn} did not reach '{plan.wait_for.value}': "
+            f"it is {subject.describe()}."
         )
-    else:
-        action = Wait(f"waiting to start: task is {task.status}")
-    return _unless_timed_out(plan, now, task, False, action)
+        return _fail(plan, message, subject)
+    action = Wait(f"waiting: it is {subject.status}")
+    return _unless_timed_out(plan, now, action, arn=subject.arn, task=subject, stopping=False)

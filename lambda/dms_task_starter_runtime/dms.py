@@ -9,57 +9,86 @@ that names the task, because CloudFormation shows nothing else.
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from dms_task_starter_runtime.decisions import truncate
+from dms_task_starter_runtime.text import MAX_DMS_MESSAGE_CHARS, truncate
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mypy_boto3_dms.client import DatabaseMigrationServiceClient
     from mypy_boto3_dms.type_defs import (
+        ReplicationConfigTypeDef,
         ReplicationTaskTypeDef,
+        ReplicationTypeDef,
+        StartReplicationMessageTypeDef,
         StartReplicationTaskMessageTypeDef,
     )
-
-    from dms_task_starter_runtime.decisions import StartParameters
 
 CLIENT_CONFIG: Final = Config(
     retries={"mode": "standard", "max_attempts": 10},
     connect_timeout=5,
     read_timeout=20,
 )
-MAX_DMS_MESSAGE_CHARS: Final = 600
-"""Keeps the failure CloudFormation shows to one readable paragraph."""
 TASK_ARN_FILTER: Final = "replication-task-arn"
+CONFIG_ARN_FILTER: Final = "replication-config-arn"
 NOT_FOUND_CODE: Final = "ResourceNotFoundFault"
 INVALID_STATE_CODE: Final = "InvalidResourceStateFault"
+NO_ANSWER_CODE: Final = "NoAnswer"
+"""The code of a call that got no HTTP answer at all (connection or read timeout)."""
+TRANSIENT_CODES: Final = frozenset(
+    {"ThrottlingException", "Throttling", "RequestLimitExceeded", NO_ANSWER_CODE}
+)
 ERROR_EXPLANATIONS: Final = {
     "AccessDeniedFault": "this function is not allowed to do that",
     "AccessDenied": "this function is not allowed to do that",
     "AccessDeniedException": "this function is not allowed to do that",
-    NOT_FOUND_CODE: "the task does not exist",
-    INVALID_STATE_CODE: "the task is not in a state that allows it",
+    NOT_FOUND_CODE: "it does not exist",
+    INVALID_STATE_CODE: "it is not in a state that allows it",
     "InvalidParameterValueException": "DMS rejected a parameter value",
     "InvalidParameterCombinationException": "DMS rejected the combination of parameters",
+    NO_ANSWER_CODE: "DMS did not answer",
 }
 
 
 class DmsCallError(Exception):
-    """A DMS call failed for a reason that retrying does not fix."""
+    """A DMS call failed for a reason that retrying does not fix (or retries ran out)."""
 
-    def __init__(self, operation: str, task_arn: str, error: ClientError) -> None:
-        self.code = error.response.get("Error", {}).get("Code", "Unknown")
-        dms_message = truncate(
-            error.response.get("Error", {}).get("Message", str(error)), MAX_DMS_MESSAGE_CHARS
-        )
-        explanation = ERROR_EXPLANATIONS.get(self.code, "DMS returned an error")
+    def __init__(self, operation: str, arn: str, code: str, message: str, status: int) -> None:
+        self.code = code
+        self.status = status
+        explanation = ERROR_EXPLANATIONS.get(code, "DMS returned an error")
         super().__init__(
-            f"{operation} for replication task {task_arn} failed, {explanation}: "
-            f"{self.code}: {dms_message}"
+            f"{operation} for {arn} failed, {explanation}: {code}: "
+            f"{truncate(message, MAX_DMS_MESSAGE_CHARS)}"
         )
+
+    @property
+    def answer_unknown(self) -> bool:
+        """Whether DMS may have carried the call out although the caller saw a failure."""
+        return self.code in TRANSIENT_CODES or self.status >= 500
+
+
+def _call(operation: str, arn: str, call: Callable[[], Any]) -> Any:  # noqa: ANN401 - boto3
+    """Make one DMS call; every failure becomes a ``DmsCallError`` naming ``arn``."""
+    try:
+        return call()
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        raise DmsCallError(
+            operation,
+            arn,
+            details.get("Code", "Unknown"),
+            details.get("Message", str(error)),
+            status,
+        ) from error
+    except BotoCoreError as error:
+        raise DmsCallError(operation, arn, NO_ANSWER_CODE, str(error), 0) from error
 
 
 @cache
@@ -72,45 +101,104 @@ def dms_client() -> DatabaseMigrationServiceClient:
     return boto3.client("dms", config=CLIENT_CONFIG)
 
 
+def _absent_when_not_found(operation: str, arn: str, call: Callable[[], Any]) -> Any:  # noqa: ANN401
+    try:
+        return _call(operation, arn, call)
+    except DmsCallError as error:
+        if error.code == NOT_FOUND_CODE:
+            return None
+        raise
+
+
 def describe_task(task_arn: str) -> ReplicationTaskTypeDef | None:
     """Describe one task; None when it does not exist."""
-    try:
-        response = dms_client().describe_replication_tasks(
-            Filters=[{"Name": TASK_ARN_FILTER, "Values": [task_arn]}],
-            WithoutSettings=True,
-        )
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == NOT_FOUND_CODE:
-            return None
-        raise DmsCallError("DescribeReplicationTasks", task_arn, error) from error
-    tasks = response.get("ReplicationTasks", [])
+    response = _absent_when_not_found(
+        "DescribeReplicationTasks",
+        task_arn,
+        lambda: dms_client().describe_replication_tasks(
+            Filters=[{"Name": TASK_ARN_FILTER, "Values": [task_arn]}], WithoutSettings=True
+        ),
+    )
+    tasks: list[ReplicationTaskTypeDef] = [] if response is None else response["ReplicationTasks"]
     return tasks[0] if tasks else None
 
 
-def start_task(parameters: StartParameters) -> ReplicationTaskTypeDef:
-    """Start a task, passing only the CDC parameters that are set."""
-    request: StartReplicationTaskMessageTypeDef = {
-        "ReplicationTaskArn": parameters.task_arn,
-        # The stubs list only the three documented types; FIRST_RUN_START_TYPE is one of them.
-        "StartReplicationTaskType": parameters.start_type,  # type: ignore[typeddict-item]
-    }
-    if parameters.cdc_start_time is not None:
-        request["CdcStartTime"] = parameters.cdc_start_time
-    if parameters.cdc_start_position is not None:
-        request["CdcStartPosition"] = parameters.cdc_start_position
-    if parameters.cdc_stop_position is not None:
-        request["CdcStopPosition"] = parameters.cdc_stop_position
-    try:
-        response = dms_client().start_replication_task(**request)
-    except ClientError as error:
-        raise DmsCallError("StartReplicationTask", parameters.task_arn, error) from error
-    return response.get("ReplicationTask", {})
+def describe_replication(config_arn: str) -> ReplicationTypeDef | None:
+    """Describe the Serverless replication of a configuration; None when DMS lists none."""
+    response = _absent_when_not_found(
+        "DescribeReplications",
+        config_arn,
+        lambda: dms_client().describe_replications(
+            Filters=[{"Name": CONFIG_ARN_FILTER, "Values": [config_arn]}]
+        ),
+    )
+    replications: list[ReplicationTypeDef] = (
+        [] if response is None else response.get("Replications", [])
+    )
+    return replications[0] if replications else None
+
+
+def describe_replication_config(config_arn: str) -> ReplicationConfigTypeDef | None:
+    """Describe a Serverless replication configuration; None when it does not exist."""
+    response = _absent_when_not_found(
+        "DescribeReplicationConfigs",
+        config_arn,
+        lambda: dms_client().describe_replication_configs(
+            Filters=[{"Name": CONFIG_ARN_FILTER, "Values": [config_arn]}]
+        ),
+    )
+    configs: list[ReplicationConfigTypeDef] = (
+        [] if response is None else response.get("ReplicationConfigs", [])
+    )
+    return configs[0] if configs else None
+
+
+def start_task(request: StartReplicationTaskMessageTypeDef) -> ReplicationTaskTypeDef:
+    """Start a task."""
+    arn = request["ReplicationTaskArn"]
+    response = _call(
+        "StartReplicationTask", arn, lambda: dms_client().start_replication_task(**request)
+    )
+    task: ReplicationTaskTypeDef = response.get("ReplicationTask", {})
+    return task
 
 
 def stop_task(task_arn: str) -> ReplicationTaskTypeDef:
     """Stop a running task."""
-    try:
-        response = dms_client().stop_replication_task(ReplicationTaskArn=task_arn)
-    except ClientError as error:
-        raise DmsCallError("StopReplicationTask", task_arn, error) from error
-    return response.get("ReplicationTask", {})
+    response = _call(
+        "StopReplicationTask",
+        task_arn,
+        lambda: dms_client().stop_replication_task(ReplicationTaskArn=task_arn),
+    )
+    task: ReplicationTaskTypeDef = response.get("ReplicationTask", {})
+    return task
+
+
+def start_replication(request: StartReplicationMessageTypeDef) -> ReplicationTypeDef:
+    """Start a Serverless replication."""
+    arn = request["ReplicationConfigArn"]
+    response = _call("StartReplication", arn, lambda: dms_client().start_replication(**request))
+    replication: ReplicationTypeDef = response.get("Replication", {})
+    return replication
+
+
+def stop_replication(config_arn: str) -> ReplicationTypeDef:
+    """Stop a running Serverless replication."""
+    response = _call(
+        "StopReplication",
+        config_arn,
+        lambda: dms_client().stop_replication(ReplicationConfigArn=config_arn),
+    )
+    replication: ReplicationTypeDef = response.get("Replication", {})
+    return replication
+
+
+def tag(arn: str, key: str, value: str) -> None:
+    """Add (or overwrite) one tag of a task or replication configuration."""
+    _call(
+        "AddTagsToResource",
+        arn,
+        lambda: dms_client().add_tags_to_resource(
+            ResourceArn=arn, Tags=[{"Key": key, "Value": value}]
+        ),
+    )

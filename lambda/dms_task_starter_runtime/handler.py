@@ -1,10 +1,9 @@
 """``on_event`` and ``is_complete`` for the CDK ``custom_resources.Provider``.
 
-``on_event`` validates the properties, makes at most one write call and records its
-plan in ``Data``; ``is_complete`` re-reads the tasks on every poll and carries the plan
-out (see ``decisions``). Neither sleeps nor answers CloudFormation itself: the Provider
-framework does both. The event carries a presigned ResponseURL, a credential, so the
-event is never logged.
+Each entry point reads (the tasks, and the stack's status where a decision depends on
+it), asks ``decisions`` what to do, and carries that out. Neither sleeps nor answers
+CloudFormation itself: the Provider framework does both. The event carries a
+presigned ResponseURL, a credential, so the event is never logged.
 """
 
 from __future__ import annotations
@@ -12,81 +11,94 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from functools import partial
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Final
 
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.shared.constants import TRACER_DISABLED_ENV
-from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent
 
-from dms_task_starter_runtime import dms
+from dms_task_starter_runtime import dms, stack
 from dms_task_starter_runtime.contract import (
-    DEFAULT_TIMEOUT_SECONDS,
     GUARD_RESOURCE_TYPE,
+    REPLICATION_STARTER_RESOURCE_TYPE,
+    ROLLBACK_GUARD_RESOURCE_TYPE,
+    STACK_TAG_KEY,
     STARTER_RESOURCE_TYPE,
-    OnDelete,
+    Kind,
     Prop,
     WaitFor,
 )
 from dms_task_starter_runtime.decisions import (
-    NOT_AT_REST_STATUSES,
     Complete,
+    Context,
     OnEventDecision,
-    Plan,
+    StackOperation,
     Start,
-    StarterError,
     StartParameters,
-    Status,
-    StatusClass,
     Stop,
-    TaskState,
     Wait,
-    classify_status,
+    changed_tasks,
+    decide_guard_delete,
+    decide_guard_update,
     decide_poll,
-    hands_over_cdc,
-    plan_nothing,
-    plan_start,
-    plan_stop,
-    plan_update,
-    start_took_effect,
-    stop_took_effect,
-    task_attributes,
-    task_state,
+    decide_rollback_guard_update,
+    decide_starter_create,
+    decide_starter_delete,
+    decide_starter_update,
+    parse_guard_physical_id,
 )
+from dms_task_starter_runtime.plan import Plan, StarterError
 from dms_task_starter_runtime.settings import (
-    TASK_ARN_PATTERN,
     InvalidSettingError,
     StarterSettings,
     parse_delete_settings,
     parse_guard_settings,
+    parse_rollback_guard_settings,
     parse_starter_settings,
+    task_arn_in_stack,
+)
+from dms_task_starter_runtime.state import (
+    Phase,
+    Snapshot,
+    State,
+    replication_state,
+    snapshot,
+    started_since,
+    task_state,
+    unstarted_replication_state,
 )
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
-    from mypy_boto3_dms.type_defs import ReplicationTaskTypeDef
+    from mypy_boto3_dms.type_defs import (
+        StartReplicationMessageTypeDef,
+        StartReplicationTaskMessageTypeDef,
+    )
 
 SERVICE: Final = "dms-task-starter"
 EntryPoint = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
-GUARD_PHYSICAL_ID_SUFFIX: Final = "#update-guard"
-GUARD_STOPPED_RUN_SEPARATOR: Final = "#stopped-run:"
+Step = Callable[[CloudFormationCustomResourceEvent, int], dict[str, Any]]
 REQUEST_TYPES: Final = ("Create", "Update", "Delete")
-REQUIRED_EVENT_KEYS: Final = ("RequestType", "ResourceType", "LogicalResourceId")
+REQUIRED_EVENT_KEYS: Final = ("RequestType", "ResourceType", "LogicalResourceId", "StackId")
 PROPERTY_EVENT_KEYS: Final = ("ResourceProperties", "OldResourceProperties")
-SettingsT = TypeVar("SettingsT")
+STARTER_KINDS: Final = {
+    STARTER_RESOURCE_TYPE: Kind.TASK,
+    REPLICATION_STARTER_RESOURCE_TYPE: Kind.REPLICATION,
+}
+RESOURCE_TYPES: Final = (*STARTER_KINDS, GUARD_RESOURCE_TYPE, ROLLBACK_GUARD_RESOURCE_TYPE)
+TRUTHY: Final = frozenset({"1", "true", "yes", "y", "t", "on"})
 
 logger = Logger(service=SERVICE)
 
 
-def tracing_disabled() -> bool:
-    """Whether POWERTOOLS_TRACE_DISABLED is set, as Powertools itself reads it."""
-    return resolve_truthy_env_var_choice(env=os.getenv(TRACER_DISABLED_ENV, "false"))
+def tracing_enabled() -> bool:
+    """Whether ``POWERTOOLS_TRACE_DISABLED`` (the variable Powertools documents) leaves
+    tracing on. Powertools' Tracer imports the X-Ray SDK even when disabled, which costs
+    every cold start, so the Tracer is created only when tracing is on."""
+    return os.getenv("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() not in TRUTHY
 
 
-# Powertools' Tracer imports the X-Ray SDK even when tracing is disabled, which costs
-# every cold start; so the Tracer exists only when tracing is on.
-tracer: Tracer | None = None if tracing_disabled() else Tracer(service=SERVICE)
+tracer: Tracer | None = Tracer(service=SERVICE) if tracing_enabled() else None
 
 
 def traced(entry_point: EntryPoint) -> EntryPoint:
@@ -99,238 +111,304 @@ def now_epoch_seconds() -> int:
     return int(time.time())
 
 
-def _describe(task_arn: str) -> TaskState | None:
-    description = dms.describe_task(task_arn)
-    return None if description is None else task_state(description)
+# -- reading ------------------------------------------------------------------------------
 
 
-def _log_task(message: str, task: TaskState | None, **details: object) -> None:
-    status = "not-found" if task is None else task.status
-    logger.info(message, extra={"task_status": status, **details})
+def read(kind: Kind, arn: str) -> State | None:
+    """A task or Serverless replication as DMS reports it; None when it does not exist."""
+    if kind is Kind.TASK:
+        task = dms.describe_task(arn)
+        return None if task is None else task_state(task)
+    replication = dms.describe_replication(arn)
+    if replication is not None:
+        return replication_state(replication)
+    config = dms.describe_replication_config(arn)
+    return None if config is None else unstarted_replication_state(config)
 
 
-def _append_request_keys(request: CloudFormationCustomResourceEvent) -> None:
-    """Every log line of this invocation names the request and the task."""
-    raw_arn = request.resource_properties.get(Prop.TASK_ARN)
-    logger.append_keys(
-        request_type=request.request_type,
-        logical_resource_id=request.logical_resource_id,
-        resource_type=request.resource_type,
-        task_arn=raw_arn if isinstance(raw_arn, str) else request.physical_resource_id,
-    )
-
-
-def _start(parameters: StartParameters, marker_before: str) -> TaskState:
-    """Start the task; a start whose lost answer botocore retried counts as made."""
-    return _write(
-        lambda: dms.start_task(parameters),
-        parameters.task_arn,
-        partial(start_took_effect, marker_before),
-        "the start was made; DMS rejected only a retry of it",
-    )
-
-
-def _stop(task_arn: str) -> TaskState:
-    """Stop the task; a stop whose lost answer botocore retried counts as made."""
-    return _write(
-        lambda: dms.stop_task(task_arn),
-        task_arn,
-        stop_took_effect,
-        "the task is stopping already; DMS rejected only the stop",
-    )
-
-
-def _write(
-    call: Callable[[], ReplicationTaskTypeDef],
-    task_arn: str,
-    took_effect: Callable[[TaskState | None], bool],
-    note_when_rejected: str,
-) -> TaskState:
-    """Make a write call. botocore retries a call whose answer was lost (5xx, timeout); if
-    DMS had carried out the first attempt, the retry is rejected as invalid for the task's
-    state, and the task itself shows whether the write took effect."""
+def read_operation(request: CloudFormationCustomResourceEvent) -> StackOperation:
+    """The stack operation the request belongs to; UNKNOWN (and a warning) if unreadable."""
     try:
-        return task_state(call())
+        operation = StackOperation.from_status(stack.stack_status(request.stack_id))
+    except stack.StackStatusUnknownError as error:
+        logger.warning("stack status unknown", extra={"reason": str(error)})
+        return StackOperation.UNKNOWN
+    logger.append_keys(stack_operation=operation.name)
+    return operation
+
+
+def _log(message: str, task: State | None = None, **details: object) -> None:
+    status = {} if task is None else {"task_status": task.status}
+    logger.info(message, extra={**status, **details})
+
+
+# -- carrying out -------------------------------------------------------------------------
+
+
+def start(parameters: StartParameters, before: Snapshot) -> State:
+    """Make a start call. When its answer was lost (botocore retried a 5xx or a timeout,
+    and a retry found the task starting), the task itself shows whether it took effect."""
+    try:
+        if parameters.kind is Kind.TASK:
+            return task_state(dms.start_task(_task_start_request(parameters)))
+        return replication_state(dms.start_replication(_replication_start_request(parameters)))
     except dms.DmsCallError as error:
-        if error.code != dms.INVALID_STATE_CODE:
+        if error.code != dms.INVALID_STATE_CODE and not error.answer_unknown:
             raise
-        task_after = _describe(task_arn)
-        if task_after is None or not took_effect(task_after):
+        after = read(parameters.kind, parameters.arn)
+        if after is None or not started_since(before, after):
             raise
-        _log_task(note_when_rejected, task_after)
-        return task_after
+        _log("the start was made; DMS rejected or lost only the answer", after)
+        return after
 
 
-def _carry_out(decision: OnEventDecision, task: TaskState | None) -> TaskState | None:
-    """Make the decision's write call, if any; return the task as DMS reports it afterwards."""
-    _log_task(decision.note, task, decision="on_event")
-    if decision.stop_arn:
-        stopped = _stop(decision.stop_arn)
-        return stopped if stopped.arn == decision.plan.task_arn else task
-    if decision.start is not None:
-        return _start(decision.start, decision.plan.start_marker)
-    return task
+def stop(kind: Kind, arn: str) -> None:
+    """Make a stop call; one whose answer was lost counts when the task is coming to rest."""
+    try:
+        if kind is Kind.TASK:
+            dms.stop_task(arn)
+        else:
+            dms.stop_replication(arn)
+    except dms.DmsCallError as error:
+        if error.code != dms.INVALID_STATE_CODE and not error.answer_unknown:
+            raise
+        after = read(kind, arn)
+        if after is not None and after.phase not in (Phase.STOPPING, Phase.AT_REST):
+            raise
+        _log("the task is at rest or stopping; DMS rejected or lost only the stop", after)
 
 
-def _respond(
-    physical_id: str, decision: OnEventDecision, task: TaskState | None = None
+def _task_start_request(parameters: StartParameters) -> StartReplicationTaskMessageTypeDef:
+    request: StartReplicationTaskMessageTypeDef = {
+        "ReplicationTaskArn": parameters.arn,
+        # The stubs list only the three documented types; the decision picks one of them.
+        "StartReplicationTaskType": parameters.start_type,  # type: ignore[typeddict-item]
+    }
+    if parameters.cdc_start_time is not None:
+        request["CdcStartTime"] = parameters.cdc_start_time
+    if parameters.cdc_start_position is not None:
+        request["CdcStartPosition"] = parameters.cdc_start_position
+    if parameters.cdc_stop_position is not None:
+        request["CdcStopPosition"] = parameters.cdc_stop_position
+    return request
+
+
+def _replication_start_request(parameters: StartParameters) -> StartReplicationMessageTypeDef:
+    request: StartReplicationMessageTypeDef = {
+        "ReplicationConfigArn": parameters.arn,
+        "StartReplicationType": parameters.start_type,
+    }
+    if parameters.cdc_start_time is not None:
+        request["CdcStartTime"] = parameters.cdc_start_time
+    if parameters.cdc_start_position is not None:
+        request["CdcStartPosition"] = parameters.cdc_start_position
+    if parameters.cdc_stop_position is not None:
+        request["CdcStopPosition"] = parameters.cdc_stop_position
+    return request
+
+
+def _tag(arn: str, stack_id: str) -> None:
+    """Tag a task given by ARN with its stack's tag, so that the grant by tag covers it even
+    after its starter left the template; a failure is logged, the ARN grant still holds."""
+    try:
+        dms.tag(arn, STACK_TAG_KEY, stack_id)
+    except dms.DmsCallError as error:
+        logger.warning("could not tag the task", extra={"reason": str(error)})
+
+
+def carry_out(
+    decision: OnEventDecision, subject: State | None, request: CloudFormationCustomResourceEvent
 ) -> dict[str, Any]:
-    """Carry the decision out and answer with the task's attributes and the plan."""
-    final = _carry_out(decision, task)
-    attributes = task_attributes(final) if final is not None else {}
-    return {"PhysicalResourceId": physical_id, "Data": {**attributes, **decision.plan.to_data()}}
+    """Make the decision's writes and answer with the subject's attributes and the plan.
+
+    A write whose answer stays unknown is left to ``is_complete``: the plan makes the
+    start (or stop) that did not happen, and a failure there keeps the physical id, so
+    the Delete of a rollback stops whatever did start.
+    """
+    _log(decision.note, subject, decision="on_event")
+    plan = decision.plan
+    if decision.tag:
+        _tag(decision.tag, request.stack_id)
+    for arn in decision.stops:
+        try:
+            stop(plan.kind, arn)
+        except dms.DmsCallError as error:
+            if not error.answer_unknown:
+                raise
+            _log("the stop's answer is unknown: is_complete stops the task", reason=str(error))
+    if decision.start is not None:
+        try:
+            subject = start(decision.start, snapshot(subject))
+        except dms.DmsCallError as error:
+            if not error.answer_unknown:
+                raise
+            _log("the start's answer is unknown: is_complete starts the task", reason=str(error))
+            plan = replace(plan, start_pending=True)
+    attributes = {} if subject is None else subject.attributes()
+    return {"PhysicalResourceId": decision.physical_id, "Data": {**attributes, **plan.to_data()}}
 
 
-def _old_settings(
-    parse: Callable[[Mapping[str, object]], SettingsT], request: CloudFormationCustomResourceEvent
-) -> SettingsT | None:
+def _nothing_done(physical_id: str, kind: Kind, error: Exception) -> dict[str, Any]:
+    """The answer of a best-effort request that could not act: success, and a warning."""
+    logger.warning("gave up, leaving everything as it is", extra={"reason": str(error)})
+    plan = Plan(deadline=0, timeout_seconds=0, kind=kind, best_effort=True)
+    return {"PhysicalResourceId": physical_id, "Data": plan.to_data()}
+
+
+# -- the requests -------------------------------------------------------------------------
+
+
+def _old_properties(
+    parse: Callable[[Mapping[str, object]], Any], request: CloudFormationCustomResourceEvent
+) -> Any:  # noqa: ANN401 - the settings type of ``parse``
     """The settings before an Update; None if they never were valid (nothing was done then)."""
-    if request.request_type != "Update":
-        return None
     try:
         return parse(request.old_resource_properties)
     except InvalidSettingError:
         return None
 
 
-def _starter_on_event(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:
-    if request.request_type == "Delete":
-        return _starter_on_delete(request, now)
-    settings = parse_starter_settings(request.resource_properties)
-    task = _describe(settings.task_arn)
-    old = _old_settings(parse_starter_settings, request)
-    if old is not None and old.task_arn != settings.task_arn:
-        decision = _plan_replacement(settings, old.task_arn, task, now)
-    else:
-        decision = plan_update(old, settings, task, now)
-    return _respond(settings.task_arn, decision, task)
-
-
-def _plan_replacement(
-    settings: StarterSettings, old_arn: str, new_task: TaskState | None, now: int
-) -> OnEventDecision:
-    """Decide an Update that points the resource at another task.
-
-    The old task is stopped now if ``OnDelete`` says so: the grant for its ARN still
-    exists during the Update but no longer when CloudFormation deletes the old resource.
-    """
-    if new_task is None or classify_status(new_task.status) is StatusClass.TERMINAL:
-        # Fails before the old task is touched: a replacement that cannot start changes nothing.
-        return plan_start(settings, new_task, now)
-    old_task = _describe(old_arn)
-    stops_old = old_task is not None and (
-        old_task.status == Status.STOPPING
-        or (old_task.status in NOT_AT_REST_STATUSES and settings.on_delete is OnDelete.STOP)
-    )
-    old_run_over = stops_old or (
-        old_task is not None and old_task.status in {Status.STOPPED, Status.FAILED}
-    )
-    handover_source = old_task if old_run_over and hands_over_cdc(settings, new_task) else None
-    if handover_source is not None:
-        _log_task(
-            "CDC handover: the new task continues from the replaced task's RecoveryCheckpoint",
-            old_task,
-            replaced_task_arn=old_arn,
-        )
-    if not stops_old:
-        return plan_start(settings, new_task, now, handover_source=handover_source)
-    _log_task("bringing the replaced task to rest first", old_task, replaced_task_arn=old_arn)
-    if old_task is not None and old_task.status == Status.RUNNING:
-        _stop(old_arn)
-    return plan_start(settings, new_task, now, stop_arn=old_arn, handover_source=handover_source)
-
-
-def _starter_on_delete(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:
-    """Delete never fails on properties: only the physical id and OnDelete matter."""
+def _starter_on_event(
+    request: CloudFormationCustomResourceEvent, kind: Kind, now: int
+) -> dict[str, Any]:
     physical_id = request.physical_resource_id
-    delete_settings = parse_delete_settings(request.resource_properties)
-    on_delete, timeout_seconds = delete_settings.on_delete, delete_settings.timeout_seconds
-    if not TASK_ARN_PATTERN.fullmatch(physical_id):
-        decision = plan_nothing("", now, timeout_seconds, "no task was started: nothing to do")
-        return _respond(physical_id, decision)
-    if on_delete is OnDelete.LEAVE_RUNNING:
-        decision = plan_nothing("", now, timeout_seconds, "OnDelete is leave-running: no call")
-        return _respond(physical_id, decision)
-    task = _describe(physical_id)
-    decision = plan_stop(physical_id, task, now, timeout_seconds)
-    return _respond(physical_id, decision, task)
+    if request.request_type == "Delete":
+        return _starter_on_delete(request, kind, now)
+    if request.request_type == "Create":
+        settings = parse_starter_settings(request.resource_properties, kind)
+        task = read(kind, settings.arn)
+        return carry_out(decide_starter_create(settings, task, now), task, request)
+    operation = read_operation(request)
+    context = Context(physical_id, operation, now)
+    try:
+        settings = parse_starter_settings(request.resource_properties, kind)
+        old = _old_properties(lambda props: parse_starter_settings(props, kind), request)
+        task = read(kind, settings.arn)
+        old_task = read(kind, old.arn) if old is not None and old.arn != settings.arn else None
+        decision = decide_starter_update(old, settings, task, old_task, context)
+        return carry_out(decision, task, request)
+    except (StarterError, InvalidSettingError, dms.DmsCallError) as error:
+        if operation is not StackOperation.UPDATE_ROLLBACK:
+            raise
+        return _nothing_done(physical_id, kind, error)
 
 
-def guard_physical_id(task_arn: str, stopped_marker: str | None = None) -> str:
-    """The guard's physical id; it names the run the guard stopped, if it stopped one.
-
-    A guard that stopped the task answers with a new id, so CloudFormation deletes that id
-    later: in the cleanup after a successful update (the starter restarted the task, so
-    nothing is left to do) or in the cleanup after a rollback, when the task is back on its
-    previous definition and must run again.
-    """
-    if stopped_marker is None:
-        return task_arn + GUARD_PHYSICAL_ID_SUFFIX
-    return f"{task_arn}{GUARD_PHYSICAL_ID_SUFFIX}{GUARD_STOPPED_RUN_SEPARATOR}{stopped_marker}"
+def _starter_on_delete(
+    request: CloudFormationCustomResourceEvent, kind: Kind, now: int
+) -> dict[str, Any]:
+    """Delete never fails on properties: the physical id names the task if they do not."""
+    physical_id = request.physical_resource_id
+    settings = parse_delete_settings(request.resource_properties, kind, physical_id)
+    operation = read_operation(request)
+    try:
+        task = None if settings.arn is None else read(kind, settings.arn)
+        decision = decide_starter_delete(settings, task, Context(physical_id, operation, now))
+        return carry_out(decision, task, request)
+    except dms.DmsCallError as error:
+        if not operation.rolls_back:
+            raise
+        return _nothing_done(physical_id, kind, error)
 
 
 def _guard_on_event(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:
-    """Stop the task before CloudFormation modifies it; the starter starts it again."""
-    if request.request_type == "Delete":
-        return _guard_on_delete(request.physical_resource_id, now)
-    settings = parse_guard_settings(request.resource_properties)
-    old = _old_settings(parse_guard_settings, request)
-    if old is None:
-        note = "guard in place: CloudFormation creates the task, nothing to stop"
-    elif old.task_arn != settings.task_arn:
-        note = "the task is replaced, not modified: nothing to stop"
-    elif old.task_definition_digest == settings.task_definition_digest:
-        note = "the task definition is unchanged: nothing to stop"
-    else:
-        task = _describe(settings.task_arn)
-        decision = plan_stop(settings.task_arn, task, now, DEFAULT_TIMEOUT_SECONDS)
-        stopped_marker = task.start_marker if task is not None and decision.plan.stop_arn else None
-        return _respond(guard_physical_id(settings.task_arn, stopped_marker), decision, task)
-    decision = plan_nothing("", now, DEFAULT_TIMEOUT_SECONDS, note)
-    return _respond(guard_physical_id(settings.task_arn), decision)
+    """Stop the task before CloudFormation modifies it; restart it if the update rolls back."""
+    physical_id = request.physical_resource_id
+    if request.request_type == "Create":
+        settings = parse_guard_settings(request.resource_properties)
+        decision = decide_guard_update(None, settings, None, Context(physical_id, now=now))
+        return carry_out(decision, None, request)
+    operation = read_operation(request)
+    context = Context(physical_id, operation, now)
+    try:
+        if request.request_type == "Delete":
+            task_arn, _ = parse_guard_physical_id(physical_id)
+            task = read(Kind.TASK, task_arn) if task_arn.startswith("arn:") else None
+            return carry_out(decide_guard_delete(task, context), task, request)
+        settings = parse_guard_settings(request.resource_properties)
+        old = _old_properties(parse_guard_settings, request)
+        task = read(Kind.TASK, settings.task_arn)
+        return carry_out(decide_guard_update(old, settings, task, context), task, request)
+    except (InvalidSettingError, dms.DmsCallError) as error:
+        if request.request_type == "Update" and not operation.rolls_back:
+            raise
+        return _nothing_done(physical_id, Kind.TASK, error)
 
 
-def _guard_on_delete(physical_id: str, now: int) -> dict[str, Any]:
-    """Restart a task this guard stopped if no one started it since: a rolled-back update.
+def _rollback_guard_on_event(
+    request: CloudFormationCustomResourceEvent, now: int
+) -> dict[str, Any]:
+    """Bring tasks whose definition changes to rest; it never fails (a rollback goes through
+    it), and it keeps its physical id so that CloudFormation sends it the rollback Update."""
+    physical_id = (
+        request.physical_resource_id or f"{request.stack_id}#{request.logical_resource_id}"
+    )
+    try:
+        new = _guarded_tasks(request, request.resource_properties)
+        old = None
+        if request.request_type == "Update":
+            old = _old_properties(lambda props: _guarded_tasks(request, props), request)
+        tasks = {arn: read(Kind.TASK, arn) for arn in changed_tasks(old, new)}
+        context = Context(physical_id, now=now)
+        return carry_out(decide_rollback_guard_update(old, new, tasks, context), None, request)
+    except (InvalidSettingError, dms.DmsCallError) as error:
+        return _nothing_done(physical_id, Kind.TASK, error)
 
-    After a successful update the starter has started the task again (a new run), and on
-    stack delete the task is gone; in both cases there is nothing to do.
-    """
-    guarded, _, stopped_marker = physical_id.partition(GUARD_STOPPED_RUN_SEPARATOR)
-    task_arn = guarded.removesuffix(GUARD_PHYSICAL_ID_SUFFIX)
-    task = _describe(task_arn) if stopped_marker and TASK_ARN_PATTERN.fullmatch(task_arn) else None
-    if task is None or task.status != Status.STOPPED or task.start_marker != stopped_marker:
-        note = "guard deleted: the task was not left stopped by this guard, nothing to do"
-        return _respond(physical_id, plan_nothing("", now, DEFAULT_TIMEOUT_SECONDS, note))
-    _log_task("the update this guard stopped the task for was rolled back: starting it again", task)
-    decision = plan_start(StarterSettings(task_arn=task_arn), task, now)
-    return _respond(physical_id, decision, task)
+
+def _guarded_tasks(
+    request: CloudFormationCustomResourceEvent, properties: Mapping[str, object]
+) -> dict[str, str]:
+    """The rollback guard's tasks as ARN -> definition digest."""
+    guarded = parse_rollback_guard_settings(properties).guarded_tasks
+    return {task_arn_in_stack(request.stack_id, ident): digest for ident, digest in guarded.items()}
 
 
 def _is_complete(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:
     plan = Plan.from_data(request.get("Data") or {})
-    task = _describe(plan.task_arn) if plan.task_arn else None
-    stop_subject = task
-    if plan.stop_arn and plan.stop_arn != plan.task_arn:
-        stop_subject = _describe(plan.stop_arn)
-    settings = None
-    if plan.start_from:
-        settings = parse_starter_settings(request.resource_properties)
-    decision = decide_poll(plan, task, stop_subject, settings, now)
-    _log_task(decision.note, task, decision=type(decision).__name__.lower())
+    arns = {plan.subject, *plan.rest, plan.handover_from} - {""}
+    try:
+        tasks = {arn: read(plan.kind, arn) for arn in sorted(arns)}
+        settings = _poll_settings(request, plan)
+        decision = decide_poll(plan, tasks, settings, now)
+        _log(decision.note, tasks.get(plan.subject), decision=type(decision).__name__.lower())
+        return _carry_out_poll(decision, plan, tasks)
+    except (StarterError, InvalidSettingError, dms.DmsCallError) as error:
+        if not plan.best_effort:
+            raise
+        logger.warning("gave up, leaving everything as it is", extra={"reason": str(error)})
+        return {"IsComplete": True, "Data": {}}
+
+
+def _poll_settings(
+    request: CloudFormationCustomResourceEvent, plan: Plan
+) -> StarterSettings | None:
+    """The starter's settings, which a pending start needs (a guard's start is made at once)."""
+    if not plan.start_pending:
+        return None
+    kind = STARTER_KINDS.get(request.resource_type)
+    if kind is None:
+        return StarterSettings(arn=plan.subject, kind=plan.kind)
+    return parse_starter_settings(request.resource_properties, kind)
+
+
+def _carry_out_poll(
+    decision: Wait | Stop | Start | Complete, plan: Plan, tasks: Mapping[str, State | None]
+) -> dict[str, Any]:
     match decision:
         case Wait():
             return {"IsComplete": False}
-        case Stop(task_arn=stop_arn):
-            _stop(stop_arn)
+        case Stop(arns=arns):
+            for arn in arns:
+                stop(plan.kind, arn)
             return {"IsComplete": False}
         case Start(parameters=parameters):
-            started = _start(parameters, plan.start_marker)
+            started = start(parameters, plan.snapshot)
             if plan.wait_for is WaitFor.NOTHING:
-                return {"IsComplete": True, "Data": task_attributes(started)}
+                return {"IsComplete": True, "Data": started.attributes()}
             return {"IsComplete": False}
-        case Complete(task=final):
-            return {"IsComplete": True, "Data": task_attributes(final) if final else {}}
+        case Complete(task=final, warning=warning):
+            if warning:
+                logger.warning("gave up, leaving the task as it is", extra={"reason": warning})
+            return {"IsComplete": True, "Data": {} if final is None else final.attributes()}
 
 
 def _dispatch_on_event(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:
@@ -339,13 +417,16 @@ def _dispatch_on_event(request: CloudFormationCustomResourceEvent, now: int) -> 
             f"Unknown request type {request.request_type}: CloudFormation sends "
             f"{', '.join(REQUEST_TYPES)}. Nothing was done."
         )
-    if request.resource_type == STARTER_RESOURCE_TYPE:
-        return _starter_on_event(request, now)
+    kind = STARTER_KINDS.get(request.resource_type)
+    if kind is not None:
+        return _starter_on_event(request, kind, now)
     if request.resource_type == GUARD_RESOURCE_TYPE:
         return _guard_on_event(request, now)
+    if request.resource_type == ROLLBACK_GUARD_RESOURCE_TYPE:
+        return _rollback_guard_on_event(request, now)
     raise StarterError(
         f"Unknown resource type {request.resource_type}: this function handles "
-        f"{STARTER_RESOURCE_TYPE} and {GUARD_RESOURCE_TYPE}."
+        f"{', '.join(RESOURCE_TYPES)}. Nothing was done."
     )
 
 
@@ -369,10 +450,19 @@ def check_event_shape(event: Mapping[str, object]) -> None:
             )
 
 
-def _run_logged(
-    step: Callable[[CloudFormationCustomResourceEvent, int], dict[str, Any]],
-    event: dict[str, Any],
-) -> dict[str, Any]:
+def _append_request_keys(request: CloudFormationCustomResourceEvent) -> None:
+    """Every log line of this invocation names the request and the task."""
+    properties = request.resource_properties
+    raw_arn = properties.get(Prop.TASK_ARN) or properties.get(Prop.CONFIG_ARN)
+    logger.append_keys(
+        request_type=request.request_type,
+        logical_resource_id=request.logical_resource_id,
+        resource_type=request.resource_type,
+        task_arn=raw_arn if isinstance(raw_arn, str) else request.physical_resource_id,
+    )
+
+
+def _run_logged(step: Step, event: dict[str, Any]) -> dict[str, Any]:
     """Run one entry point's step with the request keys on every log line and failures logged."""
     try:
         check_event_shape(event)
@@ -387,7 +477,7 @@ def _run_logged(
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @traced
 def on_event(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Validate, make at most one write call, and return the plan for ``is_complete``."""
+    """Validate, make the decided writes, and return the plan for ``is_complete``."""
     return _run_logged(_dispatch_on_event, event)
 
 

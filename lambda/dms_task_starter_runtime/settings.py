@@ -7,10 +7,12 @@ the same in ``cdk synth`` as in the CloudFormation console.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from functools import partial
 from typing import TYPE_CHECKING, Final, TypeVar
 
 from dms_task_starter_runtime.contract import (
@@ -20,6 +22,8 @@ from dms_task_starter_runtime.contract import (
     FIRST_RUN_START_TYPE,
     MAX_TIMEOUT_SECONDS,
     MIN_TIMEOUT_SECONDS,
+    Kind,
+    MigrationType,
     OnDelete,
     Prop,
     StartType,
@@ -33,10 +37,12 @@ MAX_SHOWN_VALUE_CHARS: Final = 100
 MAX_CDC_POSITION_CHARS: Final = 1024
 MAX_TIMEOUT_DIGITS: Final = 12
 
-TASK_ARN_PATTERN: Final = re.compile(
+_DMS_ARN_PREFIX: Final = (
     r"arn:(?:aws|aws-cn|aws-us-gov|aws-iso(?:-[a-z])?|aws-eusc):dms:"
-    r"[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:task:[A-Za-z0-9-]+"
+    r"[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:"
 )
+TASK_ARN_PATTERN: Final = re.compile(_DMS_ARN_PREFIX + r"task:[A-Za-z0-9-]+")
+CONFIG_ARN_PATTERN: Final = re.compile(_DMS_ARN_PREFIX + r"replication-config:[A-Za-z0-9-]+")
 EPOCH_SECONDS_PATTERN: Final = re.compile(r"\d+")
 CDC_STOP_POSITION_PATTERN: Final = re.compile(
     r"(server_time|commit_time):(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})"
@@ -44,6 +50,10 @@ CDC_STOP_POSITION_PATTERN: Final = re.compile(
 
 TASK_ARN_FORMS: Final = "arn:<partition>:dms:<region>:<12-digit account>:task:<id>, e.g. " + (
     "arn:aws:dms:eu-west-1:123456789012:task:ABCDEFGHIJKLMNOP"
+)
+CONFIG_ARN_FORMS: Final = (
+    "arn:<partition>:dms:<region>:<12-digit account>:replication-config:<id>, e.g. "
+    "arn:aws:dms:eu-west-1:123456789012:replication-config:ABCDEFGHIJKLMNOP"
 )
 CDC_START_TIME_FORMS: Final = (
     "an ISO 8601 date and time such as 2024-01-31T12:00:00 (optional fraction, Z or +hh:mm; "
@@ -94,18 +104,39 @@ def _parse_enum(prop: str, value: str, enum_type: type[EnumT], forms: str = "") 
     raise InvalidSettingError(prop, "unknown value", value, forms or _enum_forms(enum_type))
 
 
-def parse_task_arn(value: str) -> str:
-    """Return ``value`` if it is the ARN of a DMS replication task."""
-    if not TASK_ARN_PATTERN.fullmatch(value):
-        raise InvalidSettingError(
-            Prop.TASK_ARN, "not a DMS replication task ARN", value, TASK_ARN_FORMS
+def parse_arn(kind: Kind, value: str) -> str:
+    """Return ``value`` if it is the ARN of a DMS replication task (or replication config)."""
+    pattern, forms = (
+        (TASK_ARN_PATTERN, TASK_ARN_FORMS)
+        if kind is Kind.TASK
+        else (CONFIG_ARN_PATTERN, CONFIG_ARN_FORMS)
+    )
+    if not pattern.fullmatch(value):
+        problem = (
+            f"not a DMS {'replication task' if kind is Kind.TASK else 'replication config'} ARN"
         )
+        raise InvalidSettingError(kind.arn_prop, problem, value, forms)
     return value
 
 
-def parse_start_type(value: str) -> StartType:
+def parse_task_arn(value: str) -> str:
+    """Return ``value`` if it is the ARN of a DMS replication task."""
+    return parse_arn(Kind.TASK, value)
+
+
+def parse_config_arn(value: str) -> str:
+    """Return ``value`` if it is the ARN of a DMS Serverless replication configuration."""
+    return parse_arn(Kind.REPLICATION, value)
+
+
+def parse_start_type(value: str, prop: str = Prop.START_TYPE) -> StartType:
     """Return the start type for a task that ran before (a first run is start-replication)."""
-    return _parse_enum(Prop.START_TYPE, value, StartType, START_TYPE_FORMS)
+    return _parse_enum(prop, value, StartType, START_TYPE_FORMS)
+
+
+def parse_migration_type(value: str) -> MigrationType:
+    """Return the migration type the template gives the task."""
+    return _parse_enum(Prop.MIGRATION_TYPE, value, MigrationType)
 
 
 def parse_wait_for(value: str) -> WaitFor:
@@ -148,15 +179,19 @@ def parse_cdc_start_position(value: str) -> str:
 
 def parse_cdc_stop_position(value: str) -> str:
     """Return the CDC stop position if it is a server_time or commit_time position."""
+    cdc_stop_time(value)
+    return value
+
+
+def cdc_stop_time(value: str) -> datetime:
+    """The time a ``server_time:`` or ``commit_time:`` position names, in UTC."""
     match = CDC_STOP_POSITION_PATTERN.fullmatch(value)
     problem = "not a server_time or commit_time position"
     if match:
         try:
-            datetime.fromisoformat(match.group(2))
+            return datetime.fromisoformat(match.group(2)).replace(tzinfo=UTC)
         except ValueError:
             problem = "the date and time does not exist"
-        else:
-            return value
     raise InvalidSettingError(Prop.CDC_STOP_POSITION, problem, value, CDC_STOP_POSITION_FORMS)
 
 
@@ -189,10 +224,12 @@ def parse_boolean(value: str, prop: str = Prop.CDC_HANDOVER) -> bool:
 
 @dataclass(frozen=True)
 class StarterSettings:
-    """The validated properties of a ``Custom::DmsReplicationTaskStarter`` resource."""
+    """The validated properties of a starter resource (task or Serverless replication)."""
 
-    task_arn: str
-    start_type: StartType = StartType.RESUME_PROCESSING
+    arn: str
+    kind: Kind = Kind.TASK
+    start_type: StartType | None = None
+    """None: resume-processing, or reload-target where resume does not apply."""
     cdc_start_time: datetime | None = None
     cdc_start_position: str | None = None
     cdc_stop_position: str | None = None
@@ -201,11 +238,76 @@ class StarterSettings:
     timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
     cdc_handover: bool = True
     task_definition_digest: str | None = None
+    migration_type: MigrationType | None = None
+    tag_task: bool = False
 
     @property
     def has_cdc_start(self) -> bool:
         """Whether the user chose where CDC starts."""
         return self.cdc_start_time is not None or self.cdc_start_position is not None
+
+    def restart_type(self, migration_type: str) -> StartType:
+        """The start type of a task that ran before: the configured one, or the default."""
+        if self.start_type is not None:
+            return self.start_type
+        if self.kind is Kind.REPLICATION and migration_type == MigrationType.FULL_LOAD:
+            return StartType.RELOAD_TARGET
+        return StartType.RESUME_PROCESSING
+
+
+def impossible_setting(
+    settings: StarterSettings, migration_type: str
+) -> InvalidSettingError | None:
+    """A setting that can never succeed with a task of ``migration_type``, or None.
+
+    The construct asks this at synth time for literal values, the handler before any DMS
+    call when the template gives the migration type, and before any start otherwise.
+    """
+    noun = "task" if settings.kind is Kind.TASK else "replication"
+    subject = f"a {migration_type} {noun}"
+    if migration_type == MigrationType.CDC:
+        if settings.wait_for is WaitFor.FULL_LOAD_FINISHED:
+            return InvalidSettingError(
+                Prop.WAIT_FOR,
+                f"{subject} has no full load, so the wait could only time out",
+                settings.wait_for.value,
+                f"{WaitFor.RUNNING.value} or {WaitFor.NOTHING.value} for {subject}",
+            )
+        if settings.start_type is StartType.RELOAD_TARGET:
+            return InvalidSettingError(
+                settings.kind.start_type_prop,
+                f"{subject} has no tables to reload",
+                settings.start_type.value,
+                f"{StartType.RESUME_PROCESSING.value} for {subject}",
+            )
+    if migration_type == MigrationType.FULL_LOAD:
+        if settings.has_cdc_start or settings.cdc_stop_position is not None:
+            prop = (
+                Prop.CDC_STOP_POSITION
+                if not settings.has_cdc_start
+                else (
+                    Prop.CDC_START_TIME
+                    if settings.cdc_start_time is not None
+                    else Prop.CDC_START_POSITION
+                )
+            )
+            return InvalidSettingError(
+                prop,
+                f"{subject} captures no changes, so a CDC position has no effect",
+                settings.cdc_stop_position
+                or settings.cdc_start_position
+                or settings.cdc_start_time,
+                f"no CDC start or stop for {subject}; use migration type "
+                f"{MigrationType.CDC.value} or {MigrationType.FULL_LOAD_AND_CDC.value}",
+            )
+        if settings.kind is Kind.REPLICATION and settings.start_type is StartType.RESUME_PROCESSING:
+            return InvalidSettingError(
+                Prop.REPLICATION_START_TYPE,
+                f"DMS cannot resume {subject}: partially loaded tables are not resumed",
+                settings.start_type.value,
+                f"{StartType.RELOAD_TARGET.value} for {subject}",
+            )
+    return None
 
 
 @dataclass(frozen=True)
@@ -214,6 +316,13 @@ class GuardSettings:
 
     task_arn: str
     task_definition_digest: str | None = None
+
+
+@dataclass(frozen=True)
+class RollbackGuardSettings:
+    """The validated properties of the per-stack rollback guard: task identifier -> digest."""
+
+    guarded_tasks: Mapping[str, str]
 
 
 def _raw_string(props: Mapping[str, object], prop: str) -> str | None:
@@ -233,13 +342,12 @@ def _optional(
     return None if raw is None else parse(raw)
 
 
-def _required_task_arn(props: Mapping[str, object]) -> str:
-    task_arn = _optional(props, Prop.TASK_ARN, parse_task_arn)
-    if task_arn is None:
-        raise InvalidSettingError(
-            Prop.TASK_ARN, "missing; the property is required", "", TASK_ARN_FORMS
-        )
-    return task_arn
+def _required_arn(props: Mapping[str, object], kind: Kind) -> str:
+    arn = _optional(props, kind.arn_prop, partial(parse_arn, kind))
+    if arn is None:
+        forms = TASK_ARN_FORMS if kind is Kind.TASK else CONFIG_ARN_FORMS
+        raise InvalidSettingError(kind.arn_prop, "missing; the property is required", "", forms)
+    return arn
 
 
 def _timeout_seconds(props: Mapping[str, object]) -> int:
@@ -253,9 +361,13 @@ def _timeout_seconds(props: Mapping[str, object]) -> int:
     )
 
 
-def parse_starter_settings(props: Mapping[str, object]) -> StarterSettings:
-    """Validate the properties of a starter resource; unknown keys (ServiceToken) are ignored."""
-    task_arn = _required_task_arn(props)
+def parse_starter_settings(props: Mapping[str, object], kind: Kind = Kind.TASK) -> StarterSettings:
+    """Validate the properties of a starter resource; unknown keys (ServiceToken) are ignored.
+
+    A combination that can never succeed with the migration type the template gives
+    (``MigrationType``) is refused here, before any DMS call.
+    """
+    arn = _required_arn(props, kind)
     cdc_start_time = _optional(props, Prop.CDC_START_TIME, parse_cdc_start_time)
     cdc_start_position = _optional(props, Prop.CDC_START_POSITION, parse_cdc_start_position)
     if cdc_start_time is not None and cdc_start_position is not None:
@@ -268,10 +380,12 @@ def parse_starter_settings(props: Mapping[str, object]) -> StarterSettings:
             f"either {Prop.CDC_START_TIME} or {Prop.CDC_START_POSITION}, not both",
         )
     cdc_handover = _optional(props, Prop.CDC_HANDOVER, parse_boolean)
-    return StarterSettings(
-        task_arn=task_arn,
-        start_type=_optional(props, Prop.START_TYPE, parse_start_type)
-        or StartType.RESUME_PROCESSING,
+    settings = StarterSettings(
+        arn=arn,
+        kind=kind,
+        start_type=_optional(
+            props, kind.start_type_prop, partial(parse_start_type, prop=kind.start_type_prop)
+        ),
         cdc_start_time=cdc_start_time,
         cdc_start_position=cdc_start_position,
         cdc_stop_position=_optional(props, Prop.CDC_STOP_POSITION, parse_cdc_stop_position),
@@ -280,33 +394,97 @@ def parse_starter_settings(props: Mapping[str, object]) -> StarterSettings:
         timeout_seconds=_timeout_seconds(props),
         cdc_handover=True if cdc_handover is None else cdc_handover,
         task_definition_digest=_raw_string(props, Prop.TASK_DEFINITION_DIGEST),
+        migration_type=_optional(props, Prop.MIGRATION_TYPE, parse_migration_type),
+        tag_task=bool(_optional(props, Prop.TAG_TASK, partial(parse_boolean, prop=Prop.TAG_TASK))),
     )
+    if settings.migration_type is not None:
+        impossible = impossible_setting(settings, settings.migration_type)
+        if impossible is not None:
+            raise impossible
+    return settings
 
 
 def parse_guard_settings(props: Mapping[str, object]) -> GuardSettings:
     """Validate the properties of an update guard resource."""
     return GuardSettings(
-        task_arn=_required_task_arn(props),
+        task_arn=_required_arn(props, Kind.TASK),
         task_definition_digest=_raw_string(props, Prop.TASK_DEFINITION_DIGEST),
     )
+
+
+GUARDED_TASKS_FORMS: Final = (
+    'a JSON object of task resource identifier to definition digest, e.g. {"orders-cdc": "ab12"}'
+)
+RESOURCE_IDENTIFIER_PATTERN: Final = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
+STACK_ID_PATTERN: Final = re.compile(r"arn:([^:]+):cloudformation:([^:]+):(\d{12}):stack/.+")
+
+
+def parse_rollback_guard_settings(props: Mapping[str, object]) -> RollbackGuardSettings:
+    """Validate the properties of the rollback guard (rendered by the construct as JSON)."""
+    raw = _raw_string(props, Prop.GUARDED_TASKS) or "{}"
+    try:
+        decoded = json.loads(raw)
+    except ValueError:
+        decoded = None
+    if not isinstance(decoded, dict) or not all(
+        isinstance(key, str)
+        and RESOURCE_IDENTIFIER_PATTERN.fullmatch(key)
+        and isinstance(value, str)
+        for key, value in decoded.items()
+    ):
+        raise InvalidSettingError(
+            Prop.GUARDED_TASKS,
+            "not a JSON object of identifiers to digests",
+            raw,
+            GUARDED_TASKS_FORMS,
+        )
+    return RollbackGuardSettings(guarded_tasks=dict(decoded))
+
+
+def task_arn_in_stack(stack_id: str, resource_identifier: str) -> str:
+    """The ARN DMS gives a task with ``resource_identifier`` in the stack's partition,
+    region and account (the update guards name their tasks the same way)."""
+    match = STACK_ID_PATTERN.fullmatch(stack_id)
+    if match is None:
+        raise InvalidSettingError(
+            "StackId",
+            "not a CloudFormation stack id",
+            stack_id,
+            "arn:<partition>:cloudformation:<region>:<account>:stack/<name>/<id>",
+        )
+    partition, region, account = match.groups()
+    return f"arn:{partition}:dms:{region}:{account}:task:{resource_identifier}"
 
 
 @dataclass(frozen=True)
 class DeleteSettings:
     """What a Delete needs; read leniently, because a Delete must never fail on a property."""
 
+    arn: str | None
+    kind: Kind = Kind.TASK
     on_delete: OnDelete = OnDelete.STOP
-    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
 
 
-def parse_delete_settings(props: Mapping[str, object]) -> DeleteSettings:
-    """Read OnDelete and TimeoutSeconds, falling back to the defaults for invalid values."""
+def parse_delete_settings(
+    props: Mapping[str, object], kind: Kind, physical_id: str
+) -> DeleteSettings:
+    """The ARN and OnDelete; invalid values fall back to the physical id and the default.
+
+    A starter's physical id is the ARN of the task it first started (see ``decisions``),
+    so it names the task when the properties do not.
+    """
+    try:
+        arn: str | None = _required_arn(props, kind)
+    except InvalidSettingError:
+        candidate = physical_id.partition(PHYSICAL_ID_SEPARATOR)[0]
+        pattern = TASK_ARN_PATTERN if kind is Kind.TASK else CONFIG_ARN_PATTERN
+        arn = candidate if pattern.fullmatch(candidate) else None
     try:
         on_delete = _optional(props, Prop.ON_DELETE, parse_on_delete) or OnDelete.STOP
     except InvalidSettingError:
         on_delete = OnDelete.STOP
-    try:
-        timeout_seconds = _timeout_seconds(props)
-    except InvalidSettingError:
-        timeout_seconds = DEFAULT_TIMEOUT_SECONDS
-    return DeleteSettings(on_delete, timeout_seconds)
+    return DeleteSettings(arn, kind, on_delete)
+
+
+PHYSICAL_ID_SEPARATOR: Final = "#"
+"""Separates the ARN in a physical id from what follows it (``#adopted``, ``#update-guard``)."""

@@ -1,0 +1,119 @@
+"""cdk-nag (AwsSolutions) findings of the provider, each acknowledged with its reason."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from aws_cdk import Acknowledgment, CfnElement, Stack, Validations
+from aws_cdk import aws_lambda as lambda_
+
+if TYPE_CHECKING:
+    from constructs import Construct
+
+    from dms_task_starter.provider import ReplicationTaskStarterProvider
+
+TAGGED_RESOURCES: Final = ("task", "replication-config")
+
+FRAMEWORK_ACKNOWLEDGMENTS: Final = (
+    Acknowledgment(
+        id=(
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSLambdaBasicExecutionRole]"
+        ),
+        reason=(
+            "The roles of the aws-cdk custom_resources.Provider framework functions use "
+            "AWSLambdaBasicExecutionRole as aws-cdk-lib sets it; they only write their own "
+            "logs and invoke this provider's two handlers."
+        ),
+    ),
+    Acknowledgment(
+        id="AwsSolutions-L1",
+        reason=(
+            "The Node.js runtime of the Provider framework functions is chosen by aws-cdk-lib "
+            "and follows its releases; it is not configurable."
+        ),
+    ),
+    Acknowledgment(
+        id="AwsSolutions-SF1",
+        reason=(
+            "The waiter state machine's execution data contains the presigned CloudFormation "
+            "ResponseURL, a credential that must not be logged; the handlers log every "
+            "decision to their own log groups."
+        ),
+    ),
+    Acknowledgment(
+        id="AwsSolutions-SF2",
+        reason=(
+            "The Provider framework's waiter state machine offers no X-Ray tracing option; "
+            "it only waits and invokes is_complete, whose logs name the task and its status."
+        ),
+    ),
+)
+
+
+def acknowledge_provider_findings(provider: ReplicationTaskStarterProvider) -> None:
+    """Acknowledge the findings that the provider's design causes, with their reasons."""
+    Validations.of(provider.role).acknowledge(
+        Acknowledgment(
+            id="AwsSolutions-IAM5[Resource::*]",
+            reason=(
+                "dms:DescribeReplicationTasks, dms:DescribeReplications and "
+                "dms:DescribeReplicationConfigs support no resource-level permissions (the "
+                "service authorization reference lists no resource type for them), so they "
+                "are granted on '*'."
+            ),
+        ),
+        *(
+            Acknowledgment(
+                id=(
+                    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dms:<AWS::Region>:"
+                    f"<AWS::AccountId>:{resource}:*]"
+                ),
+                reason=(
+                    f"Start/Stop are granted on the DMS {resource}s that carry the tag "
+                    "dms-task-starter:stack with this stack's id (an aws:ResourceTag "
+                    "condition), which the provider puts on its stack's DMS resources: a grant "
+                    "that never changes, so it outlives every starter on every path."
+                ),
+            )
+            for resource in TAGGED_RESOURCES
+        ),
+    )
+    for function in (provider.on_event_function, provider.is_complete_function):
+        Validations.of(function).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-L1",
+                reason=(
+                    "Python 3.13 on purpose: the public Powertools layer used by the "
+                    "handlers is built for python3.13 on arm64."
+                ),
+            )
+        )
+    Validations.of(provider.provider).acknowledge(*FRAMEWORK_ACKNOWLEDGMENTS)
+    invoked = [provider.on_event_function, provider.is_complete_function]
+    invoked += [
+        child
+        for child in provider.provider.node.children
+        if isinstance(child, lambda_.Function)
+        and child.node.id in ("framework-isComplete", "framework-onTimeout")
+    ]
+    Validations.of(provider.provider).acknowledge(
+        *(
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::<{_logical_id(function)}.Arn>:*]",
+                reason=(
+                    "The aws-cdk Provider framework grants lambda:InvokeFunction on "
+                    f"{function.node.id}'s ARN with ':*' (its versions and aliases): "
+                    "exactly one function of this provider."
+                ),
+            )
+            for function in invoked
+        )
+    )
+
+
+def _logical_id(construct: Construct) -> str:
+    stack = Stack.of(construct)
+    cfn = construct.node.default_child
+    assert isinstance(cfn, CfnElement)
+    return str(stack.resolve(stack.get_logical_id(cfn)))

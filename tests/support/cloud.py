@@ -1,0 +1,617 @@
+"""An emulated CloudFormation that deploys synthesized templates against the DMS double.
+
+It walks a template's resources in dependency order (``DependsOn``, ``Ref``, ``Fn::GetAtt``),
+resolves the intrinsics, and acts as CloudFormation does on the paths that matter here:
+
+- Create, Update (an Update only when the resolved properties changed; a task whose
+  create-only property changes is replaced; a custom resource that answers another
+  physical id is replaced), cleanup (old physical ids of replaced resources and resources
+  no longer in the template, deleted after every update, dependents first);
+- rollback of a failed update: every resource the update changed, the failed one
+  included, is updated back in dependency order; a replaced custom resource gets no
+  rollback Update (its new id is deleted in the rollback cleanup, as is every resource
+  the update created); a failure during rollback leaves ``UPDATE_ROLLBACK_FAILED``;
+- rollback of a failed create (every created resource deleted), and stack delete.
+
+Custom resources run through the Provider framework driver. Tasks and replication
+configurations are created, modified and deleted in the DMS double, as DMS allows it (a
+running task cannot be modified or deleted). The double answers the handler only what
+the policies attached to the handler role, as deployed at that moment, allow — actions,
+resources and ``aws:ResourceTag`` conditions — and so does the stack's DescribeStacks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING, Any, Final
+
+from dms_task_starter_runtime.contract import (
+    GUARD_RESOURCE_TYPE,
+    REPLICATION_STARTER_RESOURCE_TYPE,
+    ROLLBACK_GUARD_RESOURCE_TYPE,
+    STARTER_RESOURCE_TYPE,
+)
+
+from .dms_double import ACCOUNT, REGION, DmsDouble, DmsError
+from .provider import ProviderFailedError, cfn_event, run_provider
+from .served import STACK_ID, StackError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+TASK_TYPE: Final = "AWS::DMS::ReplicationTask"
+CONFIG_TYPE: Final = "AWS::DMS::ReplicationConfig"
+LATER_TYPE: Final = "AWS::SSM::Parameter"
+"""A resource CloudFormation deploys after the starters, which a test can make fail."""
+POLICY_TYPES: Final = ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy")
+CUSTOM_TYPES: Final = (
+    STARTER_RESOURCE_TYPE,
+    GUARD_RESOURCE_TYPE,
+    ROLLBACK_GUARD_RESOURCE_TYPE,
+    REPLICATION_STARTER_RESOURCE_TYPE,
+)
+HANDLERS: Final = tuple(
+    f"dms_task_starter_runtime.handler.{name}" for name in ("on_event", "is_complete")
+)
+REPLACING_PROPS: Final = {
+    TASK_TYPE: (
+        "ResourceIdentifier",
+        "ReplicationInstanceArn",
+        "SourceEndpointArn",
+        "TargetEndpointArn",
+        "MigrationType",
+    ),
+    CONFIG_TYPE: ("ResourceIdentifier",),
+}
+"""The create-only properties (CloudFormation's resource schemas): a change replaces."""
+PSEUDO: Final = {
+    "AWS::Partition": "aws",
+    "AWS::Region": REGION,
+    "AWS::AccountId": ACCOUNT,
+    "AWS::StackId": STACK_ID,
+    "AWS::StackName": STACK_ID.split("/")[1],
+    "AWS::URLSuffix": "amazonaws.com",
+}
+Statement = dict[str, Any]
+
+
+class DeploymentFailedError(Exception):
+    """CloudFormation (or DMS on its behalf) refused a step."""
+
+    resource: Deployed | None = None
+    """The resource as the failed step left it (a failed Create may have a physical id)."""
+
+
+@dataclass
+class Deployed:
+    """A resource as CloudFormation keeps it: resolved properties, physical id, attributes."""
+
+    type: str
+    properties: dict[str, Any]
+    physical_id: str = ""
+    data: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One operation on a resource, the DMS writes it caused and how it ended."""
+
+    phase: str
+    action: str
+    logical_id: str
+    type: str
+    physical_id: str
+    writes: list[tuple[str, dict[str, Any]]]
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Change:
+    """What the forward update did to a resource, for the rollback."""
+
+    logical_id: str
+    how: str
+    """created, updated or replaced; failed-create, failed-update or failed-replacement."""
+    old: Deployed | None
+    new: Deployed | None
+    """The resource as the update left it (what it was being updated to, if that failed)."""
+
+
+@dataclass
+class PolicedDouble(DmsDouble):
+    """The double behind IAM: the handler role's deployed statements decide each call."""
+
+    policies: dict[str, list[Statement]] = field(default_factory=dict)
+    denials: list[tuple[str, str]] = field(default_factory=list)
+
+    def allows(self, action: str, resource: str, tags: dict[str, str]) -> bool:
+        return any(
+            _matches(statement, action, resource, tags)
+            for statements in self.policies.values()
+            for statement in statements
+        )
+
+    def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        # The Describe actions have no resource-level permissions: authorized on "*".
+        resource = str(
+            params.get("ReplicationTaskArn")
+            or params.get("ReplicationConfigArn")
+            or params.get("ResourceArn")
+            or "*"
+        )
+        item = self.item(resource)
+        tags = {} if item is None else item.tags
+        if not self.allows(f"dms:{operation}", resource, tags):
+            self.denials.append((operation, resource))
+            raise DmsError(
+                "AccessDeniedFault",
+                f"User is not authorized to perform: dms:{operation} on resource: {resource}",
+            )
+        return super().handle(operation, params)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _matches(statement: Statement, action: str, resource: str, tags: dict[str, str]) -> bool:
+    if statement.get("Effect") != "Allow":
+        return False
+    if not any(fnmatchcase(action, pattern) for pattern in _as_list(statement["Action"])):
+        return False
+    if not any(fnmatchcase(resource, pattern) for pattern in _as_list(statement["Resource"])):
+        return False
+    for operator, conditions in statement.get("Condition", {}).items():
+        assert operator == "StringEquals", f"condition operator {operator} is not modelled"
+        for key, expected in conditions.items():
+            assert key.startswith("aws:ResourceTag/"), f"condition key {key} is not modelled"
+            if tags.get(key.removeprefix("aws:ResourceTag/")) not in _as_list(expected):
+                return False
+    return True
+
+
+def references(value: Any) -> list[str]:
+    """The names every ``Ref`` and ``Fn::GetAtt`` in ``value`` refers to."""
+    return re.findall(r'\{"(?:Ref|Fn::GetAtt)": \[?"([^"]+)"', json.dumps(value))
+
+
+def topological_order(resources: dict[str, Any]) -> list[str]:
+    """Dependencies first: ``DependsOn`` and every ``Ref``/``Fn::GetAtt`` of a resource."""
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(logical_id: str) -> None:
+        if logical_id in order:
+            return
+        assert logical_id not in visiting, f"dependency cycle through {logical_id}"
+        visiting.add(logical_id)
+        resource = resources[logical_id]
+        depends_on = _as_list(resource.get("DependsOn", []))
+        for dependency in [*depends_on, *references(resource.get("Properties", {}))]:
+            if dependency in resources:
+                visit(dependency)
+        order.append(logical_id)
+
+    for logical_id in resources:
+        visit(logical_id)
+    return order
+
+
+def handler_role(resources: dict[str, Any]) -> str:
+    """The role of the two Python handler functions: the one whose calls DMS authorizes."""
+    roles: list[str] = [
+        resource["Properties"]["Role"]["Fn::GetAtt"][0]
+        for resource in resources.values()
+        if resource["Type"] == "AWS::Lambda::Function"
+        and resource["Properties"].get("Handler") in HANDLERS
+    ]
+    assert len(roles) == 2, "expected the on_event and is_complete functions"
+    assert len(set(roles)) == 1, "both handlers use one role"
+    return roles[0]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Make CloudFormation's ``action`` on ``logical_id`` fail (as if its handler failed)."""
+
+    logical_id: str
+    action: str = "Update"
+
+
+class Cloud:
+    """Deploys templates in dependency order against the policed DMS double."""
+
+    def __init__(self, double: PolicedDouble) -> None:
+        self.double = double
+        self.status = "NONE"
+        self.deployed: dict[str, Deployed] = {}
+        self.template: dict[str, Any] = {"Resources": {}}
+        self.steps: list[Step] = []
+        self.phase = ""
+        self.cleanup_failures: list[str] = []
+        self.stack_calls: list[str] = []
+        self._failure: Failure | None = None
+
+    # -- DescribeStacks, as the served double answers it -----------------------------
+
+    def describe_stack(self, stack_name: str) -> dict[str, str]:
+        self.stack_calls.append(self.status)
+        if not self.double.allows("cloudformation:DescribeStacks", stack_name, {}):
+            self.double.denials.append(("DescribeStacks", stack_name))
+            raise StackError("AccessDenied", f"not authorized to describe {stack_name}", 403)
+        return {
+            "StackId": STACK_ID,
+            "StackName": PSEUDO["AWS::StackName"],
+            "StackStatus": self.status,
+        }
+
+    # -- stack operations -------------------------------------------------------------
+
+    def deploy(self, template: dict[str, Any], *, fail: Failure | None = None) -> str:
+        """Create or update the stack; return its final status."""
+        self._failure = fail
+        try:
+            if self.status == "NONE":
+                return self._create(template)
+            return self._update(template)
+        finally:
+            self._failure = None
+
+    def delete_stack(self) -> str:
+        self.status = self.phase = "DELETE_IN_PROGRESS"
+        try:
+            self._delete_all(topological_order(self.template["Resources"]))
+        except DeploymentFailedError:
+            self.status = "DELETE_FAILED"
+            return self.status
+        self.template = {"Resources": {}}
+        self.status = "DELETE_COMPLETE"
+        return self.status
+
+    def _create(self, template: dict[str, Any]) -> str:
+        self.status = self.phase = "CREATE_IN_PROGRESS"
+        self.template = template
+        resources = template["Resources"]
+        created: list[str] = []
+        try:
+            for logical_id in topological_order(resources):
+                created.append(logical_id)
+                self.deployed[logical_id] = self._operate(
+                    "Create", logical_id, resources[logical_id]
+                )
+        except DeploymentFailedError as failed:
+            if failed.resource is not None and failed.resource.physical_id:
+                self.deployed[created[-1]] = failed.resource
+            self.status = self.phase = "ROLLBACK_IN_PROGRESS"
+            try:
+                self._delete_all(created)
+            except DeploymentFailedError:
+                self.status = "ROLLBACK_FAILED"
+                return self.status
+            self.status = "ROLLBACK_COMPLETE"
+            return self.status
+        self.status = "CREATE_COMPLETE"
+        return self.status
+
+    def _update(self, template: dict[str, Any]) -> str:
+        self.status = self.phase = "UPDATE_IN_PROGRESS"
+        old_template, old_deployed = self.template, dict(self.deployed)
+        resources = template["Resources"]
+        order = topological_order(resources)
+        changes: list[Change] = []
+        self.template = template
+        try:
+            for logical_id in order:
+                change = self._update_one(logical_id, resources[logical_id], changes)
+                if change is not None:
+                    changes.append(change)
+        except DeploymentFailedError:
+            return self._roll_back(old_template, old_deployed, changes)
+        self.status = self.phase = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
+        leftovers = [
+            (change.logical_id, change.old)
+            for change in changes
+            if change.how == "replaced" and change.old is not None
+        ]
+        removed = [
+            (logical_id, old_deployed[logical_id])
+            for logical_id in old_deployed
+            if logical_id not in resources
+        ]
+        self._clean_up([*leftovers, *removed], old_template)
+        self.status = "UPDATE_COMPLETE"
+        return self.status
+
+    def _update_one(
+        self, logical_id: str, resource: dict[str, Any], changes: list[Change]
+    ) -> Change | None:
+        old = self.deployed.get(logical_id)
+        desired = self._desired(logical_id, resource)
+        if old is not None and desired == old.properties:
+            return None  # CloudFormation sends nothing
+        replacing = old is not None and any(
+            old.properties.get(key) != desired.get(key) for key in REPLACING_PROPS.get(old.type, ())
+        )
+        action = "Update" if old is not None and not replacing else "Create"
+        try:
+            new = self._operate(action, logical_id, resource, old if action == "Update" else None)
+        except DeploymentFailedError as failed:
+            how = (
+                "failed-create"
+                if old is None
+                else "failed-replacement"
+                if replacing
+                else "failed-update"
+            )
+            attempted = failed.resource or Deployed(resource["Type"], desired)
+            changes.append(Change(logical_id, how, old, attempted))
+            raise
+        self.deployed[logical_id] = new
+        if old is None:
+            return Change(logical_id, "created", None, new)
+        how = "replaced" if new.physical_id != old.physical_id else "updated"
+        return Change(logical_id, how, old, new)
+
+    def _roll_back(
+        self, old_template: dict[str, Any], old_deployed: dict[str, Deployed], changes: list[Change]
+    ) -> str:
+        self.status = self.phase = "UPDATE_ROLLBACK_IN_PROGRESS"
+        new_template = self.template
+        self.template = old_template
+        old_order = topological_order(old_template["Resources"])
+        by_id = {change.logical_id: change for change in changes}
+        try:
+            for logical_id in old_order:
+                change = by_id.get(logical_id)
+                if change is None or change.how not in ("updated", "failed-update"):
+                    # Created resources go in the cleanup; a replaced one goes back to its
+                    # old physical id without a call (its new one goes in the cleanup).
+                    if change is not None and change.old is not None:
+                        self.deployed[logical_id] = change.old
+                    continue
+                assert change.new is not None
+                resource = old_template["Resources"][logical_id]
+                self.deployed[logical_id] = self._operate(
+                    "Update", logical_id, resource, change.new
+                )
+        except DeploymentFailedError:
+            self.status = "UPDATE_ROLLBACK_FAILED"
+            return self.status
+        self.status = self.phase = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
+        leftovers: list[tuple[str, Deployed]] = []
+        for change in changes:
+            new = change.new
+            leaves_physical = change.how in (
+                "created",
+                "replaced",
+                "failed-create",
+                "failed-replacement",
+            )
+            if leaves_physical and new is not None and new.physical_id:
+                leftovers.append((change.logical_id, new))
+            if change.how in ("created", "failed-create"):
+                self.deployed.pop(change.logical_id, None)
+        self._clean_up(leftovers, new_template)
+        self.status = "UPDATE_ROLLBACK_COMPLETE"
+        return self.status
+
+    def _clean_up(self, leftovers: list[tuple[str, Deployed]], template: dict[str, Any]) -> None:
+        """Delete what is left over, dependents first; failures do not fail the stack."""
+        rank = {
+            logical_id: n for n, logical_id in enumerate(topological_order(template["Resources"]))
+        }
+        for logical_id, resource in sorted(leftovers, key=lambda item: -rank.get(item[0], -1)):
+            try:
+                self._operate_deployed("Delete", logical_id, resource)
+            except DeploymentFailedError as error:
+                self.cleanup_failures.append(f"{logical_id}: {error}")
+            if self.deployed.get(logical_id) is resource:
+                del self.deployed[logical_id]
+
+    def _delete_all(self, logical_ids: Iterable[str]) -> None:
+        for logical_id in reversed(list(logical_ids)):
+            resource = self.deployed.pop(logical_id, None)
+            if resource is not None:
+                self._operate_deployed("Delete", logical_id, resource)
+
+    # -- one resource -----------------------------------------------------------------
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if "Ref" in value:
+            name = value["Ref"]
+            return PSEUDO[name] if name in PSEUDO else self.deployed[name].physical_id
+        if "Fn::Join" in value:
+            separator, parts = value["Fn::Join"]
+            return separator.join(str(part) for part in self.resolve(parts))
+        if "Fn::GetAtt" in value:
+            logical_id, attribute = value["Fn::GetAtt"]
+            return self.deployed[logical_id].data.get(attribute, f"{logical_id}.{attribute}")
+        if "Fn::Select" in value:
+            index, items = value["Fn::Select"]
+            return self.resolve(items)[int(index)]
+        if "Fn::Split" in value:
+            separator, text = value["Fn::Split"]
+            return str(self.resolve(text)).split(separator)
+        return {key: self.resolve(item) for key, item in value.items()}
+
+    def _desired(self, logical_id: str, resource: dict[str, Any]) -> dict[str, Any]:
+        properties = resource.get("Properties", {})
+        if resource["Type"] in POLICY_TYPES:
+            return {"Statement": self.resolve(properties["PolicyDocument"]["Statement"])}
+        resolved = self.resolve({k: v for k, v in properties.items() if k != "ServiceToken"})
+        if resource["Type"] in CUSTOM_TYPES:  # CloudFormation hands custom resources strings
+            assert all(isinstance(value, str) for value in resolved.values()), resolved
+        return dict(resolved)
+
+    def _operate(
+        self, action: str, logical_id: str, resource: dict[str, Any], old: Deployed | None = None
+    ) -> Deployed:
+        desired = Deployed(resource["Type"], self._desired(logical_id, resource))
+        if old is not None:
+            desired.physical_id, desired.data = old.physical_id, dict(old.data)
+        if resource["Type"] in POLICY_TYPES and not self._attached_to_handler(resource):
+            desired.type = "AWS::IAM::Unrelated"
+        try:
+            self._operate_deployed(action, logical_id, desired, old)
+        except DeploymentFailedError as failed:
+            failed.resource = desired
+            raise
+        return desired
+
+    def _attached_to_handler(self, resource: dict[str, Any]) -> bool:
+        role = handler_role(self.template["Resources"])
+        return {"Ref": role} in resource["Properties"].get("Roles", [])
+
+    def _operate_deployed(
+        self, action: str, logical_id: str, resource: Deployed, old: Deployed | None = None
+    ) -> None:
+        writes = len(self.double.accepted_writes)
+        error = ""
+        try:
+            failure = self._failure
+            if failure is not None and (failure.logical_id, failure.action) == (logical_id, action):
+                self._failure = None
+                raise DeploymentFailedError(f"{logical_id}: injected failure of its {action}")
+            handle = self._handlers().get(resource.type)
+            if handle is not None:
+                handle(action, logical_id, resource, old)
+        except DeploymentFailedError as failed:
+            error = str(failed)
+            raise
+        finally:
+            step = Step(
+                self.phase,
+                action,
+                logical_id,
+                resource.type,
+                resource.physical_id,
+                self.double.accepted_writes[writes:],
+                error,
+            )
+            self.steps.append(step)
+
+    def _handlers(self) -> dict[str, Callable[[str, str, Deployed, Deployed | None], None]]:
+        return {
+            TASK_TYPE: self._task,
+            CONFIG_TYPE: self._config,
+            "AWS::IAM::Policy": self._policy,
+            "AWS::IAM::ManagedPolicy": self._policy,
+            **dict.fromkeys(CUSTOM_TYPES, self._custom),
+        }
+
+    def _policy(
+        self, action: str, logical_id: str, resource: Deployed, old: Deployed | None
+    ) -> None:
+        resource.physical_id = resource.physical_id or logical_id
+        self.double.policies.pop(resource.physical_id, None)
+        if action != "Delete":
+            self.double.policies[resource.physical_id] = _as_list(resource.properties["Statement"])
+
+    def _custom(
+        self, action: str, logical_id: str, resource: Deployed, old: Deployed | None
+    ) -> None:
+        event = cfn_event(
+            action,
+            resource.properties,
+            old_properties=None if old is None or action != "Update" else old.properties,
+            physical_id=resource.physical_id or None,
+            resource_type=resource.type,
+            logical_id=logical_id,
+        )
+        try:
+            result = run_provider(event, self.double)
+        except ProviderFailedError as failed:
+            if action == "Create":
+                resource.physical_id = failed.physical_id
+            raise DeploymentFailedError(f"{logical_id}: {failed.reason}") from failed
+        if action != "Delete":
+            resource.physical_id, resource.data = result.physical_id, result.data
+
+    def _task(self, action: str, logical_id: str, resource: Deployed, old: Deployed | None) -> None:
+        """CloudFormation's handler of AWS::DMS::ReplicationTask, as DMS lets it act."""
+        props = resource.properties
+        try:
+            if action == "Create":
+                task = self.double.create_task(props["ResourceIdentifier"], **_task_fields(props))
+                resource.physical_id = task.arn
+            elif action == "Update":
+                self.double.modify_task(resource.physical_id, **_task_fields(props))
+            else:
+                self.double.delete_task(resource.physical_id)
+        except DmsError as refused:
+            raise DeploymentFailedError(
+                f"{logical_id}: {refused.code}: {refused.message}"
+            ) from refused
+        resource.data = {"TaskArn": resource.physical_id}
+
+    def _config(
+        self, action: str, logical_id: str, resource: Deployed, old: Deployed | None
+    ) -> None:
+        """CloudFormation's handler of AWS::DMS::ReplicationConfig, as DMS lets it act."""
+        props = resource.properties
+        try:
+            if action == "Create":
+                config = self.double.create_config(
+                    props["ResourceIdentifier"], **_config_fields(props)
+                )
+                resource.physical_id = config.arn
+            elif action == "Update":
+                self.double.modify_config(resource.physical_id, **_config_fields(props))
+            else:
+                self.double.delete_config(resource.physical_id)
+        except DmsError as refused:
+            raise DeploymentFailedError(
+                f"{logical_id}: {refused.code}: {refused.message}"
+            ) from refused
+
+    # -- reading what happened ----------------------------------------------------------
+
+    def steps_of(self, phase: str | None = None) -> list[Step]:
+        return [step for step in self.steps if phase is None or step.phase == phase]
+
+    def physical_id(self, logical_id: str) -> str:
+        return self.deployed[logical_id].physical_id
+
+    def logical_ids(self, resource_type: str) -> list[str]:
+        return [
+            logical_id
+            for logical_id, resource in self.template["Resources"].items()
+            if resource["Type"] == resource_type
+        ]
+
+
+def _tags(props: dict[str, Any]) -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in props.get("Tags", [])}
+
+
+def _task_fields(props: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "migration_type": props["MigrationType"],
+        "source_endpoint_arn": props["SourceEndpointArn"],
+        "target_endpoint_arn": props["TargetEndpointArn"],
+        "replication_instance_arn": props["ReplicationInstanceArn"],
+        "table_mappings": props["TableMappings"],
+        "settings": props.get("ReplicationTaskSettings", "{}"),
+        "tags": _tags(props),
+    }
+
+
+def _config_fields(props: dict[str, Any]) -> dict[str, Any]:
+    definition = {
+        key: props.get(key)
+        for key in ("TableMappings", "ReplicationSettings", "SupplementalSettings", "ComputeConfig")
+    }
+    return {
+        "migration_type": props["ReplicationType"],
+        "source_endpoint_arn": props["SourceEndpointArn"],
+        "target_endpoint_arn": props["TargetEndpointArn"],
+        "definition": json.dumps(definition, sort_keys=True, default=str),
+        "tags": _tags(props),
+    }

@@ -1,0 +1,705 @@
+"""A DMS double, modelled on the DMS API reference rather than on the starter's code.
+
+It keeps replication tasks and DMS Serverless replications and answers the DMS JSON
+protocol (``AmazonDMSv20160101.<Operation>``). What the reference documents, it enforces:
+
+- StartReplicationTask / StartReplication only from ``ready``, ``stopped`` or ``failed``;
+  ``start-replication`` for a first run, and again later only for a ``cdc`` task (the
+  reference: "For a cdc only task, to start from a specific position, you must use
+  start-replication"); for a task with a full load a second one is refused with DMS's
+  words ("Start Type : START_REPLICATION, valid only for tasks running for the first
+  time"). ``resume-processing`` and ``reload-target`` on a task that never ran are
+  refused ("only available for previously executed tasks": DMS would run them into data
+  errors); ``reload-target`` on a ``cdc`` task, which has nothing to load, is refused too.
+  A task whose first start failed before it ran has not run.
+- CdcStartTime with CdcStartPosition is an error; a start without CdcStopPosition keeps
+  the stored one.
+- StopReplicationTask / StopReplication only from ``running``.
+- ``StartDate`` moves on a fresh start or a resume, ``FreshStartDate`` on a fresh start
+  or a target reload, ``StopDate`` on every stop; full loads start and finish with their
+  own dates; a ``full-load`` task ends ``stopped`` (FULL_LOAD_ONLY_FINISHED), a
+  ``full-load-and-cdc`` task keeps running with FullLoadFinishDate set; a task stops at
+  its CdcStopPosition with STOPPED_AT_SERVER_TIME / STOPPED_AT_COMMIT_TIME.
+- A task is modified in place (``modifying``) only at rest, deleted only when not running.
+- A Serverless replication passes through DMS's provisioning statuses before it runs,
+  and its configuration cannot be modified once a replication using it has started.
+
+What the reference leaves open is a ``Behaviour`` setting, so that tests can run the
+starter against each reading (see ``BEHAVIOURS``): when the start dates appear (at the
+start call or only once the task runs), whether resume-processing honours a
+CdcStartPosition, how many steps a transitional status lasts, and whether
+DescribeReplications lists a replication that never started.
+
+Time is virtual: ``advance(seconds)`` moves the clock and every transitional status one
+step. Every call is recorded with its exact parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any, Final
+
+TARGET_PREFIX: Final = "AmazonDMSv20160101."
+REGION: Final = "eu-west-1"
+ACCOUNT: Final = "123456789012"
+START_TYPES: Final = ("start-replication", "resume-processing", "reload-target")
+AT_REST: Final = ("ready", "stopped", "failed")
+FULL_LOAD_TYPES: Final = ("full-load", "full-load-and-cdc")
+CLOCK_START: Final = datetime(2026, 3, 1, tzinfo=UTC).timestamp()
+SERVERLESS_START_STATUSES: Final = (
+    "initializing",
+    "preparing_metadata_resources",
+    "testing_connection",
+    "fetching_metadata",
+    "calculating_capacity",
+    "provisioning_capacity",
+    "replication_starting",
+)
+"""The statuses a Serverless replication passes on its way to ``running`` (DMS user guide)."""
+WRITE_OPERATIONS: Final = (
+    "StartReplicationTask",
+    "StopReplicationTask",
+    "StartReplication",
+    "StopReplication",
+    "AddTagsToResource",
+)
+STOP_REASON_PREFIX: Final = "Stop Reason "
+RAN_STATUSES: Final = ("running", "stopping", "stopped")
+"""A task added in one of these statuses has run before."""
+USUAL_NEXT: Final = {"creating": "ready", "starting": "running", "stopping": "stopped"}
+
+# One access log line per request would bury the handler's own log lines.
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def task_arn(task_id: str) -> str:
+    return f"arn:aws:dms:{REGION}:{ACCOUNT}:task:{task_id}"
+
+
+def config_arn(config_id: str) -> str:
+    return f"arn:aws:dms:{REGION}:{ACCOUNT}:replication-config:{config_id}"
+
+
+def endpoint_arn(endpoint_id: str) -> str:
+    return f"arn:aws:dms:{REGION}:{ACCOUNT}:endpoint:{endpoint_id}"
+
+
+class StartDates(Enum):
+    """When DMS fills the start dates of a run: the reference does not say."""
+
+    AT_START_CALL = "at-start-call"
+    AT_RUNNING = "at-running"
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """The readings of what the DMS reference leaves open."""
+
+    start_dates: StartDates = StartDates.AT_START_CALL
+    resume_honours_cdc_start_position: bool = True
+    transition_steps: int = 1
+    """How many ``advance()`` steps each transitional status lasts."""
+    lists_unstarted_replications: bool = True
+    """Whether DescribeReplications answers for a configuration that never started."""
+
+    @property
+    def name(self) -> str:
+        return (
+            f"dates-{self.start_dates.value}"
+            f"-resume-{'honours' if self.resume_honours_cdc_start_position else 'ignores'}"
+            f"-steps-{self.transition_steps}"
+            f"-{'lists' if self.lists_unstarted_replications else 'hides'}-unstarted"
+        )
+
+
+BEHAVIOURS: Final = (
+    Behaviour(),
+    Behaviour(
+        start_dates=StartDates.AT_RUNNING,
+        resume_honours_cdc_start_position=False,
+        transition_steps=3,
+        lists_unstarted_replications=False,
+    ),
+)
+"""Two opposite readings of every open point; suites run against both."""
+
+
+class DmsError(Exception):
+    """An error answer: HTTP 400 (or ``status``) with the DMS error code in ``__type``."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclass
+class Run:
+    """Dates and statistics of a task's or replication's runs (ReplicationTaskStats)."""
+
+    replication_task_start_date: float | None = None
+    start_date: float | None = None
+    fresh_start_date: float | None = None
+    stop_date: float | None = None
+    full_load_start_date: float | None = None
+    full_load_finish_date: float | None = None
+    full_load_progress_percent: int = 0
+    tables_loaded: int = 0
+
+
+@dataclass
+class Replicating:
+    """What tasks and Serverless replications share: statuses, runs, CDC positions."""
+
+    arn: str
+    migration_type: str = "full-load-and-cdc"
+    source_endpoint_arn: str = endpoint_arn("SOURCE")
+    target_endpoint_arn: str = endpoint_arn("TARGET")
+    status: str = "ready"
+    tags: dict[str, str] = field(default_factory=dict)
+    stop_reason: str = ""
+    failure_message: str = ""
+    has_run: bool = False
+    """Reached ``running`` at least once: a failed first start does not count."""
+    run: Run = field(default_factory=Run)
+    recovery_checkpoint: str = ""
+    cdc_start_position: str = ""
+    cdc_stop_position: str = ""
+    fails_while_starting: str = ""
+    """If set, the next start ends ``failed`` with this message before it runs."""
+    full_load_steps: int = 2
+    """Steps a full load takes once running."""
+    _queue: list[str] = field(default_factory=list)
+    """Statuses still to pass through, one per step (a status may repeat to last longer)."""
+    _pending_dates: str = ""
+    """The start type whose dates appear once the task runs (StartDates.AT_RUNNING)."""
+    _loaded_steps: int = 0
+
+    @property
+    def stop_time(self) -> float | None:
+        """The server or commit time of the stored CdcStopPosition, if any."""
+        if not self.cdc_stop_position:
+            return None
+        _, _, when = self.cdc_stop_position.partition(":")
+        return datetime.fromisoformat(when).replace(tzinfo=UTC).timestamp()
+
+
+@dataclass
+class FakeTask(Replicating):
+    """One replication task as the double keeps it."""
+
+    replication_instance_arn: str = f"arn:aws:dms:{REGION}:{ACCOUNT}:rep:INSTANCE"
+    table_mappings: str = "{}"
+    settings: str = "{}"
+
+    def describe(self) -> dict[str, Any]:
+        stats = _stats(self.run)
+        description: dict[str, Any] = {
+            "ReplicationTaskIdentifier": self.arn.rsplit(":", 1)[1],
+            "ReplicationTaskArn": self.arn,
+            "MigrationType": self.migration_type,
+            "SourceEndpointArn": self.source_endpoint_arn,
+            "TargetEndpointArn": self.target_endpoint_arn,
+            "ReplicationInstanceArn": self.replication_instance_arn,
+            "Status": self.status,
+            "ReplicationTaskStats": stats,
+        }
+        if self.run.replication_task_start_date is not None:
+            description["ReplicationTaskStartDate"] = self.run.replication_task_start_date
+        optional = {
+            "StopReason": self.stop_reason,
+            "LastFailureMessage": self.failure_message,
+            "RecoveryCheckpoint": self.recovery_checkpoint,
+            "CdcStartPosition": self.cdc_start_position,
+            "CdcStopPosition": self.cdc_stop_position,
+        }
+        description.update({key: value for key, value in optional.items() if value})
+        return description
+
+
+@dataclass
+class FakeReplication(Replicating):
+    """One DMS Serverless replication configuration and its replication."""
+
+    status: str = "created"
+    provision_state: str = ""
+    started_once: bool = False
+    """A replication using this configuration has started: DMS refuses to modify it."""
+    definition: str = "{}"
+    start_type: str = ""
+
+    def describe(self) -> dict[str, Any]:
+        description: dict[str, Any] = {
+            "ReplicationConfigIdentifier": self.arn.rsplit(":", 1)[1],
+            "ReplicationConfigArn": self.arn,
+            "SourceEndpointArn": self.source_endpoint_arn,
+            "TargetEndpointArn": self.target_endpoint_arn,
+            "ReplicationType": self.migration_type,
+            "Status": self.status,
+            "ReplicationStats": _stats(self.run),
+        }
+        if self.provision_state:
+            description["ProvisionData"] = {"ProvisionState": self.provision_state}
+        if self.failure_message:
+            description["FailureMessages"] = [self.failure_message]
+        if self.run.stop_date is not None:
+            description["ReplicationLastStopTime"] = self.run.stop_date
+        optional = {
+            "StopReason": self.stop_reason,
+            "RecoveryCheckpoint": self.recovery_checkpoint,
+            "CdcStartPosition": self.cdc_start_position,
+            "CdcStopPosition": self.cdc_stop_position,
+            "StartReplicationType": self.start_type,
+        }
+        description.update({key: value for key, value in optional.items() if value})
+        return description
+
+
+def _stats(run: Run) -> dict[str, Any]:
+    stats: dict[str, Any] = {
+        "FullLoadProgressPercent": run.full_load_progress_percent,
+        "TablesLoaded": run.tables_loaded,
+        "TablesErrored": 0,
+    }
+    dates = {
+        "StartDate": run.start_date,
+        "FreshStartDate": run.fresh_start_date,
+        "StopDate": run.stop_date,
+        "FullLoadStartDate": run.full_load_start_date,
+        "FullLoadFinishDate": run.full_load_finish_date,
+    }
+    stats.update({key: value for key, value in dates.items() if value is not None})
+    return stats
+
+
+@dataclass
+class DmsDouble:
+    """State and behaviour of the double; ``ServedAws`` puts it on the network."""
+
+    behaviour: Behaviour = field(default_factory=Behaviour)
+    tasks: dict[str, FakeTask] = field(default_factory=dict)
+    replications: dict[str, FakeReplication] = field(default_factory=dict)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """Every call the model answered, accepted or rejected, in order."""
+    accepted_writes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+    """(operation, error code) of every call the model refused."""
+    throttle_rate: float = 0.0
+    throttle_next: int = 0
+    """Throttle this many of the next calls, whatever ``throttle_rate`` says."""
+    lose_answer_of: set[str] = field(default_factory=set)
+    """Operations whose next call DMS carries out but answers with a 500 (answer lost)."""
+    throttled_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    clock: float = CLOCK_START
+    _random: random.Random = field(default_factory=lambda: random.Random(7))
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    # -- setting up -----------------------------------------------------------------
+
+    def add_task(self, task_id: str, *, then: str = "", **attributes: Any) -> FakeTask:
+        """Add a task; one in a transitional status moves on to ``then`` (or its usual next)."""
+        task = FakeTask(arn=task_arn(task_id), **attributes)
+        self._set_up(task, then)
+        self.tasks[task.arn] = task
+        return task
+
+    def add_replication(
+        self, config_id: str, *, then: str = "", **attributes: Any
+    ) -> FakeReplication:
+        replication = FakeReplication(arn=config_arn(config_id), **attributes)
+        self._set_up(replication, then)
+        replication.started_once = replication.has_run
+        self.replications[replication.arn] = replication
+        return replication
+
+    def _set_up(self, item: Replicating, then: str) -> None:
+        if item.status in RAN_STATUSES:
+            item.has_run = True
+        if item.has_run:
+            self._give_history(item)
+        following = then or USUAL_NEXT.get(item.status, "")
+        if following:
+            self._transition(item, item.status, following)
+
+    def _give_history(self, item: Replicating) -> None:
+        """A task added as having run carries the dates and checkpoint of that run."""
+        earlier = self.clock - 3600
+        item.run = replace(
+            item.run,
+            replication_task_start_date=earlier,
+            start_date=earlier,
+            fresh_start_date=earlier,
+            full_load_start_date=earlier if item.migration_type in FULL_LOAD_TYPES else None,
+        )
+        if item.status in ("stopped", "failed"):
+            item.run.stop_date = earlier + 600
+        if item.status == "stopped" and not item.stop_reason:
+            item.stop_reason = STOP_REASON_PREFIX + "NORMAL"
+        if item.migration_type != "full-load" and not item.recovery_checkpoint:
+            item.recovery_checkpoint = self._checkpoint(item)
+
+    def writes(self) -> list[tuple[str, dict[str, Any]]]:
+        """The write calls DMS carried out, in order, with their parameters."""
+        return list(self.accepted_writes)
+
+    def _checkpoint(self, item: Replicating) -> str:
+        return f"checkpoint:V1#{int(self.clock)}#{item.arn.rsplit(':', 1)[1]}"
+
+    # -- time -----------------------------------------------------------------------
+
+    def advance(self, seconds: float = 10.0) -> None:
+        """Let ``seconds`` pass: every transitional status takes its next step."""
+        with self._lock:
+            self.clock += seconds
+            for item in [*self.tasks.values(), *self.replications.values()]:
+                self._step(item)
+
+    def _step(self, item: Replicating) -> None:
+        if item._queue:
+            item.status = item._queue.pop(0)
+            if item.status == "running":
+                self._now_running(item)
+            elif item.status in AT_REST and not item._queue:
+                self._came_to_rest(item)
+            return
+        if item.status == "running":
+            self._while_running(item)
+
+    def _transition(self, item: Replicating, *statuses: str) -> None:
+        """Queue ``statuses``; each but the last lasts ``transition_steps`` steps."""
+        steps = self.behaviour.transition_steps
+        queue = [status for status in statuses[:-1] for _ in range(steps)]
+        item._queue = [*queue[1:], statuses[-1]] if queue else [statuses[-1]]
+        item.status = queue[0] if queue else statuses[-1]
+
+    def _now_running(self, item: Replicating) -> None:
+        if item.fails_while_starting:
+            item.status = "failed"
+            item.stop_reason = STOP_REASON_PREFIX + "FATAL_ERROR"
+            item.failure_message = item.fails_while_starting
+            item.fails_while_starting = ""
+            item._pending_dates = ""
+            item._queue = []
+            return
+        item.has_run = True
+        if isinstance(item, FakeReplication):
+            item.provision_state = "provisioned"
+        if item._pending_dates:
+            self._set_start_dates(item, item._pending_dates)
+            item._pending_dates = ""
+        loads = item.migration_type in FULL_LOAD_TYPES and item.run.full_load_finish_date is None
+        if loads and item.run.full_load_start_date is None:
+            item.run.full_load_start_date = self.clock
+        if item.migration_type != "full-load":
+            item.recovery_checkpoint = self._checkpoint(item)
+        item._loaded_steps = 0
+
+    def _while_running(self, item: Replicating) -> None:
+        if item.migration_type != "full-load":
+            item.recovery_checkpoint = self._checkpoint(item)
+        stop_time = item.stop_time
+        if stop_time is not None and self.clock >= stop_time:
+            kind = item.cdc_stop_position.split(":", 1)[0].upper()
+            self._stop_run(item, f"STOPPED_AT_{kind}")
+            return
+        if item.migration_type == "full-load" and item.run.full_load_finish_date is not None:
+            self._stop_run(item, "FULL_LOAD_ONLY_FINISHED")  # resumed: nothing left to load
+            return
+        if item.migration_type in FULL_LOAD_TYPES and item.run.full_load_finish_date is None:
+            item._loaded_steps += 1
+            item.run.full_load_progress_percent = min(
+                99, 100 * item._loaded_steps // max(item.full_load_steps, 1)
+            )
+            if item._loaded_steps >= item.full_load_steps:
+                item.run.full_load_finish_date = self.clock
+                item.run.full_load_progress_percent = 100
+                item.run.tables_loaded = 3
+                if item.migration_type == "full-load":
+                    self._stop_run(item, "FULL_LOAD_ONLY_FINISHED")
+
+    def _stop_run(self, item: Replicating, reason: str) -> None:
+        item.status = "stopped"
+        item.stop_reason = STOP_REASON_PREFIX + reason
+        item.run.stop_date = self.clock
+
+    def _came_to_rest(self, item: Replicating) -> None:
+        """A task that was running and was stopped: a normal stop, dated."""
+        if item.status == "stopped" and not item.stop_reason:
+            item.stop_reason = STOP_REASON_PREFIX + "NORMAL"
+            item.run.stop_date = self.clock
+
+    def _set_start_dates(self, item: Replicating, start_type: str) -> None:
+        item.run.replication_task_start_date = self.clock
+        if start_type in ("start-replication", "resume-processing"):
+            item.run.start_date = self.clock
+        if start_type in ("start-replication", "reload-target"):
+            item.run.fresh_start_date = self.clock
+        if start_type != "resume-processing":
+            item.run.full_load_start_date = None
+            item.run.full_load_finish_date = None
+            item.run.full_load_progress_percent = 0
+            item.run.tables_loaded = 0
+
+    # -- what CloudFormation does to tasks and configurations ------------------------
+
+    def create_task(self, identifier: str, **attributes: Any) -> FakeTask:
+        if task_arn(identifier) in self.tasks:
+            raise DmsError(
+                "ResourceAlreadyExistsFault", f"Replication task {identifier} already exists"
+            )
+        task = self.add_task(identifier, status="creating", **attributes)
+        self._transition(task, "creating", "ready")
+        return task
+
+    def modify_task(self, arn: str, **attributes: Any) -> None:
+        with self._lock:
+            task = self.tasks[arn]
+            if task.status not in AT_REST:
+                raise DmsError(
+                    "InvalidResourceStateFault",
+                    "Replication Task, excluding logging severity task settings, cannot be "
+                    f"modified while it is {task.status} state",
+                )
+            previous = task.status
+            for name, value in attributes.items():
+                setattr(task, name, value)
+            self._transition(task, "modifying", previous)
+
+    def delete_task(self, arn: str) -> None:
+        with self._lock:
+            task = self.tasks[arn]
+            if task.status in ("running", "starting", "stopping"):
+                raise DmsError(
+                    "InvalidResourceStateFault",
+                    f"Replication task {arn} cannot be deleted while it is {task.status}",
+                )
+            del self.tasks[arn]
+
+    def create_config(self, identifier: str, **attributes: Any) -> FakeReplication:
+        if config_arn(identifier) in self.replications:
+            raise DmsError(
+                "ResourceAlreadyExistsFault",
+                f"Replication config {identifier} already exists",
+            )
+        return self.add_replication(identifier, **attributes)
+
+    def modify_config(self, arn: str, **attributes: Any) -> None:
+        with self._lock:
+            replication = self.replications[arn]
+            if replication.started_once:
+                raise DmsError(
+                    "InvalidResourceStateFault",
+                    "You can only modify a replication configuration before any replication "
+                    "that uses it has started",
+                )
+            for name, value in attributes.items():
+                setattr(replication, name, value)
+
+    def delete_config(self, arn: str) -> None:
+        with self._lock:
+            replication = self.replications[arn]
+            if replication.status not in ("created", *AT_REST):
+                raise DmsError(
+                    "InvalidResourceStateFault",
+                    f"Replication config {arn} cannot be deleted while its replication is "
+                    f"{replication.status}",
+                )
+            del self.replications[arn]
+
+    # -- the protocol ---------------------------------------------------------------
+
+    def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            if self.throttle_next > 0 or self._random.random() < self.throttle_rate:
+                self.throttle_next = max(0, self.throttle_next - 1)
+                self.throttled_calls.append((operation, params))
+                raise DmsError("ThrottlingException", "Rate exceeded")
+            self.calls.append((operation, params))
+            handler = {
+                "DescribeReplicationTasks": self._describe_tasks,
+                "StartReplicationTask": self._start_task,
+                "StopReplicationTask": self._stop_task,
+                "DescribeReplications": self._describe_replications,
+                "DescribeReplicationConfigs": self._describe_configs,
+                "StartReplication": self._start_replication,
+                "StopReplication": self._stop_replication,
+                "AddTagsToResource": self._add_tags,
+            }.get(operation)
+            if handler is None:
+                raise DmsError("InvalidAction", f"{operation} is not modelled by the double")
+            try:
+                answer = handler(params)
+            except DmsError as error:
+                self.rejected.append((operation, error.code))
+                raise
+            if operation in WRITE_OPERATIONS:
+                self.accepted_writes.append((operation, params))
+            if operation in self.lose_answer_of:
+                self.lose_answer_of.discard(operation)
+                raise DmsError("InternalFailure", "answer lost", status=500)
+            return answer
+
+    def _task(self, arn: str) -> FakeTask:
+        task = self.tasks.get(arn)
+        if task is None:
+            raise DmsError("ResourceNotFoundFault", "Replication Task not found")
+        return task
+
+    def _replication(self, arn: str) -> FakeReplication:
+        replication = self.replications.get(arn)
+        if replication is None:
+            raise DmsError("ResourceNotFoundFault", "Replication config not found")
+        return replication
+
+    @staticmethod
+    def _filtered_arn(params: dict[str, Any], name: str) -> str:
+        (only,) = params["Filters"]
+        assert only["Name"] == name, only
+        (arn,) = only["Values"]
+        return str(arn)
+
+    def _describe_tasks(self, params: dict[str, Any]) -> dict[str, Any]:
+        arn = self._filtered_arn(params, "replication-task-arn")
+        return {"ReplicationTasks": [self._task(arn).describe()]}
+
+    def _describe_replications(self, params: dict[str, Any]) -> dict[str, Any]:
+        arn = self._filtered_arn(params, "replication-config-arn")
+        replication = self._replication(arn)
+        if replication.status == "created" and not self.behaviour.lists_unstarted_replications:
+            raise DmsError("ResourceNotFoundFault", "No replication found for the configuration")
+        return {"Replications": [replication.describe()]}
+
+    def _describe_configs(self, params: dict[str, Any]) -> dict[str, Any]:
+        arn = self._filtered_arn(params, "replication-config-arn")
+        replication = self._replication(arn)
+        config = {
+            "ReplicationConfigArn": arn,
+            "ReplicationConfigIdentifier": arn.rsplit(":", 1)[1],
+            "ReplicationType": replication.migration_type,
+            "SourceEndpointArn": replication.source_endpoint_arn,
+            "TargetEndpointArn": replication.target_endpoint_arn,
+        }
+        return {"ReplicationConfigs": [config]}
+
+    def _check_start(self, item: Replicating, start_type: str, params: dict[str, Any]) -> None:
+        if start_type not in START_TYPES:
+            raise DmsError("InvalidParameterValueException", f"Invalid start type {start_type}")
+        if "CdcStartTime" in params and "CdcStartPosition" in params:
+            raise DmsError(
+                "InvalidParameterCombinationException",
+                "CdcStartTime and CdcStartPosition cannot be specified together",
+            )
+        at_rest = ("created", *AT_REST) if isinstance(item, FakeReplication) else AT_REST
+        if item.status not in at_rest:
+            raise DmsError(
+                "InvalidResourceStateFault",
+                f"Replication cannot be started, current status is {item.status}",
+            )
+        if start_type == "start-replication":
+            if item.has_run and item.migration_type in FULL_LOAD_TYPES:
+                raise DmsError(
+                    "InvalidParameterCombinationException",
+                    "Start Type : START_REPLICATION, valid only for tasks running for the "
+                    "first time",
+                )
+            return
+        if not item.has_run:
+            raise DmsError(
+                "InvalidParameterCombinationException",
+                f"Start Type : {start_type.upper().replace('-', '_')} is only available for "
+                "previously executed tasks; a first run is start-replication",
+            )
+        if start_type == "reload-target" and item.migration_type == "cdc":
+            raise DmsError(
+                "InvalidParameterCombinationException",
+                "Start Type : RELOAD_TARGET is not valid for a cdc task: there is nothing to load",
+            )
+        resumes_full_load = start_type == "resume-processing" and item.migration_type == "full-load"
+        if resumes_full_load and isinstance(item, FakeReplication):
+            raise DmsError(
+                "InvalidParameterCombinationException",
+                "The resume-processing option isn't applicable for a full-load replication",
+            )
+
+    def _start(self, item: Replicating, start_type: str, params: dict[str, Any]) -> None:
+        self._check_start(item, start_type, params)
+        item.stop_reason = ""
+        item.failure_message = ""
+        position = params.get("CdcStartPosition")
+        honoured = (
+            start_type != "resume-processing" or self.behaviour.resume_honours_cdc_start_position
+        )
+        if position is not None and honoured:
+            item.cdc_start_position = position
+        elif "CdcStartTime" in params:
+            item.cdc_start_position = datetime.fromtimestamp(
+                float(params["CdcStartTime"]), UTC
+            ).strftime("%Y-%m-%dT%H:%M:%S")
+        if "CdcStopPosition" in params:
+            item.cdc_stop_position = params["CdcStopPosition"]
+        if self.behaviour.start_dates is StartDates.AT_START_CALL:
+            self._set_start_dates(item, start_type)
+        else:
+            item._pending_dates = start_type
+            if start_type != "resume-processing":
+                item.run.full_load_finish_date = None
+                item.run.full_load_progress_percent = 0
+
+    def _start_task(self, params: dict[str, Any]) -> dict[str, Any]:
+        task = self._task(params["ReplicationTaskArn"])
+        self._start(task, params["StartReplicationTaskType"], params)
+        self._transition(task, "starting", "running")
+        return {"ReplicationTask": task.describe()}
+
+    def _start_replication(self, params: dict[str, Any]) -> dict[str, Any]:
+        replication = self._replication(params["ReplicationConfigArn"])
+        start_type = params["StartReplicationType"]
+        self._start(replication, start_type, params)
+        replication.started_once = True
+        replication.start_type = start_type
+        replication.provision_state = "provisioning"
+        self._transition(replication, *SERVERLESS_START_STATUSES, "running")
+        return {"Replication": replication.describe()}
+
+    def _stop(self, item: Replicating) -> None:
+        if item.status != "running":
+            raise DmsError(
+                "InvalidResourceStateFault",
+                f"Replication {item.arn} is currently not running",
+            )
+        self._transition(item, "stopping", "stopped")
+
+    def _stop_task(self, params: dict[str, Any]) -> dict[str, Any]:
+        task = self._task(params["ReplicationTaskArn"])
+        self._stop(task)
+        return {"ReplicationTask": task.describe()}
+
+    def _stop_replication(self, params: dict[str, Any]) -> dict[str, Any]:
+        replication = self._replication(params["ReplicationConfigArn"])
+        self._stop(replication)
+        return {"Replication": replication.describe()}
+
+    def _add_tags(self, params: dict[str, Any]) -> dict[str, Any]:
+        arn = params["ResourceArn"]
+        item: Replicating = self.tasks.get(arn) or self._replication(arn)
+        item.tags.update({tag["Key"]: tag.get("Value", "") for tag in params["Tags"]})
+        return {}
+
+    def item(self, arn: str) -> Replicating | None:
+        """The task or replication with this ARN, if it exists."""
+        return self.tasks.get(arn) or self.replications.get(arn)
+
+    def answer(self, operation: str, body: bytes) -> tuple[int, dict[str, Any]]:
+        """The HTTP status and JSON body of one request (for the served double)."""
+        params = json.loads(body or b"{}")
+        try:
+            return 200, self.handle(operation, params)
+        except DmsError as fault:
+            return fault.status, {"__type": fault.code, "message": fault.message}

@@ -1,0 +1,140 @@
+"""Drive the handler the way the CDK Provider framework does.
+
+The framework calls ``on_event`` once, merges its answer into the event, then calls
+``is_complete`` with that same event every poll interval until it answers
+``IsComplete: true``; the final ``Data`` is the merge of both answers. A Create whose
+``on_event`` failed gets the framework's marker as physical id, and the Delete of that
+marker never reaches the handler. Time is the double's: each poll moves it on.
+"""
+
+from __future__ import annotations
+
+import itertools
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, cast
+
+from dms_task_starter_runtime import handler
+from dms_task_starter_runtime.contract import (
+    GUARD_RESOURCE_TYPE,
+    PROVIDER_TOTAL_TIMEOUT_SECONDS,
+    STARTER_RESOURCE_TYPE,
+)
+
+from .served import STACK_ID
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from .dms_double import DmsDouble
+
+RESPONSE_URL: Final = (
+    "https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/"
+    "arn%3Aaws%3Acloudformation?X-Amz-Signature=SECRET-SIGNATURE-0123456789abcdef"
+)
+CREATE_FAILED_MARKER: Final = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
+TIMED_OUT: Final = "Operation timed out"
+POLL_SECONDS: Final = 10
+_request_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class FakeLambdaContext:
+    function_name: str = "dms-task-starter-on-event"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = (
+        "arn:aws:lambda:eu-west-1:123456789012:function:dms-task-starter-on-event"
+    )
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+
+
+CONTEXT: Final = cast("LambdaContext", FakeLambdaContext())
+
+
+def cfn_event(
+    request_type: str,
+    properties: dict[str, Any],
+    *,
+    old_properties: dict[str, Any] | None = None,
+    physical_id: str | None = None,
+    resource_type: str = STARTER_RESOURCE_TYPE,
+    logical_id: str | None = None,
+) -> dict[str, Any]:
+    """A CloudFormation custom resource event as the framework hands it on."""
+    event: dict[str, Any] = {
+        "RequestType": request_type,
+        "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:framework-onEvent",
+        "ResponseURL": RESPONSE_URL,
+        "StackId": STACK_ID,
+        "RequestId": f"request-{next(_request_ids)}",
+        "LogicalResourceId": logical_id
+        or ("Guard" if resource_type == GUARD_RESOURCE_TYPE else "TaskStarter"),
+        "ResourceType": resource_type,
+        "ResourceProperties": {"ServiceToken": "token", **properties},
+    }
+    if old_properties is not None:
+        event["OldResourceProperties"] = {"ServiceToken": "token", **old_properties}
+    if physical_id is not None:
+        event["PhysicalResourceId"] = physical_id
+    return event
+
+
+@dataclass(frozen=True)
+class ProviderResult:
+    physical_id: str
+    data: dict[str, str]
+    polls: int
+
+
+class ProviderFailedError(Exception):
+    """The FAILED answer the framework sends CloudFormation, with the handler's reason."""
+
+    def __init__(self, reason: str, physical_id: str, cause: BaseException | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.physical_id = physical_id
+        self.cause = cause
+
+
+@contextmanager
+def double_clock(double: DmsDouble) -> Iterator[None]:
+    """The handler reads the double's clock: deadlines and times are virtual."""
+    real = handler.now_epoch_seconds
+    handler.now_epoch_seconds = lambda: int(double.clock)
+    try:
+        yield
+    finally:
+        handler.now_epoch_seconds = real
+
+
+def run_provider(
+    event: dict[str, Any], double: DmsDouble, *, poll_seconds: int = POLL_SECONDS
+) -> ProviderResult:
+    """Run one request to completion, as the framework would; ``ProviderFailedError`` is the
+    failure CloudFormation shows (its ``cause`` is the handler's exception)."""
+    if event["RequestType"] == "Delete" and event.get("PhysicalResourceId") == CREATE_FAILED_MARKER:
+        return ProviderResult(CREATE_FAILED_MARKER, {}, 0)
+    with double_clock(double):
+        try:
+            on_event_result = handler.on_event(event, CONTEXT)
+        except Exception as error:
+            physical_id = event.get("PhysicalResourceId") or CREATE_FAILED_MARKER
+            raise ProviderFailedError(str(error), physical_id, error) from error
+        physical_id = on_event_result.get("PhysicalResourceId") or event["RequestId"]
+        resource_event = {**event, **on_event_result, "PhysicalResourceId": physical_id}
+        deadline = double.clock + PROVIDER_TOTAL_TIMEOUT_SECONDS
+        for poll in itertools.count(1):
+            try:
+                answer = handler.is_complete(resource_event, CONTEXT)
+            except Exception as error:
+                raise ProviderFailedError(str(error), physical_id, error) from error
+            if answer["IsComplete"]:
+                data = {**resource_event.get("Data", {}), **answer.get("Data", {})}
+                return ProviderResult(physical_id, data, poll)
+            assert "Data" not in answer, "the framework rejects Data with IsComplete false"
+            double.advance(poll_seconds)
+            if double.clock > deadline:
+                raise ProviderFailedError(TIMED_OUT, physical_id, None)
+    raise AssertionError("unreachable")

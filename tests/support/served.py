@@ -1,0 +1,149 @@
+"""The DMS double (JSON protocol) and a stack status (CloudFormation query protocol) on HTTP.
+
+While served, boto3's DMS and CloudFormation endpoints point at it, so clients built
+meanwhile (the handler's, the tests') call it over the wire like the real services.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final, Protocol
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from .dms_double import ACCOUNT, REGION, TARGET_PREFIX
+
+if TYPE_CHECKING:
+    from .dms_double import DmsDouble
+
+DMS_ENDPOINT_VARIABLE: Final = "AWS_ENDPOINT_URL_DATABASE_MIGRATION_SERVICE"
+CLOUDFORMATION_ENDPOINT_VARIABLE: Final = "AWS_ENDPOINT_URL_CLOUDFORMATION"
+ENDPOINT_VARIABLES: Final = (DMS_ENDPOINT_VARIABLE, CLOUDFORMATION_ENDPOINT_VARIABLE)
+STACK_ID: Final = (
+    f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/OrdersReplication/"
+    "5b8c2e10-0000-4000-8000-000000000001"
+)
+CFN_NAMESPACE: Final = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
+
+
+class StackSource(Protocol):
+    """What answers ``DescribeStacks``: the emulated CloudFormation, or a fixed status."""
+
+    def describe_stack(self, stack_name: str) -> dict[str, str]:
+        """StackId, StackName, StackStatus; raise ``StackError`` to answer with an error."""
+        ...
+
+
+class StackError(Exception):
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclass
+class FixedStack:
+    """A stack whose status a test sets; ``denied`` answers AccessDenied."""
+
+    status: str = "CREATE_IN_PROGRESS"
+    stack_id: str = STACK_ID
+    denied: bool = False
+    calls: list[str] = field(default_factory=list)
+
+    def describe_stack(self, stack_name: str) -> dict[str, str]:
+        self.calls.append(stack_name)
+        if self.denied:
+            raise StackError(
+                "AccessDenied",
+                f"User is not authorized to perform: cloudformation:DescribeStacks on {stack_name}",
+                403,
+            )
+        if stack_name != self.stack_id:
+            raise StackError("ValidationError", f"Stack with id {stack_name} does not exist")
+        name = self.stack_id.split("/")[1]
+        return {"StackId": self.stack_id, "StackName": name, "StackStatus": self.status}
+
+
+def _describe_stacks_xml(stack: dict[str, str]) -> str:
+    created = datetime(2026, 1, 1, tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    members = "".join(f"<{key}>{escape(value)}</{key}>" for key, value in stack.items())
+    return (
+        f'<DescribeStacksResponse xmlns="{CFN_NAMESPACE}"><DescribeStacksResult><Stacks>'
+        f"<member>{members}<CreationTime>{created}</CreationTime></member>"
+        "</Stacks></DescribeStacksResult>"
+        "<ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId>"
+        "</ResponseMetadata></DescribeStacksResponse>"
+    )
+
+
+def _error_xml(error: StackError) -> str:
+    kind = "Sender" if error.status < 500 else "Receiver"
+    return (
+        f'<ErrorResponse xmlns="{CFN_NAMESPACE}"><Error><Type>{kind}</Type>'
+        f"<Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message></Error>"
+        "<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+    )
+
+
+class ServedAws:
+    """The double (and a stack source) on a random port of 127.0.0.1, in a daemon thread."""
+
+    def __init__(self, dms: DmsDouble, stack: StackSource | None = None) -> None:
+        self.dms = dms
+        self.stack: StackSource = stack or FixedStack()
+        self._previous: dict[str, str | None] = {}
+        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        target = request.headers.get("X-Amz-Target", "")
+        if target.startswith(TARGET_PREFIX):
+            status, body = self.dms.answer(target.removeprefix(TARGET_PREFIX), request.get_data())
+            response = Response(
+                json.dumps(body), status=status, content_type="application/x-amz-json-1.1"
+            )
+        else:
+            response = self._cloudformation(request)
+        return response(environ, start_response)
+
+    def _cloudformation(self, request: Request) -> Response:
+        form = {key: values[0] for key, values in parse_qs(request.get_data(as_text=True)).items()}
+        try:
+            if form.get("Action") != "DescribeStacks":
+                raise StackError("InvalidAction", f"{form.get('Action')} is not modelled")
+            body, status = _describe_stacks_xml(self.stack.describe_stack(form["StackName"])), 200
+        except StackError as error:
+            body, status = _error_xml(error), error.status
+        return Response(body, status=status, content_type="text/xml")
+
+    def __enter__(self) -> ServedAws:
+        self._thread.start()
+        for variable in ENDPOINT_VARIABLES:
+            self._previous[variable] = os.environ.get(variable)
+            os.environ[variable] = self.url
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for variable, previous in self._previous.items():
+            if previous is None:
+                os.environ.pop(variable, None)
+            else:
+                os.environ[variable] = previous
+        self._server.shutdown()
+        self._thread.join()
