@@ -58,6 +58,7 @@ ADOPTED_SUFFIX: Final = PHYSICAL_ID_SEPARATOR + "adopted"
 existed: the Delete after a failed Create then leaves that run alone."""
 GUARD_SUFFIX: Final = PHYSICAL_ID_SEPARATOR + "update-guard"
 GUARD_STOPPED_RUN: Final = PHYSICAL_ID_SEPARATOR + "stopped-run:"
+STOPPED: Final = "stopped"
 CDC_MIGRATION_TYPES: Final = frozenset({MigrationType.CDC, MigrationType.FULL_LOAD_AND_CDC})
 
 
@@ -558,10 +559,14 @@ def decide_guard_update(
     if unchanged:
         note = "the task definition is unchanged (or the task is new or replaced): nothing to stop"
         return OnEventDecision(guard_physical_id(settings.task_arn), plan, note)
+    if context.operation.rolls_back:
+        # The rollback guard, after every update guard, stops what must rest before
+        # CloudFormation modifies a task back; this guard's own update may have failed
+        # before the task was touched, and then the task must keep running.
+        note = "rollback: the rollback guard brings the task to rest if it is modified back"
+        return OnEventDecision(context.physical_id, plan, note)
     tasks = {settings.task_arn: task}
     decision = _bring_to_rest((settings.task_arn,), tasks, plan, context.physical_id)
-    if context.operation.rolls_back:
-        return decision
     stopped = snapshot(task) if decision.plan.rest and task is not None else None
     return replace(decision, physical_id=guard_physical_id(settings.task_arn, stopped))
 
@@ -580,7 +585,8 @@ def decide_guard_delete(task: State | None, context: Context) -> OnEventDecision
         return OnEventDecision(
             physical_id, plan, "guard deleted: nothing it stopped is left to restart"
         )
-    if task.phase is not Phase.AT_REST or task.finished or started_since(stopped, task):
+    moved_on = task.finished or started_since(stopped, task)
+    if moved_on or task.phase in (Phase.STARTING, Phase.RUNNING, Phase.GONE):
         note = f"guard deleted: the task is {task.status} in another run, nothing to do"
         return OnEventDecision(physical_id, plan, note)
     restore = _restoring(
@@ -593,8 +599,12 @@ def decide_guard_delete(task: State | None, context: Context) -> OnEventDecision
         ),
         now,
     )
-    start = start_parameters(StarterSettings(arn=task_arn), task, restore)
     note = "the update the guard stopped the task for was rolled back: resuming it"
+    if task.phase is not Phase.AT_REST:
+        return OnEventDecision(
+            physical_id, replace(restore, start_pending=True), note + " once at rest"
+        )
+    start = start_parameters(StarterSettings(arn=task_arn), task, restore)
     return OnEventDecision(physical_id, restore, note, start=start)
 
 
@@ -757,6 +767,10 @@ def decide_poll(
             return _unless_timed_out(
                 plan, now, action, arn=subject.arn, task=subject, stopping=True
             )
+        if subject.status != STOPPED:
+            # Not the rest of a stop: the run that replaced the stopped one ended (a start
+            # that failed before DMS dated it), so it is judged, never started twice.
+            return _judge(plan, subject, now)
     if plan.start_pending and not started_since(plan.snapshot, subject):
         return _decide_pending_start(plan, subject, tasks, settings, now)
     return _judge(plan, subject, now)

@@ -1,39 +1,28 @@
-"""Fixtures of the handler tests: dummy AWS credentials and the DMS double on the wire."""
+"""Fixtures of the handler tests: fresh AWS clients, instant retries, the served double."""
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 import pytest
 from botocore.retries.standard import ExponentialBackoff
+from dms_task_starter_runtime import dms, stack
 
-# The handler module reads these when it is imported: set them before any test imports it.
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_SERVICE_NAME": "dms-task-starter",
-    }
-)
-
-from dms_task_starter_runtime import dms
-
-from .dms_double import DmsDouble, ServedDouble
+from tests.support.dms_double import BEHAVIOURS, Behaviour, DmsDouble
+from tests.support.served import FixedStack, ServedAws
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 
 @pytest.fixture(autouse=True)
-def fresh_dms_client() -> Iterator[None]:
-    """Each test gets a client built from its own environment (endpoint, credentials)."""
+def fresh_clients() -> Iterator[None]:
+    """Each test gets clients built from its own environment (endpoints, credentials)."""
     dms.dms_client.cache_clear()
+    stack.cloudformation_client.cache_clear()
     yield
     dms.dms_client.cache_clear()
+    stack.cloudformation_client.cache_clear()
 
 
 @pytest.fixture(autouse=True)
@@ -42,9 +31,21 @@ def instant_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda _self, _context: 0.001)
 
 
+@pytest.fixture(params=BEHAVIOURS, ids=lambda behaviour: behaviour.name)
+def behaviour(request: pytest.FixtureRequest) -> Behaviour:
+    """Each reading of what the DMS reference leaves open, in turn."""
+    return request.param  # type: ignore[no-any-return]
+
+
 @pytest.fixture
-def double() -> Iterator[DmsDouble]:
-    """The DMS double, served on a random local port that boto3 is pointed at."""
-    state = DmsDouble()
-    with ServedDouble(state):
+def stack_status() -> FixedStack:
+    """The stack's status as DescribeStacks answers it (tests set it per request)."""
+    return FixedStack()
+
+
+@pytest.fixture
+def double(behaviour: Behaviour, stack_status: FixedStack) -> Iterator[DmsDouble]:
+    """The DMS double under ``behaviour``, served with ``stack_status``; boto3 points at it."""
+    state = DmsDouble(behaviour=behaviour)
+    with ServedAws(state, stack_status):
         yield state

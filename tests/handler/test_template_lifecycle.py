@@ -1,540 +1,502 @@
-"""The synthesized template and the handler fit together, under an emulated CloudFormation.
+"""The synthesized template and the handler under an emulated CloudFormation, both ways.
 
-The construct's template is synthesized in-process; a small emulator walks its resources in
-dependency order (``DependsOn`` and ``Ref``/``Fn::GetAtt``; deletes in reverse), resolves the
-intrinsics, sends the custom resources the events CloudFormation would send (an Update only when
-the resolved properties changed, the Delete of a replaced physical id in the cleanup phase) and
-creates, modifies and deletes the task in the DMS double. The double answers only what the
-handler role's policies, as deployed at that moment of the lifecycle, allow.
+Each scenario deploys templates synthesized from the README's usage pattern through
+``tests.support.cloud`` (create, update, rollback, cleanup, delete, with IAM as the template
+grants it at each step) against the DMS double, under each reading of what the DMS
+reference leaves open (``BEHAVIOURS``). Each asserts what a user would see: the stack's
+status, the DMS writes of each phase, the final task statuses and that no call was denied.
+
+Expected values come from CloudFormation's and DMS's documented behaviour and from the
+README's lifecycle table: after ``UPDATE_ROLLBACK_COMPLETE`` every task is as it was before
+the update, no rollback sends a CDC start again, and nothing is left that CloudFormation
+cannot delete.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-
 import pytest
-from aws_cdk import App, Environment, Stack
+from aws_cdk import App, CfnResource, Duration, Environment, Stack
 from aws_cdk import aws_dms as dms
 from aws_cdk.assertions import Template
-from dms_task_starter import CdcStart, ReplicationTaskStarter
-from dms_task_starter_runtime.contract import GUARD_RESOURCE_TYPE, STARTER_RESOURCE_TYPE
-from dms_task_starter_runtime.dms import DmsCallError
+from dms_task_starter import CdcStart, OnDelete, ReplicationTaskStarter, WaitFor
 
-from .dms_double import ACCOUNT, REGION, DmsDouble, DmsError, ServedDouble, task_arn
-from .provider import cfn_event, run_provider
+from tests.support.cloud import (
+    GUARD_RESOURCE_TYPE,
+    ROLLBACK_GUARD_RESOURCE_TYPE,
+    STARTER_RESOURCE_TYPE,
+    TASK_TYPE,
+    Cloud,
+    Failure,
+    PolicedDouble,
+    Step,
+)
+from tests.support.dms_double import ACCOUNT, BEHAVIOURS, REGION, Behaviour, endpoint_arn, task_arn
+from tests.support.served import STACK_ID, ServedAws
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from pathlib import Path
 
 Write = tuple[str, dict[str, Any]]
-Statement = tuple[tuple[str, ...], tuple[str, ...]]
-Templates = dict[str, dict[str, Any]]
-
-TASK_TYPE = "AWS::DMS::ReplicationTask"
-POLICY_TYPES = ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy")
-HANDLERS = tuple(f"dms_task_starter_runtime.handler.{name}" for name in ("on_event", "is_complete"))
-# CloudFormation replaces a task when one of these changes; other changes modify it in place.
-ENDPOINT_PROPS = ("SourceEndpointArn", "TargetEndpointArn")
-REPLACING_TASK_PROPS = ("ResourceIdentifier", "ReplicationInstanceArn", *ENDPOINT_PROPS)
-AT_REST = ("ready", "stopped", "failed")
-PSEUDO = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
-DMS_ARN = f"arn:aws:dms:{REGION}:{ACCOUNT}"
 T1 = datetime(2026, 1, 1, tzinfo=UTC)
 T2 = datetime(2026, 2, 1, 6, 30, tzinfo=UTC)
 ORDERS = task_arn("orders")
 ORDERS_V2 = task_arn("orders-v2")
+CUSTOMERS = task_arn("customers")
 EXISTING = task_arn("EXISTINGTASK")
+INSTANCE = f"arn:aws:dms:{REGION}:{ACCOUNT}:rep:INSTANCE"
 
 
 def start(arn: str, start_type: str, **cdc: object) -> Write:
-    params = {"ReplicationTaskArn": arn, "StartReplicationTaskType": start_type, **cdc}
-    return ("StartReplicationTask", params)
+    return (
+        "StartReplicationTask",
+        {"ReplicationTaskArn": arn, "StartReplicationTaskType": start_type, **cdc},
+    )
 
 
 def stop(arn: str) -> Write:
     return ("StopReplicationTask", {"ReplicationTaskArn": arn})
 
 
-def epoch(rendered: str) -> int:
-    """The CdcStartTime botocore puts on the wire for a rendered ``...Z`` property."""
-    return int(datetime.strptime(rendered, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp())
+def epoch(moment: datetime) -> int:
+    """The CdcStartTime botocore puts on the wire."""
+    return int(moment.timestamp())
 
 
-# -- the templates ------------------------------------------------------------------------
+# -- the templates --------------------------------------------------------------------------
 
 
 def table_mappings(*tables: str) -> str:
-    locators = [{"schema-name": "public", "table-name": table} for table in tables]
     rules = [
-        {"rule-type": "selection", "rule-id": str(n), "rule-name": str(n), "object-locator": o}
-        for n, o in enumerate(locators, start=1)
+        {
+            "rule-type": "selection",
+            "rule-id": str(n),
+            "rule-name": table,
+            "object-locator": {"schema-name": "public", "table-name": table},
+            "rule-action": "include",
+        }
+        for n, table in enumerate(tables, start=1)
     ]
-    return json.dumps({"rules": [{**rule, "rule-action": "include"} for rule in rules]})
-
-
-def guarded(
-    identifier: str = "orders",
-    *,
-    migration_type: str = "full-load-and-cdc",
-    tables: tuple[str, ...] = ("orders",),
-    cdc_start: datetime | None = T1,
-) -> Callable[[Stack], None]:
-    """The README example: a guarded CfnReplicationTask with literal ARNs and its starter."""
-
-    def build(stack: Stack) -> None:
-        task = dms.CfnReplicationTask(
-            stack,
-            "OrdersTask",
-            migration_type=migration_type,
-            replication_instance_arn=f"{DMS_ARN}:rep:EXAMPLEINSTANCE",
-            source_endpoint_arn=f"{DMS_ARN}:endpoint:EXAMPLESOURCE",
-            target_endpoint_arn=f"{DMS_ARN}:endpoint:EXAMPLETARGET",
-            table_mappings=table_mappings(*tables),
-            resource_identifier=identifier,
-        )
-        at = None if cdc_start is None else CdcStart.at_time(cdc_start)
-        ReplicationTaskStarter(stack, "StartOrdersTask", task=task, cdc_start=at)
-
-    return build
-
-
-def by_arn(stack: Stack) -> None:
-    ReplicationTaskStarter(stack, "StartExistingTask", task=EXISTING)
-
-
-VARIANTS: dict[str, Callable[[Stack], None]] = {
-    "base": guarded(),
-    "new_cdc_start": guarded(cdc_start=T2),
-    "new_mappings": guarded(tables=("orders", "customers")),
-    "replaced": guarded("orders-v2", migration_type="cdc", cdc_start=None),
-    "by_arn": by_arn,
-}
-
-
-@pytest.fixture(scope="module")
-def templates(tmp_path_factory: pytest.TempPathFactory) -> Templates:
-    """Every variant synthesized once, as CloudFormation receives it."""
-    rendered: Templates = {}
-    for name, build in VARIANTS.items():
-        outdir: Path = tmp_path_factory.mktemp(f"cdk.out-{name}")
-        app = App(outdir=str(outdir))
-        stack = Stack(app, "OrdersReplication", env=Environment(account=ACCOUNT, region=REGION))
-        build(stack)
-        rendered[name] = dict(Template.from_stack(stack).to_json())
-    return rendered
-
-
-def without_retention(template: dict[str, Any]) -> dict[str, Any]:
-    """The template without the retention grants (to show that the emulated IAM bites)."""
-    resources = template["Resources"].items()
-    return {**template, "Resources": {k: v for k, v in resources if "RetainedTask" not in k}}
-
-
-# -- the emulated CloudFormation ------------------------------------------------------------
-
-
-class DeploymentFailedError(Exception):
-    """CloudFormation (or DMS on its behalf) refused a step."""
-
-
-@dataclass
-class PolicedDouble(DmsDouble):
-    """The double behind IAM: the handler role's deployed ``dms:`` statements decide each call."""
-
-    policies: dict[str, list[Statement]] = field(default_factory=dict)
-    denials: list[tuple[str, str]] = field(default_factory=list)
-
-    def allows(self, operation: str, resource: str) -> bool:
-        return any(
-            fnmatchcase(f"dms:{operation}", action) and fnmatchcase(resource, pattern)
-            for statements in self.policies.values()
-            for actions, resources in statements
-            for action in actions
-            for pattern in resources
-        )
-
-    def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        # DescribeReplicationTasks has no resource-level permissions: it is authorized on "*".
-        resource = str(params.get("ReplicationTaskArn", "*"))
-        if not self.allows(operation, resource):
-            self.denials.append((operation, resource))
-            raise DmsError(
-                "AccessDeniedFault",
-                f"User is not authorized to perform: dms:{operation} on resource: {resource}",
-            )
-        return super().handle(operation, params)
-
-
-@dataclass
-class Deployed:
-    """A resource as CloudFormation keeps it: resolved properties, physical id, attributes."""
-
-    type: str
-    label: str
-    properties: dict[str, Any]
-    physical_id: str = ""
-    data: dict[str, str] = field(default_factory=dict)
+    return json.dumps({"rules": rules})
 
 
 @dataclass(frozen=True)
-class Step:
-    """One CloudFormation operation, the physical id it concerned and the DMS calls it caused."""
+class Orders:
+    """A README-shaped stack: a guarded task, its starter, and a resource deployed after it."""
 
-    action: str
-    label: str
-    physical_id: str
-    writes: list[Write]
-    calls: int
+    identifier: str = "orders"
+    migration_type: str = "full-load-and-cdc"
+    tables: tuple[str, ...] = ("orders",)
+    source: str = "SOURCE"
+    cdc_start: datetime | None = T1
+    timeout: Duration = field(default_factory=lambda: Duration.minutes(30))
+    wait_for: WaitFor = WaitFor.RUNNING
+    later: str = "1"
+    """The value of the resource after the starter: a change makes CloudFormation update it."""
+    with_customers: bool = False
+    customers_starter: bool = True
+    by_arn: bool = False
 
+    def build(self, stack: Stack) -> None:
+        task = self._task(stack, "OrdersTask", self.identifier, self.tables)
+        at = None if self.cdc_start is None else CdcStart.at_time(self.cdc_start)
+        starter = ReplicationTaskStarter(
+            stack,
+            "StartOrdersTask",
+            task=task,
+            cdc_start=at,
+            timeout=self.timeout,
+            wait_for=self.wait_for,
+        )
+        later = CfnResource(
+            stack,
+            "Later",
+            type="AWS::SSM::Parameter",
+            properties={"Type": "String", "Value": self.later},
+        )
+        later.node.add_dependency(starter)
+        if self.with_customers:
+            customers = self._task(stack, "CustomersTask", "customers", ("customers",))
+            if self.customers_starter:
+                ReplicationTaskStarter(stack, "StartCustomersTask", task=customers)
+        if self.by_arn:
+            ReplicationTaskStarter(stack, "StartExistingTask", task=EXISTING)
 
-def references(properties: Any) -> list[str]:
-    """The names every ``Ref`` and ``Fn::GetAtt`` in ``properties`` refers to."""
-    return re.findall(r'\{"(?:Ref|Fn::GetAtt)": \[?"([^"]+)"', json.dumps(properties))
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def topological_order(resources: dict[str, Any]) -> list[str]:
-    """Dependencies first: ``DependsOn`` and every ``Ref``/``Fn::GetAtt`` of a resource."""
-    order: list[str] = []
-    visiting: set[str] = set()
-
-    def visit(logical_id: str) -> None:
-        if logical_id in order:
-            return
-        assert logical_id not in visiting, f"dependency cycle through {logical_id}"
-        visiting.add(logical_id)
-        resource = resources[logical_id]
-        depends_on = as_list(resource.get("DependsOn", []))
-        for dependency in [*depends_on, *references(resource.get("Properties", {}))]:
-            if dependency in resources:
-                visit(dependency)
-        order.append(logical_id)
-
-    for logical_id in resources:
-        visit(logical_id)
-    return order
-
-
-def handler_role(resources: dict[str, Any]) -> str:
-    """The role of the two Python handler functions: the one whose calls DMS authorizes."""
-    roles: list[str] = [
-        resource["Properties"]["Role"]["Fn::GetAtt"][0]
-        for resource in resources.values()
-        if resource["Type"] == "AWS::Lambda::Function"
-        and resource["Properties"].get("Handler") in HANDLERS
-    ]
-    assert len(roles) == 2, "expected the on_event and is_complete functions"
-    assert len(set(roles)) == 1, "both handlers use one role"
-    return roles[0]
-
-
-def label_of(logical_id: str, resource: dict[str, Any], role: str) -> str | None:
-    """A readable name for the resources the emulator models; None for the others."""
-    kind = resource["Type"]
-    simple = {TASK_TYPE: "task", STARTER_RESOURCE_TYPE: "starter", GUARD_RESOURCE_TYPE: "guard"}
-    if kind in simple:
-        return simple[kind]
-    if kind not in POLICY_TYPES or {"Ref": role} not in resource["Properties"].get("Roles", []):
-        return None
-    if kind == "AWS::IAM::Policy":
-        return "role-policy"
-    markers = ("GuardedTaskGrants", "guard-grants"), ("RetainedTaskGrants", "retained-grants")
-    return next((label for marker, label in markers if marker in logical_id), "grants")
+    def _task(
+        self, stack: Stack, id: str, identifier: str, tables: tuple[str, ...]
+    ) -> dms.CfnReplicationTask:
+        return dms.CfnReplicationTask(
+            stack,
+            id,
+            migration_type=self.migration_type,
+            replication_instance_arn=INSTANCE,
+            source_endpoint_arn=endpoint_arn(self.source),
+            target_endpoint_arn=endpoint_arn("TARGET"),
+            table_mappings=table_mappings(*tables),
+            resource_identifier=identifier,
+        )
 
 
-def replaces(old: Deployed, new: Deployed) -> bool:
-    """Whether CloudFormation creates a new physical resource for this change."""
-    before, after = old.properties, new.properties
-    return new.type == TASK_TYPE and any(before[k] != after[k] for k in REPLACING_TASK_PROPS)
+_templates: dict[Orders, dict[str, Any]] = {}
 
 
-class Cloud:
-    """Deploys templates in dependency order against the policed DMS double."""
+def template(shape: Orders) -> dict[str, Any]:
+    """The template of ``shape``, synthesized once per test session."""
+    if shape not in _templates:
+        app = App()
+        stack = Stack(app, "OrdersReplication", env=Environment(account=ACCOUNT, region=REGION))
+        shape.build(stack)
+        _templates[shape] = dict(Template.from_stack(stack).to_json())
+    return _templates[shape]
 
-    def __init__(self, double: PolicedDouble) -> None:
-        self.double = double
-        self.deployed: dict[str, Deployed] = {}
-        self.order: list[str] = []
-        self.steps: list[Step] = []
-        self.modified: list[tuple[str, str]] = []
-        """(task ARN, its status) each time CloudFormation modified a task in place."""
 
-    def resource(self, label: str) -> Deployed:
-        (found,) = [resource for resource in self.deployed.values() if resource.label == label]
-        return found
+BASE = Orders()
+CHANGES: dict[str, Orders] = {
+    "definition": Orders(tables=("orders", "customers"), later="2"),
+    "replacement": Orders(identifier="orders-v2", migration_type="cdc", cdc_start=None, later="2"),
+    "cdc-start": Orders(cdc_start=T2, later="2"),
+    "starter-only": Orders(timeout=Duration.minutes(20), later="2"),
+}
 
-    def resolve(self, value: Any) -> Any:
-        if isinstance(value, list):
-            return [self.resolve(item) for item in value]
-        if not isinstance(value, dict):
-            return value
-        if "Ref" in value:
-            name = value["Ref"]
-            return PSEUDO[name] if name in PSEUDO else self.deployed[name].physical_id
-        if "Fn::Join" in value:
-            separator, parts = value["Fn::Join"]
-            return separator.join(self.resolve(parts))
-        if "Fn::GetAtt" in value:
-            logical_id, attribute = value["Fn::GetAtt"]
-            return self.deployed[logical_id].data[attribute]
-        return {key: self.resolve(item) for key, item in value.items()}
 
-    def desired(self, resource: dict[str, Any]) -> dict[str, Any]:
-        """The resource's properties as CloudFormation resolves them at this point."""
-        properties = resource["Properties"]
-        if resource["Type"] in POLICY_TYPES:
-            document = properties["PolicyDocument"]["Statement"]
-            assert all(statement["Effect"] == "Allow" for statement in document)
-            dms_statements = [
-                (tuple(as_list(s["Action"])), tuple(as_list(self.resolve(s["Resource"]))))
-                for s in document
-                if any(action.startswith("dms:") for action in as_list(s["Action"]))
-            ]
-            return {"Statements": dms_statements}
-        resolved = self.resolve({k: v for k, v in properties.items() if k != "ServiceToken"})
-        if resource["Type"] != TASK_TYPE:  # CloudFormation hands custom resources strings
-            assert all(isinstance(value, str) for value in resolved.values()), resolved
-        return dict(resolved)
+# -- the emulated account ---------------------------------------------------------------------
 
-    def deploy(self, template: dict[str, Any]) -> list[Step]:
-        """Create or update the stack; return the steps of this deployment."""
-        first = len(self.steps)
-        resources: dict[str, Any] = template["Resources"]
-        role = handler_role(resources)
-        order = topological_order(resources)
-        replaced: list[tuple[str, Deployed]] = []
-        for logical_id in order:
-            label = label_of(logical_id, resources[logical_id], role)
-            if label is None:
-                continue
-            resource = resources[logical_id]
-            new = Deployed(resource["Type"], label, self.desired(resource))
-            old = self.deployed.get(logical_id)
-            if old is not None and old.properties == new.properties:
-                continue  # CloudFormation sends nothing
-            if old is None or replaces(old, new):
-                self._call("Create", logical_id, new)
-            else:
-                new.physical_id, new.data = old.physical_id, old.data
-                self._call("Update", logical_id, new, old)
-            if old is not None and new.physical_id != old.physical_id:
-                replaced.append((logical_id, old))
-            self.deployed[logical_id] = new
-        # Cleanup phase: replaced physical ids, then resources no longer in the template.
-        for logical_id, old in reversed(replaced):
-            self._call("Delete", logical_id, old)
-        for logical_id in reversed(self.order):
-            if logical_id not in resources and logical_id in self.deployed:
-                self._call("Delete", logical_id, self.deployed.pop(logical_id))
-        self.order = order
-        return self.steps[first:]
 
-    def delete_stack(self) -> list[Step]:
-        first = len(self.steps)
-        for logical_id in reversed(self.order):
-            if logical_id in self.deployed:
-                self._call("Delete", logical_id, self.deployed.pop(logical_id))
-        return self.steps[first:]
-
-    def _call(
-        self, request: str, logical_id: str, resource: Deployed, old: Deployed | None = None
-    ) -> None:
-        """Carry out one operation on ``resource`` (``old``: its state before an Update)."""
-        writes, calls = len(self.double.accepted_writes), len(self.double.calls)
-        try:
-            if resource.type == TASK_TYPE:
-                self._task(request, resource)
-            elif resource.type in POLICY_TYPES:
-                resource.physical_id = logical_id
-                self.double.policies.pop(logical_id, None)
-                if request != "Delete":
-                    self.double.policies[logical_id] = resource.properties["Statements"]
-            else:
-                event = cfn_event(
-                    request,
-                    resource.properties,
-                    old_properties=None if old is None else old.properties,
-                    physical_id=resource.physical_id or None,
-                    resource_type=resource.type,
-                )
-                event["LogicalResourceId"] = logical_id
-                result = run_provider(event, self.double)
-                if request != "Delete":
-                    resource.physical_id, resource.data = result.physical_id, result.data
-        finally:
-            new_writes = self.double.accepted_writes[writes:]
-            new_calls = len(self.double.calls) - calls
-            step = Step(request, resource.label, resource.physical_id, new_writes, new_calls)
-            self.steps.append(step)
-
-    def _task(self, request: str, resource: Deployed) -> None:
-        """CloudFormation's own handler of AWS::DMS::ReplicationTask, as DMS lets it act."""
-        properties = resource.properties
-        if request == "Create":
-            created = self.double.add_task(properties["ResourceIdentifier"], status="creating")
-            resource.physical_id = created.arn
-        task = self.double.tasks[resource.physical_id]
-        if request == "Update":
-            self.modified.append((task.arn, task.status))
-        if request != "Create" and task.status not in AT_REST:
-            raise DeploymentFailedError(f"DMS refuses to {request.lower()} the {task.status} task")
-        if request == "Delete":
-            del self.double.tasks[task.arn]
-        else:
-            task.migration_type = properties["MigrationType"]
+@pytest.fixture(params=BEHAVIOURS, ids=lambda behaviour: behaviour.name)
+def behaviour(request: pytest.FixtureRequest) -> Behaviour:
+    return request.param  # type: ignore[no-any-return]
 
 
 @pytest.fixture
-def cloud() -> Iterator[Cloud]:
-    """An empty account: the policed double, served, with boto3 pointed at it."""
-    double = PolicedDouble()
-    with ServedDouble(double):
-        yield Cloud(double)
+def cloud(behaviour: Behaviour) -> Iterator[Cloud]:
+    """An empty account: the policed double and the stack's status, served."""
+    double = PolicedDouble(behaviour=behaviour)
+    cloud = Cloud(double)
+    with ServedAws(double, cloud):
+        yield cloud
 
 
-def actions(steps: list[Step]) -> str:
-    """The operations in order: ``+`` Create, ``~`` Update, ``-`` Delete, then the label."""
-    sign = {"Create": "+", "Update": "~", "Delete": "-"}
-    return " ".join(sign[step.action] + step.label for step in steps)
-
-
-def step(steps: list[Step], action: str, label: str) -> Step:
-    (found,) = [s for s in steps if (s.action, s.label) == (action, label)]
+def logical_id(cloud: Cloud, resource_type: str, prefix: str = "") -> str:
+    (found,) = [name for name in cloud.logical_ids(resource_type) if name.startswith(prefix)]
     return found
 
 
-def granted(cloud: Cloud, label: str) -> list[str]:
-    statements = cloud.resource(label).properties["Statements"]
-    return [arn for _, resources in statements for arn in resources]
-
-
-# -- the scenarios --------------------------------------------------------------------------
-
-
-def test_create_starts_the_task_as_rendered(cloud: Cloud, templates: Templates) -> None:
-    steps = cloud.deploy(templates["base"])
-    assert (
-        actions(steps)
-        == "+guard-grants +role-policy +guard +task +grants +starter +retained-grants"
-    )
-    starter = cloud.resource("starter")
-    rendered = starter.properties["CdcStartTime"]
-    assert rendered == "2026-01-01T00:00:00Z"
-    assert step(steps, "Create", "guard").calls == 0
-    # The task is still creating when the starter is created: it waits, then starts it.
-    expected = [start(ORDERS, "start-replication", CdcStartTime=epoch(rendered))]
-    assert step(steps, "Create", "starter").writes == expected
-    assert cloud.double.writes() == expected
-    assert starter.physical_id == ORDERS
-    assert starter.data["Status"] == "running"
-    assert starter.data["ReplicationTaskArn"] == ORDERS
-    for grants in ("grants", "guard-grants", "retained-grants"):
-        assert granted(cloud, grants) == [ORDERS]
-    assert granted(cloud, "role-policy") == ["*"]  # dms:DescribeReplicationTasks
-    assert cloud.double.denials == []
-
-
-def test_new_cdc_start_time_restarts_the_task(cloud: Cloud, templates: Templates) -> None:
-    cloud.deploy(templates["base"])
-    steps = cloud.deploy(templates["new_cdc_start"])
-    assert actions(steps) == "~starter"  # the guard's properties are unchanged: no event
-    rendered = cloud.resource("starter").properties["CdcStartTime"]
-    assert rendered == "2026-02-01T06:30:00Z"
-    restart = [stop(ORDERS), start(ORDERS, "resume-processing", CdcStartTime=epoch(rendered))]
-    assert steps[0].writes == restart
-    assert cloud.resource("starter").data["Status"] == "running"
-    assert cloud.double.denials == []
-
-
-def test_new_table_mappings_stop_modify_restart(cloud: Cloud, templates: Templates) -> None:
-    cloud.deploy(templates["base"])
-    first_guard_id = cloud.resource("guard").physical_id
-    steps = cloud.deploy(templates["new_mappings"])
-    # Cleanup deletes the guard's first id: the new one names the run the guard stopped.
-    assert actions(steps) == "~guard ~task ~starter -guard"
-    assert steps[0].writes == [stop(ORDERS)]
-    assert cloud.modified == [(ORDERS, "stopped")]  # the guard waited until it was stopped
-    # The CDC start time was applied by the first run: the restart resumes from the task's
-    # checkpoint instead of replaying every change since that time.
-    assert steps[2].writes == [start(ORDERS, "resume-processing")]
-    assert steps[3] == Step("Delete", "guard", first_guard_id, [], 0)
-    assert cloud.resource("guard").physical_id.startswith(f"{ORDERS}#update-guard#stopped-run:")
-    assert cloud.double.tasks[ORDERS].status == "running"
-    assert cloud.double.denials == []
-
-
-def test_replacement_hands_cdc_over_under_the_retained_grant(
-    cloud: Cloud, templates: Templates
-) -> None:
-    cloud.deploy(templates["base"])
-    checkpoint = cloud.double.tasks[ORDERS].recovery_checkpoint
-    assert checkpoint.startswith("checkpoint:")
-    steps = cloud.deploy(templates["replaced"])
-    assert (
-        actions(steps)
-        == "~guard-grants ~guard +task ~grants ~starter ~retained-grants -starter -task -guard"
-    )
-    assert step(steps, "Update", "guard").calls == 0  # replaced, not modified: nothing to stop
-    # The old task's stop is allowed only by the retained grant (it still names the old ARN).
-    assert step(steps, "Update", "starter").writes == [
-        stop(ORDERS),
-        start(ORDERS_V2, "start-replication", CdcStartPosition=checkpoint),
+def writes(cloud: Cloud, phase: str, name: str | None = None) -> list[Write]:
+    return [
+        write
+        for step in cloud.steps_of(phase)
+        if name is None or step.logical_id == name
+        for write in step.writes
     ]
-    old_starter = step(steps, "Delete", "starter")
-    assert old_starter.physical_id == ORDERS
-    assert old_starter.writes == []  # the old task is stopped already
-    assert step(steps, "Delete", "task").physical_id == ORDERS
-    assert set(cloud.double.tasks) == {ORDERS_V2}
-    assert cloud.resource("starter").data["ReplicationTaskArn"] == ORDERS_V2
-    assert cloud.resource("starter").data["Status"] == "running"
-    for grants in ("grants", "guard-grants", "retained-grants"):
-        assert granted(cloud, grants) == [ORDERS_V2]
+
+
+def steps_with_writes(cloud: Cloud, phase: str) -> list[tuple[str, str, list[Write]]]:
+    return [(s.action, s.logical_id, s.writes) for s in cloud.steps_of(phase) if s.writes]
+
+
+def assert_clean(cloud: Cloud) -> None:
+    """No denied call and no failed cleanup: nothing is left that cannot be deleted."""
     assert cloud.double.denials == []
+    assert cloud.cleanup_failures == []
 
 
-def test_the_emulated_iam_denies_what_no_policy_grants(cloud: Cloud, templates: Templates) -> None:
-    """Without the retained grants, the replaced task's stop is denied: the policing is real."""
-    cloud.deploy(without_retention(templates["base"]))
-    with pytest.raises(DmsCallError, match="AccessDeniedFault"):
-        cloud.deploy(without_retention(templates["replaced"]))
-    assert cloud.double.denials == [("StopReplicationTask", ORDERS)]
-    assert cloud.double.tasks[ORDERS].status == "running"
+def status(cloud: Cloud, arn: str) -> str:
+    return cloud.double.tasks[arn].status
 
 
-def test_stack_delete_stops_the_task_before_its_grant_goes(
-    cloud: Cloud, templates: Templates
+def running_as_before(
+    cloud: Cloud, arn: str = ORDERS, tables: tuple[str, ...] = ("orders",)
 ) -> None:
-    cloud.deploy(templates["base"])
-    steps = cloud.delete_stack()
-    assert (
-        actions(steps)
-        == "-retained-grants -starter -grants -task -guard -role-policy -guard-grants"
+    task = cloud.double.tasks[arn]
+    assert task.status == "running"
+    assert task.table_mappings == table_mappings(*tables)
+
+
+def cdc_starts(written: list[Write]) -> list[Write]:
+    return [w for w in written if {"CdcStartTime", "CdcStartPosition"} & set(w[1])]
+
+
+# -- create, forward updates, delete --------------------------------------------------------
+
+
+def test_create_starts_the_task_at_the_cdc_start_time(cloud: Cloud) -> None:
+    assert cloud.deploy(template(BASE)) == "CREATE_COMPLETE"
+    starter = logical_id(cloud, STARTER_RESOURCE_TYPE)
+    assert writes(cloud, "CREATE_IN_PROGRESS") == [
+        start(ORDERS, "start-replication", CdcStartTime=epoch(T1))
+    ]
+    assert cloud.physical_id(starter) == ORDERS
+    assert cloud.deployed[starter].data["Status"] == "running"
+    assert cloud.double.tasks[ORDERS].tags == {"dms-task-starter:stack": STACK_ID}
+    assert_clean(cloud)
+
+
+def test_definition_change_stops_modifies_and_resumes(cloud: Cloud) -> None:
+    cloud.deploy(template(BASE))
+    assert cloud.deploy(template(CHANGES["definition"])) == "UPDATE_COMPLETE"
+    guard = logical_id(cloud, GUARD_RESOURCE_TYPE)
+    starter = logical_id(cloud, STARTER_RESOURCE_TYPE)
+    assert steps_with_writes(cloud, "UPDATE_IN_PROGRESS") == [
+        ("Update", guard, [stop(ORDERS)]),
+        # The CDC start time was applied by the first run: resume at the checkpoint.
+        ("Update", starter, [start(ORDERS, "resume-processing")]),
+    ]
+    assert writes(cloud, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS") == []
+    running_as_before(cloud, tables=("orders", "customers"))
+    assert_clean(cloud)
+
+
+def test_new_cdc_start_restarts_a_full_load_and_cdc_task_resuming_from_it(cloud: Cloud) -> None:
+    cloud.deploy(template(BASE))
+    assert cloud.deploy(template(CHANGES["cdc-start"])) == "UPDATE_COMPLETE"
+    # A task with a full load that ran refuses start-replication: resume, from the new time.
+    assert writes(cloud, "UPDATE_IN_PROGRESS") == [
+        stop(ORDERS),
+        start(ORDERS, "resume-processing", CdcStartTime=epoch(T2)),
+    ]
+    assert_clean(cloud)
+
+
+def test_replacement_hands_cdc_over_from_the_old_checkpoint(cloud: Cloud) -> None:
+    cloud.deploy(template(BASE))
+    assert cloud.deploy(template(CHANGES["replacement"])) == "UPDATE_COMPLETE"
+    checkpoint_writes = writes(cloud, "UPDATE_IN_PROGRESS")
+    assert checkpoint_writes[0] == stop(ORDERS)
+    handover = checkpoint_writes[1]
+    assert handover[0] == "StartReplicationTask"
+    assert handover[1]["StartReplicationTaskType"] == "start-replication"
+    assert handover[1]["CdcStartPosition"].startswith("checkpoint:")
+    assert ORDERS not in cloud.double.tasks  # the old task was deleted in the cleanup
+    assert status(cloud, ORDERS_V2) == "running"
+    starter = logical_id(cloud, STARTER_RESOURCE_TYPE)
+    assert cloud.physical_id(starter) == ORDERS  # stable: CloudFormation never replaces it
+    assert cloud.deployed[starter].data["ReplicationTaskArn"] == ORDERS_V2
+    assert_clean(cloud)
+
+
+def test_replacement_reading_another_source_starts_fresh(cloud: Cloud) -> None:
+    cloud.deploy(template(BASE))
+    other_source = Orders(
+        identifier="orders-v2", migration_type="cdc", cdc_start=None, source="OTHER"
     )
-    assert step(steps, "Delete", "starter").writes == [stop(ORDERS)]
-    assert step(steps, "Delete", "guard").calls == 0
+    assert cloud.deploy(template(other_source)) == "UPDATE_COMPLETE"
+    # A checkpoint of one source's log means nothing in another's: no handover.
+    assert writes(cloud, "UPDATE_IN_PROGRESS") == [
+        stop(ORDERS),
+        start(ORDERS_V2, "start-replication"),
+    ]
+    assert_clean(cloud)
+
+
+def test_stack_delete_stops_the_task_before_it_is_deleted(cloud: Cloud) -> None:
+    cloud.deploy(template(BASE))
+    assert cloud.delete_stack() == "DELETE_COMPLETE"
+    assert writes(cloud, "DELETE_IN_PROGRESS") == [stop(ORDERS)]
     assert cloud.double.tasks == {}
     assert cloud.double.policies == {}
-    assert cloud.double.denials == []
+    assert_clean(cloud)
 
 
-def test_arn_string_starter_is_granted_its_task(cloud: Cloud, templates: Templates) -> None:
-    cloud.double.add_task("EXISTINGTASK")
-    created = cloud.deploy(templates["by_arn"])
-    assert actions(created) == "+grants +role-policy +starter +retained-grants"
-    assert granted(cloud, "grants") == [EXISTING]
-    deleted = cloud.delete_stack()
-    assert step(deleted, "Delete", "starter").writes == [stop(EXISTING)]
-    assert cloud.double.writes() == [start(EXISTING, "start-replication"), stop(EXISTING)]
-    assert cloud.double.denials == []
+def test_stack_delete_while_the_task_is_still_starting(cloud: Cloud) -> None:
+    cloud.deploy(template(Orders(wait_for=WaitFor.NOTHING)))
+    assert status(cloud, ORDERS) == "starting"
+    assert cloud.delete_stack() == "DELETE_COMPLETE"
+    # The Delete waits until the task runs (whenever DMS dates the run) and stops it.
+    assert writes(cloud, "DELETE_IN_PROGRESS") == [stop(ORDERS)]
+    assert cloud.double.tasks == {}
+    assert_clean(cloud)
+
+
+def test_failed_create_with_a_slow_start_is_rolled_back_cleanly(cloud: Cloud) -> None:
+    cloud.double.default_start_steps = 12  # 120 s of "starting", longer than the 60 s timeout
+    assert cloud.deploy(template(Orders(timeout=Duration.minutes(1)))) == "ROLLBACK_COMPLETE"
+    failed = [step for step in cloud.steps if step.error]
+    assert "Timed out after 60 s waiting for replication task" in failed[0].error
+    # The rollback's Delete gets the time it needs: it waits until the task runs, stops it.
+    assert writes(cloud, "ROLLBACK_IN_PROGRESS") == [stop(ORDERS)]
+    assert cloud.double.tasks == {}
+    assert_clean(cloud)
+
+
+# -- the backward paths: every update rolled back from every place ---------------------------
+
+
+FAILURES = ("later", "task", "own")
+
+
+def failure_for(cloud: Cloud, change: str, where: str) -> Failure | None:
+    """The failure of the update, at the later resource, the task, or the guard/starter."""
+    if where == "later":
+        return Failure("Later", "Update")
+    if where == "task":
+        action = "Create" if change == "replacement" else "Update"
+        return Failure(logical_id(cloud, TASK_TYPE), action)
+    if change == "definition":
+        return Failure(logical_id(cloud, GUARD_RESOURCE_TYPE), "Update")
+    if change in ("replacement", "cdc-start"):
+        return None  # the starter fails for real: the task it starts fails (set by the test)
+    return Failure(logical_id(cloud, STARTER_RESOURCE_TYPE), "Update")
+
+
+RESUME = start(ORDERS, "resume-processing")
+ROLLBACK_WRITES: dict[tuple[str, str], tuple[list[Write], list[Write]]] = {
+    # (change, where the update fails): (writes of the rollback, writes of its cleanup)
+    ("definition", "later"): ([stop(ORDERS), RESUME], []),
+    ("definition", "task"): ([], [RESUME]),
+    ("definition", "own"): ([], []),
+    ("replacement", "later"): ([stop(ORDERS_V2), RESUME], []),
+    ("replacement", "task"): ([], []),
+    ("replacement", "own"): ([RESUME], []),
+    ("cdc-start", "later"): ([], []),
+    ("cdc-start", "own"): ([RESUME], []),
+    ("starter-only", "later"): ([], []),
+    ("starter-only", "own"): ([], []),
+}
+"""What each rolled-back update must do to get the task back to where it was: stop what
+must rest before CloudFormation modifies it back, resume it at its own checkpoint after,
+and never send a CDC start again. The task modify cannot fail when the task is unchanged."""
+
+
+@pytest.mark.parametrize(("change", "where"), list(ROLLBACK_WRITES))
+def test_every_rolled_back_update_leaves_the_tasks_as_they_were(
+    cloud: Cloud, change: str, where: str
+) -> None:
+    cloud.deploy(template(BASE))
+    if where == "own" and change in ("replacement", "cdc-start"):
+        new_task = "orders-v2" if change == "replacement" else "orders"
+        cloud.double.fail_next_start(task_arn(new_task), "Error connecting to the source database")
+    final = cloud.deploy(template(CHANGES[change]), fail=failure_for(cloud, change, where))
+    assert final == "UPDATE_ROLLBACK_COMPLETE"
+    rollback, cleanup = ROLLBACK_WRITES[change, where]
+    assert writes(cloud, "UPDATE_ROLLBACK_IN_PROGRESS") == rollback
+    assert writes(cloud, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS") == cleanup
+    running_as_before(cloud)
+    assert set(cloud.double.tasks) == {ORDERS}  # a replacing task is stopped and deleted
+    assert_clean(cloud)
+
+
+def test_a_later_failure_after_a_guarded_change_restores_the_previous_definition(
+    cloud: Cloud,
+) -> None:
+    """The issue's first case, step by step."""
+    cloud.deploy(template(BASE))
+    final = cloud.deploy(template(CHANGES["definition"]), fail=Failure("Later", "Update"))
+    assert final == "UPDATE_ROLLBACK_COMPLETE"
+    rollback_guard = logical_id(cloud, ROLLBACK_GUARD_RESOURCE_TYPE)
+    starter = logical_id(cloud, STARTER_RESOURCE_TYPE)
+    assert steps_with_writes(cloud, "UPDATE_ROLLBACK_IN_PROGRESS") == [
+        ("Update", rollback_guard, [stop(ORDERS)]),  # before the task is modified back
+        ("Update", starter, [start(ORDERS, "resume-processing")]),  # after it
+    ]
+    modified = [s for s in cloud.steps_of("UPDATE_ROLLBACK_IN_PROGRESS") if s.type == TASK_TYPE]
+    assert [s.error for s in modified] == [""]
+    running_as_before(cloud)
+    assert_clean(cloud)
+
+
+def test_a_failed_task_modify_is_restored_by_the_guard_in_the_cleanup(cloud: Cloud) -> None:
+    cloud.deploy(template(BASE))
+    task = logical_id(cloud, TASK_TYPE)
+    final = cloud.deploy(template(CHANGES["definition"]), fail=Failure(task, "Update"))
+    assert final == "UPDATE_ROLLBACK_COMPLETE"
+    guard = logical_id(cloud, GUARD_RESOURCE_TYPE)
+    # The starter never ran: the guard's new physical id is deleted in the rollback
+    # cleanup, finds the task still stopped in the run it stopped, and resumes it.
+    assert steps_with_writes(cloud, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS") == [
+        ("Delete", guard, [start(ORDERS, "resume-processing")])
+    ]
+    running_as_before(cloud)
+    assert_clean(cloud)
+
+
+def test_a_rolled_back_replacement_resumes_the_old_task_and_deletes_the_new(cloud: Cloud) -> None:
+    cloud.deploy(template(BASE))
+    final = cloud.deploy(template(CHANGES["replacement"]), fail=Failure("Later", "Update"))
+    assert final == "UPDATE_ROLLBACK_COMPLETE"
+    starter = logical_id(cloud, STARTER_RESOURCE_TYPE)
+    assert steps_with_writes(cloud, "UPDATE_ROLLBACK_IN_PROGRESS") == [
+        ("Update", starter, [stop(ORDERS_V2), start(ORDERS, "resume-processing")])
+    ]
+    assert ORDERS_V2 not in cloud.double.tasks
+    running_as_before(cloud)
+    assert_clean(cloud)
+
+
+def test_a_rolled_back_cdc_start_change_does_not_replay_the_old_start(cloud: Cloud) -> None:
+    cloud.deploy(template(BASE))
+    final = cloud.deploy(template(CHANGES["cdc-start"]), fail=Failure("Later", "Update"))
+    assert final == "UPDATE_ROLLBACK_COMPLETE"
+    assert writes(cloud, "UPDATE_IN_PROGRESS") == [
+        stop(ORDERS),
+        start(ORDERS, "resume-processing", CdcStartTime=epoch(T2)),
+    ]
+    # The rollback Update of the starter knows it is a rollback (the stack says so) and
+    # leaves the running task as it is: restarting at T1 would replay every change since.
+    assert writes(cloud, "UPDATE_ROLLBACK_IN_PROGRESS") == []
+    assert "UPDATE_ROLLBACK_IN_PROGRESS" in cloud.stack_calls
+    assert_clean(cloud)
+
+
+# -- removals ------------------------------------------------------------------------------
+
+
+def test_removing_one_starter_and_its_task_stops_it_before_it_is_deleted(cloud: Cloud) -> None:
+    cloud.deploy(template(Orders(with_customers=True)))
+    assert status(cloud, CUSTOMERS) == "running"
+    assert cloud.deploy(template(Orders(later="2"))) == "UPDATE_COMPLETE"
+    cleanup = steps_with_writes(cloud, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+    assert [(action, written) for action, _, written in cleanup] == [("Delete", [stop(CUSTOMERS)])]
+    assert CUSTOMERS not in cloud.double.tasks
+    running_as_before(cloud)
+    assert_clean(cloud)
+
+
+def test_removing_a_starter_but_keeping_its_task_stops_the_task(cloud: Cloud) -> None:
+    cloud.deploy(template(Orders(with_customers=True)))
+    kept = Orders(with_customers=True, customers_starter=False, later="2")
+    assert cloud.deploy(template(kept)) == "UPDATE_COMPLETE"
+    assert writes(cloud, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS") == [stop(CUSTOMERS)]
+    assert status(cloud, CUSTOMERS) == "stopped"
+    assert_clean(cloud)
+
+
+def test_removing_a_starter_of_a_task_given_by_arn_stops_it(cloud: Cloud) -> None:
+    cloud.double.add_task("EXISTINGTASK", status="stopped")
+    cloud.deploy(template(Orders(by_arn=True)))
+    assert status(cloud, EXISTING) == "running"
+    assert cloud.deploy(template(Orders(later="2"))) == "UPDATE_COMPLETE"
+    # The ARN grant was rewritten in the update phase; the task's tag still grants the stop.
+    assert writes(cloud, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS") == [stop(EXISTING)]
+    assert_clean(cloud)
+
+
+def test_the_emulated_iam_denies_what_no_policy_grants(cloud: Cloud) -> None:
+    """Control: a task that lost its tag cannot be stopped, so the policing is real."""
+    cloud.deploy(template(Orders(with_customers=True)))
+    cloud.double.tasks[CUSTOMERS].tags.clear()
+    cloud.deploy(template(Orders(later="2")))
+    assert cloud.double.denials == [("StopReplicationTask", CUSTOMERS)]
+    assert cloud.cleanup_failures != []
+
+
+def steps_named(cloud: Cloud, name: str) -> list[Step]:
+    return [step for step in cloud.steps if step.logical_id == name]
+
+
+def starter_steps(cloud: Cloud) -> Callable[[], list[Step]]:
+    return lambda: steps_named(cloud, logical_id(cloud, STARTER_RESOURCE_TYPE))
+
+
+def test_on_delete_leave_running_is_respected_by_stack_delete(cloud: Cloud) -> None:
+    """The only way left to strand a task is to ask for it, and the README says so."""
+    app = App()
+    stack = Stack(app, "OrdersReplication", env=Environment(account=ACCOUNT, region=REGION))
+    task = Orders()._task(stack, "OrdersTask", "orders", ("orders",))
+    ReplicationTaskStarter(stack, "StartOrdersTask", task=task, on_delete=OnDelete.LEAVE_RUNNING)
+    cloud.deploy(dict(Template.from_stack(stack).to_json()))
+    assert cloud.delete_stack() == "DELETE_FAILED"
+    assert status(cloud, ORDERS) == "running"

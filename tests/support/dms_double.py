@@ -298,6 +298,10 @@ class DmsDouble:
     """Operations whose next call DMS carries out but answers with a 500 (answer lost)."""
     throttled_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     clock: float = CLOCK_START
+    default_start_steps: int = 0
+    """How many steps ``starting`` lasts (0: ``transition_steps``), for slow starts."""
+    _failing_starts: dict[str, str] = field(default_factory=dict)
+    """Failures for tasks that do not exist yet (CloudFormation creates them later)."""
     _random: random.Random = field(default_factory=lambda: random.Random(7))
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -320,6 +324,7 @@ class DmsDouble:
         return replication
 
     def _set_up(self, item: Replicating, then: str) -> None:
+        item.fails_while_starting = self._failing_starts.pop(item.arn, item.fails_while_starting)
         if item.status in RAN_STATUSES:
             item.has_run = True
         if item.has_run:
@@ -344,6 +349,14 @@ class DmsDouble:
             item.stop_reason = STOP_REASON_PREFIX + "NORMAL"
         if item.migration_type != "full-load" and not item.recovery_checkpoint:
             item.recovery_checkpoint = self._checkpoint(item)
+
+    def fail_next_start(self, arn: str, message: str) -> None:
+        """The next start of ``arn`` fails before the task runs, with ``message``."""
+        item = self.item(arn)
+        if item is not None:
+            item.fails_while_starting = message
+        else:
+            self._failing_starts[arn] = message
 
     def writes(self) -> list[tuple[str, dict[str, Any]]]:
         """The write calls DMS carried out, in order, with their parameters."""
@@ -372,9 +385,9 @@ class DmsDouble:
         if item.status == "running":
             self._while_running(item)
 
-    def _transition(self, item: Replicating, *statuses: str) -> None:
-        """Queue ``statuses``; each but the last lasts ``transition_steps`` steps."""
-        steps = self.behaviour.transition_steps
+    def _transition(self, item: Replicating, *statuses: str, steps: int = 0) -> None:
+        """Queue ``statuses``; each but the last lasts ``steps`` (else ``transition_steps``)."""
+        steps = steps or self.behaviour.transition_steps
         queue = [status for status in statuses[:-1] for _ in range(steps)]
         item._queue = [*queue[1:], statuses[-1]] if queue else [statuses[-1]]
         item.status = queue[0] if queue else statuses[-1]
@@ -655,7 +668,7 @@ class DmsDouble:
     def _start_task(self, params: dict[str, Any]) -> dict[str, Any]:
         task = self._task(params["ReplicationTaskArn"])
         self._start(task, params["StartReplicationTaskType"], params)
-        self._transition(task, "starting", "running")
+        self._transition(task, "starting", "running", steps=self.default_start_steps)
         return {"ReplicationTask": task.describe()}
 
     def _start_replication(self, params: dict[str, Any]) -> dict[str, Any]:
