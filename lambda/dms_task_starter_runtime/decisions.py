@@ -458,6 +458,15 @@ def _decide_restore(
     return OnEventDecision(physical_id, replace(plan, start_pending=True), note, stops=stops)
 
 
+def delete_reads_task(settings: DeleteSettings, context: Context) -> bool:
+    """Whether a Delete's decision depends on the task (a Delete that leaves it reads nothing)."""
+    if settings.arn is None:
+        return False
+    if context.operation.rolls_back:
+        return not context.physical_id.endswith(ADOPTED_SUFFIX)
+    return settings.on_delete is OnDelete.STOP
+
+
 def decide_starter_delete(
     settings: DeleteSettings, task: State | None, context: Context
 ) -> OnEventDecision:

@@ -45,6 +45,7 @@ from dms_task_starter_runtime.decisions import (
     decide_starter_create,
     decide_starter_delete,
     decide_starter_update,
+    delete_reads_task,
     parse_guard_physical_id,
 )
 from dms_task_starter_runtime.plan import Plan, StarterError
@@ -300,10 +301,14 @@ def _starter_on_delete(
     physical_id = request.physical_resource_id
     settings = parse_delete_settings(request.resource_properties, kind, physical_id)
     operation = read_operation(request)
+    context = Context(physical_id, operation, now)
     try:
-        task = None if settings.arn is None else read(kind, settings.arn)
-        decision = decide_starter_delete(settings, task, Context(physical_id, operation, now))
-        return carry_out(decision, task, request)
+        task = (
+            read(kind, settings.arn)
+            if settings.arn and delete_reads_task(settings, context)
+            else None
+        )
+        return carry_out(decide_starter_delete(settings, task, context), task, request)
     except dms.DmsCallError as error:
         if not operation.rolls_back:
             raise

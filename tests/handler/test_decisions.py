@@ -1,621 +1,863 @@
-"""The decision table: every task status against every request, and every poll situation."""
+"""The decision table: every task status against every request and stack operation.
+
+Expected values come from the DMS API reference (which start type a task accepts, which
+statuses can be started or stopped) and from the README's lifecycle table, never from the
+implementation. Each row reads as what ``on_event`` does: its writes, then what it leaves
+for ``is_complete`` ("then start" = a pending start, "rest" = tasks to bring to rest).
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from dms_task_starter_runtime.contract import Attr, StartType, WaitFor
+from dms_task_starter_runtime.contract import (
+    MAX_TIMEOUT_SECONDS,
+    Kind,
+    MigrationType,
+    OnDelete,
+    StartType,
+    WaitFor,
+)
 from dms_task_starter_runtime.decisions import (
-    ALL_STATUSES,
-    FULL_LOAD_ONLY_FINISHED,
     Complete,
+    Context,
     OnEventDecision,
     Outcome,
-    Plan,
+    StackOperation,
     Start,
-    StarterError,
-    StatusClass,
     Stop,
-    TaskState,
     Wait,
-    cdc_start_unchanged,
-    classify_status,
+    changed_tasks,
+    decide_guard_delete,
+    decide_guard_update,
     decide_poll,
-    describe_status,
-    full_load_task_is_done,
+    decide_rollback_guard_update,
+    decide_starter_create,
+    decide_starter_delete,
+    decide_starter_update,
+    guard_physical_id,
     hands_over_cdc,
     outcome,
-    plan_start,
-    plan_stop,
-    plan_update,
-    settings_require_restart,
+    parse_guard_physical_id,
     start_parameters,
-    task_attributes,
-    task_state,
 )
-from dms_task_starter_runtime.settings import StarterSettings
+from dms_task_starter_runtime.plan import Plan, StarterError
+from dms_task_starter_runtime.settings import DeleteSettings, GuardSettings, StarterSettings
+from dms_task_starter_runtime.state import TASK_PHASES, Phase, RunMarks, State, snapshot
 
 ARN = "arn:aws:dms:eu-west-1:123456789012:task:T1"
-OLD_ARN = "arn:aws:dms:eu-west-1:123456789012:task:OLD"
-NOW = 1_000_000
-MARKER = "2024-01-31T12:00:00+00:00"
-SETTINGS = StarterSettings(task_arn=ARN, timeout_seconds=600)
-CHANGED = replace(SETTINGS, cdc_start_position="0/5120E10")
-
-ALL = "failed,ready,stopped"
-CREATE_TABLE = {
-    "creating": "wait-then-start from ready",
-    "ready": "start start-replication",
-    "starting": "await target",
-    "running": "await target",
-    "stopping": "wait-then-start from stopped",
-    "stopped": "start resume-processing",
-    "failed": "start resume-processing",
-    "modifying": f"wait-then-start from {ALL}",
-    "moving": f"wait-then-start from {ALL}",
-    "failed-move": "fail",
-    "deleting": "fail",
-    "testing": f"wait-then-start from {ALL}",
-}
-UPDATE_WITH_CHANGED_CDC_TABLE = {
-    **CREATE_TABLE,
-    "starting": "stop once running, then start from stopped",
-    "running": "stop now, then start from stopped",
-}
-DELETE_TABLE = {
-    **dict.fromkeys(ALL_STATUSES, "nothing"),
-    "starting": "wait until at rest",
-    "running": "stop now",
-    "stopping": "wait until at rest",
-}
+OLD = "arn:aws:dms:eu-west-1:123456789012:task:OLD"
+SOURCE = "arn:aws:dms:eu-west-1:123456789012:endpoint:SOURCE"
+NOW = 1_772_360_000  # 2026-03-01T10:13:20Z
+D1 = "2026-03-01T09:00:00+00:00"
+D2 = "2026-03-01T10:00:00+00:00"
+T1 = datetime(2026, 1, 1, tzinfo=UTC)
+SETTINGS = StarterSettings(arn=ARN, start_type=StartType.RESUME_PROCESSING, timeout_seconds=600)
+NEW_CDC = replace(SETTINGS, cdc_start_position="0/5120E10")
+RAN = {"marks": RunMarks(D1, D1, D1, D2), "recovery_checkpoint": "checkpoint:V1#1"}
+ALL_STATUSES = tuple(TASK_PHASES)
 
 
-def task(status: str, **fields: Any) -> TaskState:
-    return replace(TaskState(arn=ARN, status=status, start_marker=MARKER), **fields)
+def task(status: str, arn: str = ARN, **fields: Any) -> State:
+    """A full-load-and-cdc task; one that is not ready has run before, unless told."""
+    ran = {} if status in ("ready", "creating") else RAN
+    defaults = {"migration_type": "full-load-and-cdc", "source_endpoint_arn": SOURCE, **ran}
+    return State(arn=arn, status=status, **{**defaults, **fields})
 
 
-def summarise(decision: OnEventDecision) -> str:
-    """The action of an on_event decision in words, so the tables read like the design."""
-    plan = decision.plan
+def context(operation: StackOperation = StackOperation.UPDATE, physical_id: str = ARN) -> Context:
+    return Context(physical_id, operation, NOW)
+
+
+def summary(decision: OnEventDecision) -> str:
+    """What ``on_event`` does, then what it leaves to ``is_complete``."""
+    parts = [f"stop {_name(arn)}" for arn in decision.stops]
     if decision.start is not None:
-        return f"start {decision.start.start_type}"
-    start_from = ",".join(sorted(plan.start_from))
-    if plan.stop_arn == ARN and plan.start_from:
-        when = "now" if decision.stop_arn else "once running"
-        return f"stop {when}, then start from {start_from}"
-    if plan.start_from:
-        return f"wait-then-start from {start_from}"
-    if decision.stop_arn:
-        return "stop now"
-    if plan.stop_arn:
-        return "wait until at rest"
-    return "await target" if plan.wait_for is not WaitFor.NOTHING else "nothing"
+        parts.append(f"start {decision.start.start_type}{_cdc(decision.start)}")
+    plan = decision.plan
+    resting = [arn for arn in plan.rest if arn not in decision.stops]
+    if resting:
+        parts.append("rest " + ",".join(_name(arn) for arn in resting))
+    if plan.start_pending:
+        parts.append("then start")
+    if plan.subject and plan.wait_for is not WaitFor.NOTHING:
+        parts.append(f"await {plan.wait_for.value}")
+    return "; ".join(parts) or "nothing"
 
 
-def summarise_or_fail(decide: object) -> str:
-    assert callable(decide)
-    try:
-        return summarise(decide())
-    except StarterError:
-        return "fail"
+def _name(arn: str) -> str:
+    return arn.rsplit(":", 1)[1]
 
 
-def test_tables_cover_every_status() -> None:
-    assert len(ALL_STATUSES) == 12
-    for table in (CREATE_TABLE, UPDATE_WITH_CHANGED_CDC_TABLE, DELETE_TABLE):
+def _cdc(start: Any) -> str:
+    fields = [
+        f"{name}={value}"
+        for name, value in (
+            ("time", start.cdc_start_time),
+            ("position", start.cdc_start_position),
+            ("stop", start.cdc_stop_position),
+        )
+        if value is not None
+    ]
+    return f" ({', '.join(fields)})" if fields else ""
+
+
+def failure(call: Any) -> str:
+    with pytest.raises(StarterError) as caught:
+        call()
+    return str(caught.value)
+
+
+# -- Create ---------------------------------------------------------------------------------
+
+CANNOT_START = "cannot be started: it is"
+CREATE_TABLE = {
+    "creating": "then start; await running",
+    "ready": "start start-replication; await running",
+    "starting": "await running",
+    "running": "adopt; await running",
+    "stopping": "then start; await running",
+    "stopped": "start resume-processing; await running",
+    "failed": "start resume-processing; await running",
+    "modifying": "then start; await running",
+    "moving": "then start; await running",
+    "testing": "then start; await running",
+    "failed-move": CANNOT_START,
+    "deleting": CANNOT_START,
+}
+
+
+def test_the_tables_cover_every_documented_status() -> None:
+    for table in (CREATE_TABLE, UPDATE_CHANGED_TABLE, UPDATE_ROLLBACK_TABLE, DELETE_TABLE):
         assert set(table) == set(ALL_STATUSES)
 
 
-@pytest.mark.parametrize("status", ALL_STATUSES)
-@pytest.mark.parametrize("request_type", ["Create", "Update", "Delete"])
-def test_on_event_decision_table(request_type: str, status: str) -> None:
-    current = task(status)
-    if request_type == "Create":
-        expected = CREATE_TABLE[status]
-        actual = summarise_or_fail(lambda: plan_start(SETTINGS, current, NOW))
-    elif request_type == "Update":
-        expected = UPDATE_WITH_CHANGED_CDC_TABLE[status]
-        actual = summarise_or_fail(lambda: plan_update(SETTINGS, CHANGED, current, NOW))
-    else:
-        expected = DELETE_TABLE[status]
-        actual = summarise_or_fail(lambda: plan_stop(ARN, current, NOW, 600))
-    assert actual == expected
+def create_summary(settings: StarterSettings, current: State | None) -> str:
+    try:
+        decision = decide_starter_create(settings, current, NOW)
+    except StarterError as error:
+        return f"fail: {error}"
+    adopted = "adopt; " if decision.physical_id.endswith("#adopted") else ""
+    return adopted + summary(decision)
 
 
 @pytest.mark.parametrize("status", ALL_STATUSES)
-def test_update_without_changes_is_a_create(status: str) -> None:
-    unchanged = summarise_or_fail(lambda: plan_update(SETTINGS, SETTINGS, task(status), NOW))
-    assert unchanged == CREATE_TABLE[status]
+def test_create(status: str) -> None:
+    expected = CREATE_TABLE[status]
+    actual = create_summary(SETTINGS, task(status))
+    assert (expected in actual) if expected == CANNOT_START else (actual == expected)
 
 
-@pytest.mark.parametrize("status", ALL_STATUSES)
-def test_update_with_unreadable_old_settings_is_a_create(status: str) -> None:
-    assert (
-        summarise_or_fail(lambda: plan_update(None, CHANGED, task(status), NOW))
-        == (CREATE_TABLE[status])
+def test_create_keeps_the_task_arn_as_physical_id_forever() -> None:
+    assert decide_starter_create(SETTINGS, task("ready"), NOW).physical_id == ARN
+
+
+def test_create_of_a_missing_task_fails_naming_it() -> None:
+    assert failure(lambda: decide_starter_create(SETTINGS, None, NOW)) == (
+        f"Replication task {ARN} was not found (or this function may not describe it): "
+        "check the ARN, the region and the account."
+    )
+
+
+def test_create_of_a_task_that_cannot_start_names_its_status() -> None:
+    gone = task("failed-move", stop_reason="", failure="move failed")
+    assert failure(lambda: decide_starter_create(SETTINGS, gone, NOW)) == (
+        f"Replication task {ARN} cannot be started: it is failed-move "
+        "(LastFailureMessage 'move failed')."
+    )
+
+
+def test_create_sends_the_cdc_start_on_the_first_run() -> None:
+    at_time = replace(
+        SETTINGS, cdc_start_time=T1, cdc_stop_position="server_time:2027-01-01T00:00:00"
+    )
+    assert create_summary(at_time, task("ready")) == (
+        "start start-replication (time=2026-01-01 00:00:00+00:00, "
+        "stop=server_time:2027-01-01T00:00:00); await running"
+    )
+
+
+def test_a_failed_first_start_is_retried_with_start_replication() -> None:
+    never_ran = task("failed", marks=RunMarks(D1, D1, D1, ""), recovery_checkpoint="")
+    assert create_summary(SETTINGS, never_ran) == "start start-replication; await running"
+
+
+def test_create_on_a_cdc_task_that_ran_starts_from_the_new_position() -> None:
+    # The API reference: for a cdc task, a start from a given position is start-replication.
+    cdc = task("stopped", migration_type="cdc")
+    assert create_summary(NEW_CDC, cdc) == (
+        "start start-replication (position=0/5120E10); await running"
+    )
+
+
+def test_create_on_a_task_with_a_full_load_that_ran_resumes_from_the_new_position() -> None:
+    assert create_summary(NEW_CDC, task("stopped")) == (
+        "start resume-processing (position=0/5120E10); await running"
     )
 
 
 @pytest.mark.parametrize(
-    ("status", "expected"),
+    ("settings", "migration_type", "message"),
     [
-        ("ready", StatusClass.STARTABLE),
-        ("stopped", StatusClass.STARTABLE),
-        ("failed", StatusClass.STARTABLE),
-        ("starting", StatusClass.ALREADY_STARTED),
-        ("running", StatusClass.ALREADY_STARTED),
-        ("creating", StatusClass.TRANSITIONAL),
-        ("stopping", StatusClass.TRANSITIONAL),
-        ("modifying", StatusClass.TRANSITIONAL),
-        ("moving", StatusClass.TRANSITIONAL),
-        ("testing", StatusClass.TRANSITIONAL),
-        ("deleting", StatusClass.TERMINAL),
-        ("failed-move", StatusClass.TERMINAL),
-        ("some-future-status", StatusClass.TRANSITIONAL),
+        (
+            replace(SETTINGS, wait_for=WaitFor.FULL_LOAD_FINISHED),
+            "cdc",
+            "WaitFor: a cdc task has no full load, so the wait could only time out",
+        ),
+        (
+            replace(SETTINGS, start_type=StartType.RELOAD_TARGET),
+            "cdc",
+            "StartReplicationTaskType: a cdc task has no tables to reload",
+        ),
+        (NEW_CDC, "full-load", "CdcStartPosition: a full-load task captures no changes"),
     ],
 )
-def test_classify_status(status: str, expected: StatusClass) -> None:
-    assert classify_status(status) is expected
-
-
-def test_create_plan_records_deadline_marker_and_target() -> None:
-    decision = plan_start(
-        replace(SETTINGS, wait_for=WaitFor.FULL_LOAD_FINISHED), task("ready"), NOW
+def test_impossible_settings_fail_before_any_write(
+    settings: StarterSettings, migration_type: str, message: str
+) -> None:
+    error = failure(
+        lambda: decide_starter_create(settings, task("ready", migration_type=migration_type), NOW)
     )
-    assert decision.plan == Plan(
-        task_arn=ARN,
-        deadline=NOW + 600,
-        timeout_seconds=600,
-        wait_for=WaitFor.FULL_LOAD_FINISHED,
-        start_marker=MARKER,
-        expects_new_run=True,
-    )
+    assert error.startswith(message)
+    assert error.endswith(f"(the replication task {ARN}). Nothing was done.")
 
 
-def test_create_fails_when_the_task_does_not_exist() -> None:
-    with pytest.raises(StarterError, match=f"^Replication task {ARN} was not found"):
-        plan_start(SETTINGS, None, NOW)
-
-
-@pytest.mark.parametrize("status", ["deleting", "failed-move"])
-def test_create_failure_names_task_and_status(status: str) -> None:
-    with pytest.raises(StarterError) as caught:
-        plan_start(SETTINGS, task(status, last_failure_message="boom"), NOW)
-    assert str(caught.value) == (
-        f"Replication task {ARN} cannot be started: it is {status} (LastFailureMessage 'boom')."
+def test_a_cdc_stop_in_the_past_fails_before_the_start() -> None:
+    past = replace(SETTINGS, cdc_stop_position="server_time:2026-02-01T00:00:00")
+    assert failure(lambda: decide_starter_create(past, task("ready"), NOW)) == (
+        "CdcStopPosition: server_time:2026-02-01T00:00:00 is not in the future (it is now "
+        "2026-03-01T10:13:20 UTC): DMS would stop the task as soon as it starts. Set a later "
+        f"cdc_stop, or none. Nothing was started for {ARN}."
     )
 
 
-def test_start_with_another_task_to_stop_first_waits() -> None:
-    decision = plan_start(SETTINGS, task("stopped"), NOW, stop_arn=OLD_ARN)
-    assert decision.start is None
-    assert decision.plan.stop_arn == OLD_ARN
-    assert decision.plan.start_from == {"stopped"}
+def test_a_task_given_by_arn_is_tagged_first() -> None:
+    decision = decide_starter_create(replace(SETTINGS, tag_task=True), task("ready"), NOW)
+    assert decision.tag == ARN
+
+
+# -- Update ---------------------------------------------------------------------------------
+
+
+def update_summary(
+    old: StarterSettings | None,
+    new: StarterSettings,
+    current: State | None,
+    operation: StackOperation = StackOperation.UPDATE,
+    old_task: State | None = None,
+) -> str:
+    try:
+        decision = decide_starter_update(old, new, current, old_task, context(operation))
+    except StarterError as error:
+        return f"fail: {error}"
+    assert decision.physical_id == ARN, "a starter never changes its physical id"
+    return summary(decision)
+
+
+UPDATE_UNCHANGED_TABLE = {**CREATE_TABLE, "running": "await running"}
+UPDATE_CHANGED_TABLE = {
+    **UPDATE_UNCHANGED_TABLE,
+    "ready": "start start-replication (position=0/5120E10); await running",
+    "stopped": "start resume-processing (position=0/5120E10); await running",
+    "failed": "start resume-processing (position=0/5120E10); await running",
+    "starting": "rest T1; then start; await running",
+    "running": "stop T1; then start; await running",
+}
+
+
+@pytest.mark.parametrize("status", ALL_STATUSES)
+def test_update_without_start_changes_starts_what_rests(status: str) -> None:
+    expected = UPDATE_UNCHANGED_TABLE[status]
+    actual = update_summary(SETTINGS, replace(SETTINGS, timeout_seconds=900), task(status))
+    assert (expected in actual) if expected == CANNOT_START else (actual == expected)
+
+
+@pytest.mark.parametrize("status", ALL_STATUSES)
+def test_update_with_a_new_cdc_start_restarts_a_started_task(status: str) -> None:
+    expected = UPDATE_CHANGED_TABLE[status]
+    actual = update_summary(SETTINGS, NEW_CDC, task(status))
+    assert (expected in actual) if expected == CANNOT_START else (actual == expected)
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "Stop Reason FULL_LOAD_ONLY_FINISHED",
+        "Stop Reason STOPPED_AT_SERVER_TIME",
+        "Stop Reason STOPPED_AT_COMMIT_TIME",
+        "Stop Reason STOPPED_AFTER_FULL_LOAD",
+    ],
+)
+def test_a_finished_task_is_left_alone_by_an_update_that_changes_nothing_about_starting(
+    reason: str,
+) -> None:
+    done = task("stopped", stop_reason=reason)
+    assert update_summary(SETTINGS, replace(SETTINGS, on_delete=OnDelete.LEAVE_RUNNING), done) == (
+        "nothing"
+    )
+
+
+def test_a_finished_task_is_started_when_the_update_changes_its_cdc_stop() -> None:
+    done = task("stopped", stop_reason="Stop Reason STOPPED_AT_SERVER_TIME", migration_type="cdc")
+    later = replace(SETTINGS, cdc_stop_position="server_time:2027-01-01T00:00:00")
+    assert update_summary(SETTINGS, later, done) == (
+        "start resume-processing (stop=server_time:2027-01-01T00:00:00); await running"
+    )
+
+
+def test_an_update_that_keeps_the_cdc_start_resumes_at_the_checkpoint() -> None:
+    kept = replace(NEW_CDC, start_type=StartType.RELOAD_TARGET)
+    assert update_summary(NEW_CDC, kept, task("stopped")) == "start reload-target; await running"
+
+
+def test_a_new_cdc_start_on_a_cdc_task_that_ran_is_a_start_replication() -> None:
+    cdc = task("running", migration_type="cdc")
+    decision = decide_starter_update(SETTINGS, NEW_CDC, cdc, None, context())
+    assert decision.stops == (ARN,)
+    after_stop = replace(
+        cdc, status="stopped", marks=replace(cdc.marks, stop="2026-03-01T11:00:00")
+    )
+    poll = decide_poll(decision.plan, {ARN: after_stop}, NEW_CDC, NOW + 60)
+    assert isinstance(poll, Start)
+    assert (poll.parameters.start_type, poll.parameters.cdc_start_position) == (
+        "start-replication",
+        "0/5120E10",
+    )
+
+
+def test_update_with_unreadable_old_settings_does_not_restart() -> None:
+    assert update_summary(None, NEW_CDC, task("running")) == "await running"
+
+
+# -- Update: the task is replaced -----------------------------------------------------------
+
+NEW_TASK = task("ready", migration_type="cdc", arn=ARN)
+
+
+@pytest.mark.parametrize(
+    ("old_status", "on_delete", "expected"),
+    [
+        ("running", OnDelete.STOP, "stop OLD; then start; await running"),
+        ("starting", OnDelete.STOP, "rest OLD; then start; await running"),
+        ("stopping", OnDelete.LEAVE_RUNNING, "rest OLD; then start; await running"),
+        ("running", OnDelete.LEAVE_RUNNING, "start start-replication; await running"),
+        (
+            "stopped",
+            OnDelete.STOP,
+            "start start-replication (position=checkpoint:V1#1); await running",
+        ),
+    ],
+)
+def test_replacement(old_status: str, on_delete: OnDelete, expected: str) -> None:
+    settings = replace(SETTINGS, on_delete=on_delete)
+    old = replace(settings, arn=OLD)
+    assert update_summary(old, settings, NEW_TASK, old_task=task(old_status, arn=OLD)) == expected
+
+
+def test_replacement_that_cannot_start_fails_before_touching_the_old_task() -> None:
+    error = update_summary(
+        replace(SETTINGS, arn=OLD), SETTINGS, None, old_task=task("running", arn=OLD)
+    )
+    assert error.startswith(f"fail: Replication task {ARN} was not found")
+
+
+@pytest.mark.parametrize(
+    ("settings", "new", "old", "hands_over"),
+    [
+        (SETTINGS, NEW_TASK, task("stopped", arn=OLD), True),
+        (SETTINGS, NEW_TASK, task("stopped", arn=OLD, migration_type="cdc"), True),
+        (SETTINGS, NEW_TASK, task("stopped", arn=OLD, source_endpoint_arn=SOURCE + "2"), False),
+        (SETTINGS, NEW_TASK, task("stopped", arn=OLD, migration_type="full-load"), False),
+        (
+            SETTINGS,
+            task("ready", migration_type="full-load-and-cdc"),
+            task("stopped", arn=OLD),
+            False,
+        ),
+        (SETTINGS, replace(NEW_TASK, **RAN, status="stopped"), task("stopped", arn=OLD), False),
+        (replace(SETTINGS, cdc_handover=False), NEW_TASK, task("stopped", arn=OLD), False),
+        (NEW_CDC, NEW_TASK, task("stopped", arn=OLD), False),
+        (SETTINGS, NEW_TASK, None, False),
+    ],
+)
+def test_cdc_handover_needs_the_same_source_and_a_fresh_cdc_task(
+    settings: StarterSettings, new: State, old: State | None, hands_over: bool
+) -> None:
+    assert hands_over_cdc(settings, new, old) is hands_over
+
+
+# -- Update: a rollback ---------------------------------------------------------------------
+
+UPDATE_ROLLBACK_TABLE = {
+    "creating": "then start; await running",
+    # A task that never ran gets its first start, with the CDC start it never had.
+    "ready": "start start-replication (time=2026-01-01 00:00:00+00:00); await running",
+    "starting": "await running",
+    "running": "await running",
+    "stopping": "then start; await running",
+    "stopped": "start resume-processing; await running",
+    "failed": "start resume-processing; await running",
+    "modifying": "then start; await running",
+    "moving": "then start; await running",
+    "testing": "then start; await running",
+    "failed-move": "nothing",
+    "deleting": "nothing",
+}
+
+
+@pytest.mark.parametrize("status", ALL_STATUSES)
+def test_a_rollback_never_sends_the_old_cdc_start_again(status: str) -> None:
+    # The rollback of a CDC start change: CloudFormation sends the previous properties.
+    rolled_back = replace(SETTINGS, cdc_start_time=T1)
+    forward = replace(SETTINGS, cdc_start_position="0/5120E10")
+    actual = update_summary(forward, rolled_back, task(status), StackOperation.UPDATE_ROLLBACK)
+    assert actual == UPDATE_ROLLBACK_TABLE[status]
+
+
+def test_a_rollback_gets_all_the_time_there_is_and_never_fails() -> None:
+    decision = decide_starter_update(
+        SETTINGS, SETTINGS, task("stopped"), None, context(StackOperation.UPDATE_ROLLBACK)
+    )
+    assert decision.plan.timeout_seconds == MAX_TIMEOUT_SECONDS
+    assert decision.plan.best_effort
+    assert decision.plan.resume_only
+
+
+def test_a_rolled_back_replacement_stops_the_new_task_and_resumes_the_old() -> None:
+    forward = replace(SETTINGS, arn=OLD)
+    restored = task("stopped")
+    decision = decide_starter_update(
+        forward,
+        SETTINGS,
+        restored,
+        task("running", arn=OLD),
+        context(StackOperation.UPDATE_ROLLBACK),
+    )
+    assert summary(decision) == "stop OLD; then start; await running"
+
+
+def test_a_rollback_puts_back_the_previous_cdc_stop() -> None:
+    previous = replace(SETTINGS, cdc_stop_position="server_time:2027-01-01T00:00:00")
+    forward = replace(SETTINGS, cdc_stop_position="server_time:2028-01-01T00:00:00")
+    decision = decide_starter_update(
+        forward, previous, task("running"), None, context(StackOperation.UPDATE_ROLLBACK)
+    )
+    assert summary(decision) == "stop T1; then start; await running"
+    stopped = task("stopped", marks=replace(RAN["marks"], stop="2026-03-01T11:00:00"))
+    poll = decide_poll(decision.plan, {ARN: stopped}, previous, NOW + 60)
+    assert isinstance(poll, Start)
+    assert (poll.parameters.start_type, poll.parameters.cdc_stop_position) == (
+        "resume-processing",
+        "server_time:2027-01-01T00:00:00",
+    )
+
+
+def test_a_rollback_leaves_a_finished_task_finished() -> None:
+    done = task("stopped", stop_reason="Stop Reason FULL_LOAD_ONLY_FINISHED")
+    assert update_summary(SETTINGS, SETTINGS, done, StackOperation.UPDATE_ROLLBACK) == "nothing"
+
+
+# -- Delete ---------------------------------------------------------------------------------
+
+DELETE_TABLE = {
+    **dict.fromkeys(ALL_STATUSES, "nothing"),
+    "starting": "rest T1",
+    "running": "stop T1",
+    "stopping": "rest T1",
+}
+
+
+def delete_summary(
+    current: State | None,
+    operation: StackOperation,
+    *,
+    on_delete: OnDelete = OnDelete.STOP,
+    physical_id: str = ARN,
+) -> str:
+    settings = DeleteSettings(ARN, Kind.TASK, on_delete)
+    decision = decide_starter_delete(settings, current, context(operation, physical_id))
+    assert decision.plan.timeout_seconds == MAX_TIMEOUT_SECONDS
+    return summary(decision)
+
+
+@pytest.mark.parametrize("status", ALL_STATUSES)
+@pytest.mark.parametrize(
+    "operation",
+    [StackOperation.DELETE, StackOperation.UPDATE_CLEANUP, StackOperation.UNKNOWN],
+)
+def test_delete_brings_the_task_to_rest(status: str, operation: StackOperation) -> None:
+    assert delete_summary(task(status), operation) == DELETE_TABLE[status]
+
+
+@pytest.mark.parametrize("status", ALL_STATUSES)
+def test_delete_with_leave_running_does_nothing(status: str) -> None:
+    actual = delete_summary(task(status), StackOperation.DELETE, on_delete=OnDelete.LEAVE_RUNNING)
+    assert actual == "nothing"
+
+
+@pytest.mark.parametrize(
+    "operation", [StackOperation.CREATE_ROLLBACK, StackOperation.ROLLBACK_CLEANUP]
+)
+def test_delete_after_a_failed_create_stops_only_a_run_this_starter_started(
+    operation: StackOperation,
+) -> None:
+    ours = delete_summary(task("starting"), operation, on_delete=OnDelete.LEAVE_RUNNING)
+    adopted = delete_summary(task("running"), operation, physical_id=ARN + "#adopted")
+    assert (ours, adopted) == ("rest T1", "nothing")
 
 
 def test_delete_of_a_missing_task_does_nothing() -> None:
-    assert summarise(plan_stop(ARN, None, NOW, 600)) == "nothing"
+    assert delete_summary(None, StackOperation.DELETE) == "nothing"
+
+
+# -- the guards -----------------------------------------------------------------------------
+
+GUARD = GuardSettings(task_arn=ARN, task_definition_digest="d2")
+OLD_GUARD = replace(GUARD, task_definition_digest="d1")
 
 
 @pytest.mark.parametrize(
-    ("field", "value"),
+    ("status", "expected", "records_the_run"),
     [
-        ("start_type", StartType.RELOAD_TARGET),
-        ("cdc_start_time", datetime(2024, 1, 1, tzinfo=UTC)),
-        ("cdc_start_position", "0/1"),
-        ("cdc_stop_position", "server_time:2024-01-01T00:00:00"),
-        ("task_definition_digest", "new-digest"),
+        ("running", "stop T1", True),
+        ("starting", "rest T1", True),
+        ("stopping", "rest T1", True),
+        ("stopped", "nothing", False),
+        ("ready", "nothing", False),
+        ("modifying", "nothing", False),
     ],
 )
-def test_restart_needed_when_a_start_input_changes(field: str, value: object) -> None:
-    changed: dict[str, Any] = {field: value}
-    assert settings_require_restart(SETTINGS, replace(SETTINGS, **changed))
-
-
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [("wait_for", WaitFor.NOTHING), ("timeout_seconds", 900), ("cdc_handover", False)],
-)
-def test_no_restart_for_settings_that_do_not_reach_dms(field: str, value: object) -> None:
-    changed: dict[str, Any] = {field: value}
-    assert not settings_require_restart(SETTINGS, replace(SETTINGS, **changed))
-
-
-# -- start parameters ---------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("status", "start_type"),
-    [
-        ("ready", "start-replication"),
-        ("stopped", "reload-target"),
-        ("failed", "reload-target"),
-    ],
-)
-def test_start_type_is_decided_from_the_status(status: str, start_type: str) -> None:
-    settings = replace(SETTINGS, start_type=StartType.RELOAD_TARGET)
-    assert start_parameters(settings, task(status)).start_type == start_type
-
-
-def test_start_parameters_carry_the_cdc_settings() -> None:
-    start_time = datetime(2024, 1, 31, 12, tzinfo=UTC)
-    settings = replace(
-        SETTINGS, cdc_start_time=start_time, cdc_stop_position="commit_time:2024-02-01T00:00:00"
+def test_guard_brings_the_task_to_rest_before_a_modify(
+    status: str, expected: str, records_the_run: bool
+) -> None:
+    current = task(status)
+    decision = decide_guard_update(
+        OLD_GUARD, GUARD, current, context(physical_id=ARN + "#update-guard")
     )
-    parameters = start_parameters(settings, task("stopped"))
-    assert (parameters.cdc_start_time, parameters.cdc_start_position) == (start_time, None)
-    assert parameters.cdc_stop_position == "commit_time:2024-02-01T00:00:00"
-
-
-@pytest.mark.parametrize(
-    ("status", "resumes_cdc", "sends_cdc_start"),
-    [
-        ("ready", False, True),
-        ("ready", True, True),  # a first run always starts CDC where configured
-        ("stopped", False, True),
-        ("stopped", True, False),  # applied before: resume at the task's checkpoint
-        ("failed", True, False),
-    ],
-)
-def test_the_cdc_start_goes_on_first_runs_and_on_changes_only(
-    status: str, resumes_cdc: bool, sends_cdc_start: bool
-) -> None:
-    stop_at = "server_time:2027-01-01T00:00:00"
-    settings = replace(SETTINGS, cdc_start_position="0/5120E10", cdc_stop_position=stop_at)
-    parameters = start_parameters(settings, task(status), resumes_cdc=resumes_cdc)
-    assert parameters.cdc_start_position == ("0/5120E10" if sends_cdc_start else None)
-    assert parameters.cdc_stop_position == stop_at
-
-
-@pytest.mark.parametrize(
-    ("old_position", "new_position", "unchanged"),
-    [(None, None, True), ("0/1", "0/1", True), ("0/1", "0/2", False), (None, "0/2", False)],
-)
-def test_cdc_start_unchanged_compares_time_and_position(
-    old_position: str | None, new_position: str | None, unchanged: bool
-) -> None:
-    old = replace(SETTINGS, cdc_start_position=old_position)
-    new = replace(SETTINGS, cdc_start_position=new_position)
-    assert cdc_start_unchanged(old, new) is unchanged
-    assert cdc_start_unchanged(None, new) is False
-
-
-def test_handover_continues_from_the_old_checkpoint() -> None:
-    old = TaskState(arn=OLD_ARN, status="stopped", recovery_checkpoint="checkpoint:V1#1")
-    parameters = start_parameters(SETTINGS, task("ready"), handover_source=old)
-    assert (parameters.start_type, parameters.cdc_start_position) == (
-        "start-replication",
-        "checkpoint:V1#1",
+    assert summary(decision) == expected
+    assert decision.plan.best_effort  # once it acted, CloudFormation's modify tells the rest
+    recorded = (
+        guard_physical_id(ARN, snapshot(current)) if records_the_run else ARN + "#update-guard"
     )
-
-
-def test_handover_without_checkpoint_starts_without_position() -> None:
-    old = TaskState(arn=OLD_ARN, status="stopped")
-    assert start_parameters(SETTINGS, task("ready"), old).cdc_start_position is None
+    assert decision.physical_id == recorded
 
 
 @pytest.mark.parametrize(
-    ("settings", "migration_type", "status", "expected"),
+    ("old", "new"),
+    [(GUARD, GUARD), (OLD_GUARD, replace(GUARD, task_arn=OLD)), (None, GUARD)],
+)
+def test_guard_does_nothing_without_a_modify(old: GuardSettings | None, new: GuardSettings) -> None:
+    decision = decide_guard_update(old, new, task("running"), context(physical_id="g"))
+    assert summary(decision) == "nothing"
+    assert decision.physical_id == new.task_arn + "#update-guard"
+
+
+def test_guard_keeps_its_id_and_does_nothing_in_a_rollback() -> None:
+    decision = decide_guard_update(
+        GUARD, OLD_GUARD, task("running"), context(StackOperation.UPDATE_ROLLBACK, "g-id")
+    )
+    assert (summary(decision), decision.physical_id) == ("nothing", "g-id")
+
+
+def test_guard_physical_id_round_trips() -> None:
+    stopped = snapshot(task("running"))
+    assert parse_guard_physical_id(guard_physical_id(ARN, stopped)) == (ARN, stopped)
+    assert parse_guard_physical_id(guard_physical_id(ARN)) == (ARN, None)
+    assert parse_guard_physical_id(ARN + "#update-guard#stopped-run:garbage") == (ARN, None)
+
+
+STOPPED_RUN = snapshot(task("running"))
+AFTER_OUR_STOP = task(
+    "stopped",
+    stop_reason="Stop Reason NORMAL",
+    marks=replace(RAN["marks"], stop="2026-03-01T11:00:00"),
+)
+
+
+@pytest.mark.parametrize(
+    ("operation", "current", "expected"),
     [
-        (SETTINGS, "cdc", "ready", True),
-        (SETTINGS, "full-load-and-cdc", "ready", False),
-        (SETTINGS, "cdc", "running", False),
-        (replace(SETTINGS, cdc_handover=False), "cdc", "ready", False),
-        (CHANGED, "cdc", "ready", False),
+        (StackOperation.ROLLBACK_CLEANUP, AFTER_OUR_STOP, "start resume-processing; await running"),
+        (StackOperation.UNKNOWN, AFTER_OUR_STOP, "start resume-processing; await running"),
+        (
+            StackOperation.ROLLBACK_CLEANUP,
+            replace(AFTER_OUR_STOP, status="modifying"),
+            "then start; await running",
+        ),
+        (StackOperation.UPDATE_CLEANUP, AFTER_OUR_STOP, "nothing"),
+        (StackOperation.DELETE, AFTER_OUR_STOP, "nothing"),
+        (
+            StackOperation.ROLLBACK_CLEANUP,
+            task("running", marks=RunMarks(D2, D2, D1, "x")),
+            "nothing",
+        ),
+        (StackOperation.ROLLBACK_CLEANUP, None, "nothing"),
+        (
+            StackOperation.ROLLBACK_CLEANUP,
+            replace(AFTER_OUR_STOP, stop_reason="Stop Reason FULL_LOAD_ONLY_FINISHED"),
+            "nothing",
+        ),
     ],
 )
-def test_hands_over_cdc(
-    settings: StarterSettings, migration_type: str, status: str, expected: bool
+def test_guard_delete_restarts_what_a_rolled_back_update_left_stopped(
+    operation: StackOperation, current: State | None, expected: str
 ) -> None:
-    assert hands_over_cdc(settings, task(status, migration_type=migration_type)) is expected
+    decision = decide_guard_delete(current, context(operation, guard_physical_id(ARN, STOPPED_RUN)))
+    assert summary(decision) == expected
 
 
-# -- outcome -------------------------------------------------------------------------
+def test_guard_delete_without_a_stopped_run_does_nothing() -> None:
+    decision = decide_guard_delete(
+        AFTER_OUR_STOP, context(StackOperation.ROLLBACK_CLEANUP, ARN + "#update-guard")
+    )
+    assert summary(decision) == "nothing"
 
-FINISHED_DATE = "2024-01-31T13:00:00+00:00"
+
+def test_rollback_guard_stops_the_tasks_whose_definition_changes_back() -> None:
+    other = "arn:aws:dms:eu-west-1:123456789012:task:T2"
+    old = {ARN: "d2", other: "e1", OLD: "x"}
+    new = {ARN: "d1", other: "e1"}
+    assert changed_tasks(old, new) == (ARN,)
+    decision = decide_rollback_guard_update(
+        old, new, {ARN: task("running"), other: task("running")}, context()
+    )
+    assert summary(decision) == "stop T1"
+    assert decision.plan.best_effort
+    assert changed_tasks(None, new) == ()
+
+
+# -- is_complete ------------------------------------------------------------------------------
+
+
+def plan(**fields: Any) -> Plan:
+    base = Plan(deadline=NOW + 600, timeout_seconds=600, subject=ARN, wait_for=WaitFor.RUNNING)
+    return replace(base, **fields)
+
+
+def poll(plan_: Plan, tasks: dict[str, State | None], now: int = NOW) -> str:
+    try:
+        decision = decide_poll(plan_, tasks, SETTINGS, now)
+    except StarterError as error:
+        return f"fail: {error}"
+    match decision:
+        case Stop(arns=arns):
+            return "stop " + ",".join(_name(arn) for arn in arns)
+        case Start(parameters=parameters):
+            return f"start {parameters.start_type}"
+        case Wait():
+            return "wait"
+        case Complete(warning=warning):
+            return "complete" + (f" with warning: {warning}" if warning else "")
+    raise AssertionError(decision)
+
+
+RUNNING = task("running")
+RESTART = plan(rest=(ARN,), start_pending=True, snapshot=snapshot(RUNNING))
+STOPPED_NOW = replace(
+    RUNNING,
+    status="stopped",
+    stop_reason="Stop Reason NORMAL",
+    marks=replace(RUNNING.marks, stop="2026-03-01T11:00:00"),
+)
 
 
 @pytest.mark.parametrize(
-    ("state", "wait_for", "expected"),
+    ("label", "current", "expected"),
+    [
+        ("the old run still runs", RUNNING, "stop T1"),
+        ("stopping", replace(RUNNING, status="stopping"), "wait"),
+        ("stopped by our stop", STOPPED_NOW, "start resume-processing"),
+        ("our start, undated", replace(STOPPED_NOW, status="starting"), "wait"),
+        (
+            "our start, dated at the call",
+            replace(
+                STOPPED_NOW, status="starting", marks=RunMarks(D2, D2, D1, "2026-03-01T11:00:00")
+            ),
+            "wait",
+        ),
+        ("our run runs", replace(STOPPED_NOW, status="running", stop_reason=""), "complete"),
+        (
+            "our start failed before DMS dated it",
+            replace(
+                STOPPED_NOW, status="failed", stop_reason="Stop Reason FATAL_ERROR", failure="boom"
+            ),
+            f"fail: Replication task {ARN} did not reach 'running': it is failed "
+            "(StopReason 'Stop Reason FATAL_ERROR', LastFailureMessage 'boom').",
+        ),
+    ],
+)
+def test_a_restart_stops_the_old_run_once_and_starts_once(
+    label: str, current: State, expected: str
+) -> None:
+    assert poll(RESTART, {ARN: current}) == expected, label
+
+
+def test_a_restart_of_a_starting_task_waits_for_it_to_run_then_stops_it() -> None:
+    starting = task("starting", marks=RunMarks(), recovery_checkpoint="")
+    restart = plan(rest=(ARN,), start_pending=True, snapshot=snapshot(starting))
+    dated = replace(starting, status="running", marks=RunMarks(D2, D2, D2, ""))
+    assert poll(restart, {ARN: starting}) == "wait"
+    assert poll(restart, {ARN: dated}) == "stop T1"  # its date came late: still the old run
+    stopped = replace(
+        dated, status="stopped", marks=replace(dated.marks, stop="2026-03-01T11:00:00")
+    )
+    assert poll(restart, {ARN: stopped}) == "start resume-processing"
+    ours = replace(stopped, status="running")
+    assert poll(restart, {ARN: ours}) == "complete"
+
+
+@pytest.mark.parametrize(
+    ("current", "expected"),
+    [
+        (task("creating"), "wait"),
+        (task("ready"), "start start-replication"),
+        (task("starting", marks=RunMarks()), "wait"),
+        (task("running", marks=RunMarks(D2, D2, D2, "")), "complete"),
+        (
+            task("deleting", marks=RunMarks(), recovery_checkpoint=""),
+            f"fail: Replication task {ARN} cannot be started: it is deleting.",
+        ),
+    ],
+)
+def test_a_pending_start_waits_until_it_can_start(current: State, expected: str) -> None:
+    pending = plan(start_pending=True, snapshot=snapshot(task("creating")))
+    assert poll(pending, {ARN: current}) == expected
+
+
+def test_a_replacement_stops_the_old_task_before_starting_the_new_one() -> None:
+    replacing = plan(
+        rest=(OLD,), start_pending=True, snapshot=snapshot(NEW_TASK), handover_from=OLD
+    )
+    assert poll(replacing, {ARN: NEW_TASK, OLD: task("running", arn=OLD)}) == "stop OLD"
+    assert poll(replacing, {ARN: NEW_TASK, OLD: task("stopping", arn=OLD)}) == "wait"
+    decision = decide_poll(replacing, {ARN: NEW_TASK, OLD: task("stopped", arn=OLD)}, SETTINGS, NOW)
+    assert isinstance(decision, Start)
+    assert decision.parameters.cdc_start_position == "checkpoint:V1#1"
+
+
+@pytest.mark.parametrize(
+    ("current", "wait_for", "expected"),
     [
         (task("running"), WaitFor.RUNNING, Outcome.REACHED),
-        (task("starting"), WaitFor.RUNNING, Outcome.PENDING),
         (task("running"), WaitFor.FULL_LOAD_FINISHED, Outcome.PENDING),
-        (
-            task("running", full_load_progress_percent=100),
-            WaitFor.FULL_LOAD_FINISHED,
-            Outcome.REACHED,
-        ),
-        (
-            task("running", full_load_finish_date=FINISHED_DATE),
-            WaitFor.FULL_LOAD_FINISHED,
-            Outcome.REACHED,
-        ),
-        (task("stopped", stop_reason=FULL_LOAD_ONLY_FINISHED), WaitFor.RUNNING, Outcome.REACHED),
-        (
-            task("stopped", stop_reason=FULL_LOAD_ONLY_FINISHED),
-            WaitFor.FULL_LOAD_FINISHED,
-            Outcome.REACHED,
-        ),
+        (task("running", full_load_finish_date=D2), WaitFor.FULL_LOAD_FINISHED, Outcome.REACHED),
         (
             task(
                 "stopped",
-                stop_reason="Stop Reason STOPPED_AFTER_FULL_LOAD",
-                full_load_finish_date=FINISHED_DATE,
+                stop_reason="Stop Reason FULL_LOAD_ONLY_FINISHED",
+                migration_type="full-load",
             ),
+            WaitFor.FULL_LOAD_FINISHED,
+            Outcome.REACHED,
+        ),
+        (
+            task("stopped", stop_reason="Stop Reason STOPPED_AT_SERVER_TIME"),
             WaitFor.RUNNING,
             Outcome.REACHED,
         ),
         (
-            task(
-                "stopped",
-                stop_reason="Stop Reason FATAL_ERROR",
-                full_load_finish_date=FINISHED_DATE,
-            ),
-            WaitFor.RUNNING,
+            task("stopped", stop_reason="Stop Reason STOPPED_AT_SERVER_TIME"),
+            WaitFor.FULL_LOAD_FINISHED,
             Outcome.FAILED,
         ),
         (task("stopped", stop_reason="Stop Reason NORMAL"), WaitFor.RUNNING, Outcome.FAILED),
         (task("failed"), WaitFor.RUNNING, Outcome.FAILED),
         (task("deleting"), WaitFor.RUNNING, Outcome.FAILED),
-        (task("failed-move"), WaitFor.FULL_LOAD_FINISHED, Outcome.FAILED),
-        (task("stopping"), WaitFor.RUNNING, Outcome.PENDING),
-        (task("modifying"), WaitFor.RUNNING, Outcome.PENDING),
+        (task("starting"), WaitFor.RUNNING, Outcome.PENDING),
         (task("failed"), WaitFor.NOTHING, Outcome.REACHED),
     ],
 )
-def test_outcome(state: TaskState, wait_for: WaitFor, expected: Outcome) -> None:
-    assert outcome(state, wait_for) is expected
+def test_outcome(current: State, wait_for: WaitFor, expected: Outcome) -> None:
+    assert outcome(current, wait_for) is expected
 
 
-# -- polls ---------------------------------------------------------------------------
-
-NEW_MARKER = "2024-02-01T00:00:00+00:00"
-PENDING_START = Plan(
-    task_arn=ARN,
-    deadline=NOW + 600,
-    timeout_seconds=600,
-    wait_for=WaitFor.RUNNING,
-    start_from=frozenset({"ready"}),
-    start_marker=MARKER,
-    expects_new_run=True,
-)
-RESTART = replace(PENDING_START, stop_arn=ARN, start_from=frozenset({"stopped"}))
-STARTED = replace(PENDING_START, start_from=frozenset())
-STOP_ONLY = Plan(
-    task_arn=ARN, deadline=NOW + 600, timeout_seconds=600, stop_arn=ARN, start_marker=MARKER
-)
+def test_a_timeout_names_the_task_its_goal_and_last_status() -> None:
+    late = NOW + 601
+    assert poll(plan(), {ARN: task("starting")}, late) == (
+        f"fail: Timed out after 600 s waiting for replication task {ARN} to run; last status "
+        "starting. It was left as it is."
+    )
+    assert poll(plan(rest=(OLD,)), {ARN: NEW_TASK, OLD: task("stopping", arn=OLD)}, late) == (
+        f"fail: Timed out after 600 s waiting for replication task {OLD} to come to rest "
+        "(stopped); last status stopping. It was left as it is."
+    )
 
 
-def poll(plan: Plan, state: TaskState | None, now: int = NOW) -> str:
-    """One poll's decision in words."""
-    try:
-        decision = decide_poll(plan, state, state, SETTINGS, now)
-    except StarterError as error:
-        return f"fail: {error}"
-    match decision:
-        case Wait():
-            return "wait"
-        case Stop(task_arn=arn):
-            return f"stop {arn}"
-        case Start(parameters=parameters):
-            return f"start {parameters.start_type}"
-        case Complete():
-            return "complete"
+def test_a_best_effort_plan_completes_with_a_warning_instead_of_failing() -> None:
+    relaxed = plan(best_effort=True)
+    assert poll(relaxed, {ARN: task("starting")}, NOW + 601).startswith(
+        "complete with warning: Timed out after 600 s"
+    )
+    assert poll(relaxed, {ARN: None}).startswith(
+        f"complete with warning: Replication task {ARN} was not found"
+    )
+
+
+def test_reached_wins_over_the_deadline() -> None:
+    assert poll(plan(), {ARN: task("running")}, NOW + 10_000) == "complete"
+
+
+def test_a_plan_that_only_brings_tasks_to_rest() -> None:
+    resting = Plan(deadline=NOW + 60, timeout_seconds=60, rest=(ARN,))
+    assert poll(resting, {ARN: task("running")}) == "stop T1"
+    assert poll(resting, {ARN: task("stopped")}) == "complete"
+    assert poll(resting, {ARN: None}) == "complete"
+
+
+# -- start parameters -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("plan", "state", "expected"),
+    ("current", "plan_fields", "expected"),
     [
-        (PENDING_START, task("creating"), "wait"),
-        (PENDING_START, task("ready"), "start start-replication"),
-        (PENDING_START, task("starting", start_marker=NEW_MARKER), "wait"),
-        (PENDING_START, task("running", start_marker=NEW_MARKER), "complete"),
-        (RESTART, task("running"), f"stop {ARN}"),
-        (RESTART, task("starting"), "wait"),
-        (RESTART, task("stopping"), "wait"),
-        (RESTART, task("stopped"), "start resume-processing"),
-        (RESTART, task("starting", start_marker=NEW_MARKER), "wait"),
-        (RESTART, task("running", start_marker=NEW_MARKER), "complete"),
-        (STARTED, task("starting", start_marker=NEW_MARKER), "wait"),
-        (STARTED, task("stopped"), "wait"),
-        (STOP_ONLY, task("running"), f"stop {ARN}"),
-        (STOP_ONLY, task("stopping"), "wait"),
-        (STOP_ONLY, task("stopped"), "complete"),
-        (STOP_ONLY, task("failed"), "complete"),
-        (STOP_ONLY, None, "complete"),
-        (replace(STARTED, wait_for=WaitFor.NOTHING), task("stopped"), "complete"),
-    ],
-)
-def test_poll_decisions(plan: Plan, state: TaskState | None, expected: str) -> None:
-    assert poll(plan, state) == expected
-
-
-def test_poll_fails_when_the_new_run_fails() -> None:
-    failed = task(
-        "failed",
-        start_marker=NEW_MARKER,
-        stop_reason="Stop Reason FATAL_ERROR",
-        last_failure_message="Error connecting to source",
-    )
-    assert poll(STARTED, failed) == (
-        f"fail: Replication task {ARN} did not reach 'running': it is failed "
-        "(StopReason 'Stop Reason FATAL_ERROR', LastFailureMessage 'Error connecting to source')."
-    )
-
-
-@pytest.mark.parametrize("status", ["stopped", "deleting"])
-def test_pending_start_fails_on_an_unexpected_status(status: str) -> None:
-    assert poll(PENDING_START, task(status)) == (
-        f"fail: Replication task {ARN} was to be started once ready, but it is {status}."
-    )
-
-
-@pytest.mark.parametrize("wait_for", list(WaitFor))
-def test_pending_start_fails_when_the_task_is_gone(wait_for: WaitFor) -> None:
-    plan = replace(PENDING_START, wait_for=wait_for)
-    assert poll(plan, None).startswith(f"fail: Replication task {ARN} was not found")
-
-
-def test_poll_times_out_with_the_last_status() -> None:
-    stuck = task("modifying")
-    plan = replace(PENDING_START, start_from=frozenset({"ready", "stopped", "failed"}))
-    assert poll(plan, stuck, now=NOW + 599) == "wait"
-    assert poll(plan, stuck, now=NOW + 600) == (
-        f"fail: Timed out after 600 s waiting for task {ARN} to run; last status modifying. "
-        "The task was left as it is."
-    )
-
-
-def test_stop_times_out_naming_the_task_to_stop() -> None:
-    message = poll(STOP_ONLY, task("stopping"), now=NOW + 601)
-    assert message.startswith(
-        f"fail: Timed out after 600 s waiting for task {ARN} to come to rest (stopped); "
-        "last status stopping."
-    )
-
-
-def test_reached_target_wins_over_the_deadline() -> None:
-    assert poll(STARTED, task("running", start_marker=NEW_MARKER), now=NOW + 10_000) == "complete"
-
-
-def test_full_load_wait_times_out_naming_the_goal() -> None:
-    plan = replace(STARTED, wait_for=WaitFor.FULL_LOAD_FINISHED)
-    message = poll(plan, task("running", start_marker=NEW_MARKER), now=NOW + 600)
-    assert "to finish its full load; last status running" in message
-
-
-def test_handover_start_uses_the_stopped_old_task() -> None:
-    plan = replace(
-        PENDING_START, stop_arn=OLD_ARN, cdc_handover=True, start_from=frozenset({"ready"})
-    )
-    old = TaskState(arn=OLD_ARN, status="stopped", recovery_checkpoint="checkpoint:V1#9")
-    decision = decide_poll(plan, task("ready", migration_type="cdc"), old, SETTINGS, NOW)
-    assert isinstance(decision, Start)
-    assert decision.parameters.cdc_start_position == "checkpoint:V1#9"
-
-
-def test_handover_waits_while_the_old_task_stops() -> None:
-    plan = replace(PENDING_START, stop_arn=OLD_ARN, cdc_handover=True)
-    old = TaskState(arn=OLD_ARN, status="stopping")
-    assert isinstance(decide_poll(plan, task("ready"), old, SETTINGS, NOW), Wait)
-
-
-# -- data ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("plan", [PENDING_START, RESTART, STARTED, STOP_ONLY])
-def test_plan_round_trips_through_data(plan: Plan) -> None:
-    data = plan.to_data()
-    assert all(key.startswith("Starter") and isinstance(value, str) for key, value in data.items())
-    assert Plan.from_data(data) == plan
-
-
-def test_plan_from_data_names_a_missing_key() -> None:
-    with pytest.raises(StarterError, match="has no plan key StarterDeadline"):
-        Plan.from_data({k: v for k, v in STARTED.to_data().items() if k != "StarterDeadline"})
-
-
-def test_task_state_reads_a_dms_description() -> None:
-    start = datetime(2024, 1, 31, 12, tzinfo=UTC)
-    state = task_state(
-        {
-            "ReplicationTaskArn": ARN,
-            "Status": "running",
-            "MigrationType": "cdc",
-            "ReplicationTaskStartDate": datetime(2023, 1, 1, tzinfo=UTC),
-            "RecoveryCheckpoint": "checkpoint:V1#1",
-            "ReplicationTaskStats": {
-                "StartDate": start,
-                "FullLoadProgressPercent": 100,
-                "TablesLoaded": 4,
-                "TablesErrored": 1,
-                "FullLoadFinishDate": start,
-            },
-        }
-    )
-    assert state == TaskState(
-        arn=ARN,
-        status="running",
-        migration_type="cdc",
-        start_marker=start.isoformat(),
-        start_date="2023-01-01T00:00:00+00:00",
-        recovery_checkpoint="checkpoint:V1#1",
-        full_load_progress_percent=100,
-        full_load_finish_date=start.isoformat(),
-        tables_loaded=4,
-        tables_errored=1,
-    )
-
-
-def test_start_marker_falls_back_to_the_task_start_date() -> None:
-    start = datetime(2023, 1, 1, tzinfo=UTC)
-    state = task_state(
-        {"ReplicationTaskArn": ARN, "Status": "stopped", "ReplicationTaskStartDate": start}
-    )
-    assert state.start_marker == start.isoformat()
-    assert task_state({"ReplicationTaskArn": ARN, "Status": "ready"}).start_marker == ""
-
-
-def test_attributes_are_strings_and_stay_small() -> None:
-    huge = task(
-        "failed",
-        stop_reason="r" * 5000,
-        last_failure_message="m" * 5000,
-        recovery_checkpoint="c" * 5000,
-        cdc_start_position="p" * 5000,
-        cdc_stop_position="s" * 5000,
-        full_load_progress_percent=12,
-    )
-    data = {**task_attributes(huge), **RESTART.to_data()}
-    assert set(task_attributes(huge)) == {
-        Attr.TASK_ARN,
-        Attr.STATUS,
-        Attr.STOP_REASON,
-        Attr.START_DATE,
-        Attr.CDC_START_POSITION,
-        Attr.CDC_STOP_POSITION,
-        Attr.RECOVERY_CHECKPOINT,
-        Attr.FULL_LOAD_PROGRESS_PERCENT,
-        Attr.TABLES_LOADED,
-        Attr.TABLES_ERRORED,
-    }
-    assert data[Attr.FULL_LOAD_PROGRESS_PERCENT] == "12"
-    assert data[Attr.TABLES_LOADED] == ""
-    assert len(json.dumps({"Data": data}).encode()) < 3500
-
-
-def test_failure_messages_are_capped() -> None:
-    assert len(str(StarterError("x" * 5000))) == 1000
-
-
-def test_describe_status_without_details() -> None:
-    assert describe_status(task("running")) == "running"
-
-
-@pytest.mark.parametrize(
-    ("fields", "done"),
-    [
-        ({"status": "stopped", "stop_reason": FULL_LOAD_ONLY_FINISHED}, True),
-        ({"status": "stopped", "migration_type": "full-load", "full_load_finish_date": "x"}, True),
-        ({"status": "stopped", "migration_type": "full-load"}, False),
+        (task("ready"), {}, ("start-replication", "0/5120E10")),
+        (task("stopped"), {"send_cdc_start": True}, ("resume-processing", "0/5120E10")),
         (
-            {
-                "status": "stopped",
-                "migration_type": "full-load-and-cdc",
-                "stop_reason": "Stop Reason NORMAL",
-                "full_load_finish_date": "x",
-            },
-            False,
+            task("stopped", migration_type="cdc"),
+            {"send_cdc_start": True},
+            ("start-replication", "0/5120E10"),
         ),
-        ({"status": "running", "stop_reason": FULL_LOAD_ONLY_FINISHED}, False),
+        (task("stopped"), {}, ("resume-processing", None)),
+        (
+            task("stopped"),
+            {"send_cdc_start": True, "resume_only": True},
+            ("resume-processing", None),
+        ),
+        (task("ready"), {"resume_only": True}, ("start-replication", "0/5120E10")),
     ],
 )
-def test_full_load_task_is_done_only_for_a_finished_full_load_task(
-    fields: dict[str, str], done: bool
+def test_start_parameters(
+    current: State, plan_fields: dict[str, Any], expected: tuple[str, str | None]
 ) -> None:
-    assert full_load_task_is_done(task(**fields)) is done
+    parameters = start_parameters(NEW_CDC, current, plan(**plan_fields))
+    assert (parameters.start_type, parameters.cdc_start_position) == expected
+
+
+def test_a_restoring_start_of_a_full_load_serverless_replication_reloads() -> None:
+    replication = State(
+        arn=ARN,
+        status="stopped",
+        kind=Kind.REPLICATION,
+        migration_type=MigrationType.FULL_LOAD,
+        **RAN,
+    )
+    parameters = start_parameters(
+        replace(SETTINGS, kind=Kind.REPLICATION), replication, plan(resume_only=True)
+    )
+    assert parameters.start_type == "reload-target"
+
+
+def test_stack_operation_reads_the_stack_status() -> None:
+    assert (
+        StackOperation.from_status("UPDATE_ROLLBACK_IN_PROGRESS") is StackOperation.UPDATE_ROLLBACK
+    )
+    assert StackOperation.from_status("IMPORT_IN_PROGRESS") is StackOperation.UNKNOWN
+    assert StackOperation.ROLLBACK_CLEANUP.rolls_back
+    assert not StackOperation.UPDATE_CLEANUP.rolls_back
+
+
+def test_every_phase_is_covered_by_the_decisions() -> None:
+    assert {TASK_PHASES[status] for status in ALL_STATUSES} == set(Phase)
