@@ -127,3 +127,77 @@ def test_installed_wheel_synthesizes_outside_the_repo(wheel: Path, tmp_path: Pat
     assert len(handlers) == 2
     asset_hash = str(handlers[0]["Properties"]["Code"]["S3Key"]).removesuffix(".zip")
     assert (outdir / f"asset.{asset_hash}" / "dms_task_starter_runtime" / "handler.py").is_file()
+
+
+# Release artifacts: `python -m build` (sdist, then the wheel from the sdist), offline.
+
+APACHE_2_SHA256 = "cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc523d30"
+"""SHA-256 of https://www.apache.org/licenses/LICENSE-2.0.txt (11358 bytes)."""
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The sdist and the wheel `python -m build --no-isolation` makes (no download)."""
+    dist = tmp_path_factory.mktemp("release")
+    _run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), str(REPO_ROOT)],
+        cwd=dist,
+    )
+    (sdist,) = dist.glob("cdk_dms_task_starter-*.tar.gz")
+    (built_wheel,) = dist.glob("cdk_dms_task_starter-*-py3-none-any.whl")
+    return sdist, built_wheel
+
+
+def test_license_is_the_apache_2_text() -> None:
+    import hashlib
+
+    digest = hashlib.sha256((REPO_ROOT / "LICENSE").read_bytes()).hexdigest()
+    assert digest == APACHE_2_SHA256
+
+
+def test_release_passes_twine_check_strict(release: tuple[Path, Path]) -> None:
+    sdist, built_wheel = release
+    env = {**os.environ, "NO_COLOR": "1"}
+    output = _run(
+        [sys.executable, "-m", "twine", "check", "--strict", str(sdist), str(built_wheel)],
+        cwd=sdist.parent,
+        env=env,
+    )
+    assert output.count("PASSED") == 2, output
+    assert "WARNING" not in output
+    assert "FAILED" not in output
+
+
+def test_license_and_changelog_are_in_the_release(release: tuple[Path, Path]) -> None:
+    import tarfile
+    import zipfile
+
+    sdist, built_wheel = release
+    license_bytes = (REPO_ROOT / "LICENSE").read_bytes()
+    root = sdist.name.removesuffix(".tar.gz")
+    with tarfile.open(sdist) as tar:
+        names = set(tar.getnames())
+        member = tar.extractfile(f"{root}/LICENSE")
+        assert member is not None
+        assert member.read() == license_bytes
+    for expected in ("CHANGELOG.md", "README.md", "pyproject.toml"):
+        assert f"{root}/{expected}" in names
+    assert f"{root}/lambda/dms_task_starter_runtime/handler.py" in names
+    with zipfile.ZipFile(built_wheel) as archive:
+        dist_info = f"{root}.dist-info"
+        assert archive.read(f"{dist_info}/licenses/LICENSE") == license_bytes
+        metadata = archive.read(f"{dist_info}/METADATA").decode()
+        assert "dms_task_starter/metrics.py" in archive.namelist()
+    assert "License-Expression: Apache-2.0" in metadata
+    assert "License-File: LICENSE" in metadata
+
+
+def test_release_wheel_contains_both_packages(release: tuple[Path, Path]) -> None:
+    test_wheel_contains_both_packages(release[1])
+
+
+def test_release_wheel_synthesizes_outside_the_repo(
+    release: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The wheel built from the sdist installs into a fresh venv and stages the runtime."""
+    test_installed_wheel_synthesizes_outside_the_repo(release[1], tmp_path)

@@ -500,6 +500,7 @@ def test_start_dates_may_appear_only_once_the_task_runs(double: DmsDouble) -> No
 
 def test_a_malformed_plan_fails_with_a_readable_message(double: DmsDouble) -> None:
     event = {**cfn_event("Create", props()), "Data": {"StarterSubject": T1}}
-    with double_clock(double), pytest.raises(StarterError, match=r"has no plan key Starter\w+, which on_event writes"):
+    expected = r"has no plan key Starter\w+, which on_event writes"
+    with double_clock(double), pytest.raises(StarterError, match=expected):
         handler.is_complete(event, CONTEXT)
     assert double.calls == []
