@@ -1,26 +1,28 @@
-"""AWS CDK constructs that start AWS DMS replication tasks from CloudFormation."""
+"""AWS CDK constructs that start AWS DMS replication tasks and Serverless replications."""
 
-from dms_task_starter_runtime.contract import OnDelete, StartType, WaitFor
+from dms_task_starter_runtime.contract import MigrationType, OnDelete, StartType, WaitFor
 
+from dms_task_starter.cdc import CdcStart, CdcStop
+from dms_task_starter.metrics import ReplicationTaskMetrics
 from dms_task_starter.provider import (
     POWERTOOLS_LAYER_VERSION,
     ReplicationTaskStarterProvider,
 )
-from dms_task_starter.starter import (
-    CdcStart,
-    CdcStop,
-    ReplicationTaskStarter,
-    task_definition_digest,
-)
+from dms_task_starter.replication import ReplicationStarter, replication_definition_digest
+from dms_task_starter.starter import ReplicationTaskStarter, task_definition_digest
 
 __all__ = [
     "POWERTOOLS_LAYER_VERSION",
     "CdcStart",
     "CdcStop",
+    "MigrationType",
     "OnDelete",
+    "ReplicationStarter",
+    "ReplicationTaskMetrics",
     "ReplicationTaskStarter",
     "ReplicationTaskStarterProvider",
     "StartType",
     "WaitFor",
+    "replication_definition_digest",
     "task_definition_digest",
 ]

@@ -1,169 +1,56 @@
-"""The ``ReplicationTaskStarter`` construct and its CDC position helpers."""
+"""The ``ReplicationTaskStarter`` construct: starts a DMS replication task from CloudFormation."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import replace
-from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING
 
-from aws_cdk import (
-    Annotations,
-    ArnFormat,
-    CustomResource,
-    Duration,
-    Stack,
-    Token,
-)
+from aws_cdk import Annotations, ArnFormat, CustomResource, Duration, Stack, Token
 from aws_cdk import aws_dms as dms
-from constructs import Construct
 from dms_task_starter_runtime import contract, settings
-from dms_task_starter_runtime.contract import Kind, OnDelete, Prop, StartType, WaitFor
+from dms_task_starter_runtime.contract import Attr, Kind, OnDelete, Prop, StartType, WaitFor
 
+from dms_task_starter._base import (
+    StarterBase,
+    check_possible,
+    definition_digest,
+    start_properties,
+)
 from dms_task_starter._lazy import lazy_string
-from dms_task_starter.provider import ReplicationTaskStarterProvider
+from dms_task_starter.cdc import validated
+from dms_task_starter.metrics import DEFAULT_STATISTIC, ReplicationTaskMetrics
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
+    from aws_cdk import aws_cloudwatch as cloudwatch
     from aws_cdk import aws_lambda as lambda_
+    from constructs import Construct
 
-CHECKPOINT_PREFIX: Final = "checkpoint:"
-
-
-def _validated(prop: str, value: str, parse: Callable[[str], object]) -> str:
-    """Run the handler's validator on a literal value; tokens are checked at deploy time."""
-    if not Token.is_unresolved(value):
-        try:
-            parse(value)
-        except settings.InvalidSettingError as error:
-            raise ValueError(f"{prop}: {error}") from error
-    return value
-
-
-def _utc(prop: str, value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(
-            f"{prop}: the datetime {value.isoformat()} has no time zone; pass an aware "
-            "datetime such as datetime(2024, 1, 31, 12, 0, tzinfo=timezone.utc)"
-        )
-    return value.astimezone(UTC)
-
-
-class CdcStart:
-    """Where change data capture starts (``CdcStartTime`` or ``CdcStartPosition``).
-
-    DMS accepts a start time or a start position, never both; the two factories make
-    that choice explicit.
-    """
-
-    def __init__(self, prop: str, value: str) -> None:
-        """Use the factories :meth:`at_time`, :meth:`at_position` or :meth:`at_checkpoint`."""
-        self.prop: Final = prop
-        """The resource property this value is passed in."""
-        self.value: Final = value
-        """The value in the form the handler parses."""
-
-    @classmethod
-    def at_time(cls, time: datetime) -> CdcStart:
-        """Start CDC at ``time`` (timezone-aware; sent as ISO 8601 UTC, whole seconds).
-
-        Not every source engine supports a start time; use :meth:`at_position` then.
-        """
-        rendered = _utc("cdc_start", time).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return cls(
-            Prop.CDC_START_TIME, _validated("cdc_start", rendered, settings.parse_cdc_start_time)
-        )
-
-    @classmethod
-    def at_position(cls, position: str) -> CdcStart:
-        """Start CDC at a native position (MySQL ``mysql-bin-changelog.000024:373``,
-        PostgreSQL LSN ``0/5120E10``, Oracle SCN), a date string ``2018-03-08T12:12:12``
-        or a checkpoint. Tokens are passed through and validated at deploy time.
-        """
-        return cls(
-            Prop.CDC_START_POSITION,
-            _validated("cdc_start", position, settings.parse_cdc_start_position),
-        )
-
-    @classmethod
-    def at_checkpoint(cls, checkpoint: str) -> CdcStart:
-        """Start CDC at a DMS checkpoint, e.g. a task's ``RecoveryCheckpoint``
-        (``checkpoint:V1#27#...``). Tokens are passed through.
-        """
-        value = _validated("cdc_start", checkpoint, settings.parse_cdc_start_position)
-        if not Token.is_unresolved(value) and not value.startswith(CHECKPOINT_PREFIX):
-            raise ValueError(
-                f"cdc_start: a checkpoint starts with {CHECKPOINT_PREFIX!r} "
-                f"(got {value[: settings.MAX_SHOWN_VALUE_CHARS]!r}); use CdcStart.at_position for "
-                "native positions"
-            )
-        return cls(Prop.CDC_START_POSITION, value)
-
-
-class CdcStop:
-    """Where change data capture stops (``CdcStopPosition``)."""
-
-    def __init__(self, value: str) -> None:
-        """Use the factories :meth:`at_server_time`, :meth:`at_commit_time` or
-        :meth:`at_position`.
-        """
-        self.value: Final = value
-        """The ``CdcStopPosition`` value."""
-
-    @classmethod
-    def at_server_time(cls, time: datetime) -> CdcStop:
-        """Stop CDC when the replication instance's clock reaches ``time`` (aware; UTC)."""
-        return cls._at("server_time", time)
-
-    @classmethod
-    def at_commit_time(cls, time: datetime) -> CdcStop:
-        """Stop CDC at the first transaction committed at or after ``time`` (aware; UTC)."""
-        return cls._at("commit_time", time)
-
-    @classmethod
-    def at_position(cls, position: str) -> CdcStop:
-        """A raw ``server_time:YYYY-MM-DDThh:mm:ss`` or ``commit_time:...`` position.
-
-        Tokens are passed through and validated at deploy time.
-        """
-        return cls(_validated("cdc_stop", position, settings.parse_cdc_stop_position))
-
-    @classmethod
-    def _at(cls, kind: str, time: datetime) -> CdcStop:
-        rendered = f"{kind}:{_utc('cdc_stop', time).strftime('%Y-%m-%dT%H:%M:%S')}"
-        return cls(_validated("cdc_stop", rendered, settings.parse_cdc_stop_position))
+    from dms_task_starter.cdc import CdcStart, CdcStop
 
 
 def task_definition_digest(task: dms.CfnReplicationTask) -> str:
-    """Return the sha256 hex digest of everything in ``task`` that DMS would modify.
-
-    Tokens (Refs of endpoints, instance ...) are resolved to their CloudFormation
-    expressions, so the digest changes exactly when the task's template changes.
-    """
-    definition: dict[str, Any] = {
-        "MigrationType": task.migration_type,
-        "ReplicationInstanceArn": task.replication_instance_arn,
-        "SourceEndpointArn": task.source_endpoint_arn,
-        "TargetEndpointArn": task.target_endpoint_arn,
-        "TableMappings": task.table_mappings,
-        "ReplicationTaskSettings": task.replication_task_settings,
-        "ReplicationTaskIdentifier": task.replication_task_identifier,
-        "ResourceIdentifier": task.resource_identifier,
-        "CdcStartPosition": task.cdc_start_position,
-        "CdcStartTime": task.cdc_start_time,
-        "CdcStopPosition": task.cdc_stop_position,
-        "TaskData": task.task_data,
-        "Tags": task.tags.render_tags(),
-    }
-    resolved = Stack.of(task).resolve(definition)
-    canonical = json.dumps(resolved, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    """Return the sha256 hex digest of everything in ``task`` that DMS would modify."""
+    return definition_digest(
+        task,
+        {
+            "MigrationType": task.migration_type,
+            "ReplicationInstanceArn": task.replication_instance_arn,
+            "SourceEndpointArn": task.source_endpoint_arn,
+            "TargetEndpointArn": task.target_endpoint_arn,
+            "TableMappings": task.table_mappings,
+            "ReplicationTaskSettings": task.replication_task_settings,
+            "ReplicationTaskIdentifier": task.replication_task_identifier,
+            "ResourceIdentifier": task.resource_identifier,
+            "CdcStartPosition": task.cdc_start_position,
+            "CdcStartTime": task.cdc_start_time,
+            "CdcStopPosition": task.cdc_stop_position,
+            "TaskData": task.task_data,
+            "Tags": task.tags.render_tags(),
+        },
+    )
 
 
-class ReplicationTaskStarter(Construct):
+class ReplicationTaskStarter(StarterBase):
     """Starts an AWS DMS replication task from CloudFormation and waits for it.
 
     Creates one ``Custom::DmsReplicationTaskStarter`` resource (plus, for a guarded
@@ -188,6 +75,7 @@ class ReplicationTaskStarter(Construct):
         powertools_layer: lambda_.ILayerVersion | None = None,
         cdc_handover: bool = True,
         guard_task_updates: bool | None = None,
+        replication_instance: dms.CfnReplicationInstance | str | None = None,
     ) -> None:
         """Start ``task`` on create (and on update when its settings change).
 
@@ -215,44 +103,38 @@ class ReplicationTaskStarter(Construct):
             stack). Default: on for such a task; for a ``CfnReplicationTask`` without one, off
             with a synth warning; off for an ARN string. ``True`` makes a missing
             ``resource_identifier`` an error.
+        :param replication_instance: The task's replication instance, for the metric methods
+            (CloudWatch names it by its identifier, which no ARN contains): a
+            ``CfnReplicationInstance`` with a ``replication_instance_identifier``, or that
+            identifier. Default: none (the metric methods then raise ``ValueError``).
         """
-        super().__init__(scope, id)
-        provider = ReplicationTaskStarterProvider.of(
-            self, poll_interval=poll_interval, powertools_layer=powertools_layer
-        )
-        self.provider: Final = provider
-        """The provider shared by the stack's starters."""
+        super().__init__(scope, id, poll_interval=poll_interval, powertools_layer=powertools_layer)
         properties = start_properties(
             kind=Kind.TASK,
-            start_type=StartType(start_type),
+            start_type=start_type,
             cdc_start=cdc_start,
             cdc_stop=cdc_stop,
-            wait_for=WaitFor(wait_for),
-            on_delete=OnDelete(on_delete),
+            wait_for=wait_for,
+            on_delete=on_delete,
             timeout=timeout,
             cdc_handover=cdc_handover,
         )
         self.guard: CustomResource | None = None
         """The update guard resource, when the task is guarded."""
         if isinstance(task, dms.CfnReplicationTask):
-            properties.update(_task_properties(task, properties))
+            check_possible(Kind.TASK, properties, task.migration_type)
+            properties.update({Prop.TASK_ARN: task.ref, Prop.MIGRATION_TYPE: task.migration_type})
             self.guard = self._guard(task, guard_task_updates, properties)
         else:
             properties.update(_arn_properties(task, guard_task_updates))
-        self.resource: Final = CustomResource(
-            self,
-            "Resource",
-            service_token=provider.service_token,
-            resource_type=contract.STARTER_RESOURCE_TYPE,
-            properties=properties,
-        )
-        # The grants outlive the resource: created before it, deleted after it.
-        self.resource.node.add_dependency(provider.role)
+        self._create_resource(contract.STARTER_RESOURCE_TYPE, properties)
         if not isinstance(task, dms.CfnReplicationTask):
-            self.resource.node.add_dependency(provider.grant_task_by_arn(task))
+            self.resource.node.add_dependency(self.provider.grant_task_by_arn(task))
             # The ARN the resource last reported keeps its grant until after the resource's
             # update (this policy depends on the resource), so a replaced task can be stopped.
-            provider.retain_grant(self.task_arn)
+            self.provider.retain_grant(self.task_arn)
+        self._task = task
+        self._replication_instance = replication_instance
 
     def _guard(
         self,
@@ -282,102 +164,50 @@ class ReplicationTaskStarter(Construct):
     @property
     def task_arn(self) -> str:
         """The ARN of the task the resource last started (``ReplicationTaskArn``)."""
-        return self.resource.get_att_string(contract.Attr.TASK_ARN)
+        return self.resource.get_att_string(Attr.TASK_ARN)
 
     @property
-    def status(self) -> str:
-        """The task's status when the resource finished (``Status``)."""
-        return self.resource.get_att_string(contract.Attr.STATUS)
+    def metrics(self) -> ReplicationTaskMetrics:
+        """The task's CloudWatch metrics (namespace ``AWS/DMS``); needs ``replication_instance``."""
+        if self._replication_instance is None:
+            raise ValueError(
+                "replication_instance: the metrics of a task are named by its replication "
+                "instance's identifier; pass replication_instance=<CfnReplicationInstance with "
+                "a replication_instance_identifier, or the identifier> to the starter"
+            )
+        return ReplicationTaskMetrics.for_task(
+            self._task, replication_instance=self._replication_instance
+        )
 
-    @property
-    def stop_reason(self) -> str:
-        """The task's ``StopReason`` when the resource finished (may be empty)."""
-        return self.resource.get_att_string(contract.Attr.STOP_REASON)
+    def metric(
+        self,
+        metric_name: str,
+        *,
+        statistic: str = DEFAULT_STATISTIC,
+        period: Duration | None = None,
+    ) -> cloudwatch.Metric:
+        """The task's metric ``metric_name`` (``AWS/DMS``).
 
-    @property
-    def start_date(self) -> str:
-        """The task's ``ReplicationTaskStartDate`` (ISO 8601)."""
-        return self.resource.get_att_string(contract.Attr.START_DATE)
+        :param statistic: Default: ``Average``.
+        :param period: Default: 5 minutes.
+        """
+        return self.metrics.metric(metric_name, statistic=statistic, period=period)
 
-    @property
-    def cdc_start_position(self) -> str:
-        """The task's ``CdcStartPosition`` as DMS reports it."""
-        return self.resource.get_att_string(contract.Attr.CDC_START_POSITION)
+    def metric_cdc_latency_source(self) -> cloudwatch.Metric:
+        """Seconds between the last event captured from the source and now (Average, 5 min)."""
+        return self.metrics.metric_cdc_latency_source()
 
-    @property
-    def recovery_checkpoint(self) -> str:
-        """The task's ``RecoveryCheckpoint`` (usable with :meth:`CdcStart.at_checkpoint`)."""
-        return self.resource.get_att_string(contract.Attr.RECOVERY_CHECKPOINT)
+    def metric_cdc_latency_target(self) -> cloudwatch.Metric:
+        """Seconds between the first event waiting to be applied and now (Average, 5 min)."""
+        return self.metrics.metric_cdc_latency_target()
 
+    def metric_cdc_incoming_changes(self) -> cloudwatch.Metric:
+        """Change events waiting to be applied to the target (Average, 5 min)."""
+        return self.metrics.metric_cdc_incoming_changes()
 
-CONSTRUCT_PARAMS: Final = {
-    Prop.WAIT_FOR: "wait_for",
-    Prop.START_TYPE: "start_type",
-    Prop.REPLICATION_START_TYPE: "start_type",
-    Prop.CDC_START_TIME: "cdc_start",
-    Prop.CDC_START_POSITION: "cdc_start",
-    Prop.CDC_STOP_POSITION: "cdc_stop",
-}
-"""The construct parameter behind each resource property, for synth-time messages."""
-
-
-def start_properties(
-    *,
-    kind: Kind,
-    start_type: StartType | None,
-    cdc_start: CdcStart | None,
-    cdc_stop: CdcStop | None,
-    wait_for: WaitFor,
-    on_delete: OnDelete,
-    timeout: Duration | None,
-    cdc_handover: bool,
-) -> dict[str, str]:
-    """The resource properties every starter has, rendered as the handler parses them."""
-    timeout_seconds = _timeout_seconds(
-        timeout or Duration.seconds(contract.DEFAULT_TIMEOUT_SECONDS)
-    )
-    properties: dict[str, str] = {
-        Prop.WAIT_FOR: wait_for.value,
-        Prop.ON_DELETE: on_delete.value,
-        Prop.TIMEOUT_SECONDS: str(timeout_seconds),
-        Prop.CDC_HANDOVER: contract.BOOLEAN_TRUE if cdc_handover else contract.BOOLEAN_FALSE,
-    }
-    if start_type is not None:
-        properties[kind.start_type_prop] = start_type.value
-    if cdc_start is not None:
-        properties[cdc_start.prop] = cdc_start.value
-    if cdc_stop is not None:
-        properties[Prop.CDC_STOP_POSITION] = cdc_stop.value
-    return properties
-
-
-def check_possible(kind: Kind, properties: dict[str, str], migration_type: str | None) -> None:
-    """Refuse at synth time a combination that can never succeed with a literal migration type.
-
-    The handler refuses the same before any DMS call (``impossible_setting``).
-    """
-    if migration_type is None or Token.is_unresolved(migration_type):
-        return
-    start_type = properties.get(kind.start_type_prop)
-    planned = settings.StarterSettings(
-        arn="",
-        kind=kind,
-        start_type=None if start_type is None else StartType(start_type),
-        cdc_start_position=properties.get(Prop.CDC_START_POSITION),
-        cdc_stop_position=properties.get(Prop.CDC_STOP_POSITION),
-        wait_for=WaitFor(properties[Prop.WAIT_FOR]),
-    )
-    if Prop.CDC_START_TIME in properties:
-        planned = replace(planned, cdc_start_time=datetime.now(UTC))
-    impossible = settings.impossible_setting(planned, migration_type)
-    if impossible is not None:
-        raise ValueError(f"{CONSTRUCT_PARAMS.get(impossible.prop, impossible.prop)}: {impossible}")
-
-
-def _task_properties(task: dms.CfnReplicationTask, properties: dict[str, str]) -> dict[str, str]:
-    """A task of the template: granted by the stack's tag, checked against its migration type."""
-    check_possible(Kind.TASK, properties, task.migration_type)
-    return {Prop.TASK_ARN: task.ref, Prop.MIGRATION_TYPE: task.migration_type}
+    def metric_full_load_throughput_rows_target(self) -> cloudwatch.Metric:
+        """Rows per second loaded into the target during the full load (Average, 5 min)."""
+        return self.metrics.metric_full_load_throughput_rows_target()
 
 
 def _arn_properties(task_arn: str, guard_task_updates: bool | None) -> dict[str, str]:
@@ -389,22 +219,9 @@ def _arn_properties(task_arn: str, guard_task_updates: bool | None) -> dict[str,
             "CfnReplicationTask or guard_task_updates=False"
         )
     return {
-        Prop.TASK_ARN: _validated("task", task_arn, settings.parse_task_arn),
+        Prop.TASK_ARN: validated("task", task_arn, settings.parse_task_arn),
         Prop.TAG_TASK: contract.BOOLEAN_TRUE,
     }
-
-
-def _timeout_seconds(timeout: Duration) -> int:
-    seconds = timeout.to_seconds(integral=False)
-    if seconds != int(seconds):
-        raise ValueError(
-            f"timeout: {seconds} seconds is not a whole number of seconds "
-            f"({settings.TIMEOUT_SECONDS_FORMS})"
-        )
-    try:
-        return settings.parse_timeout_seconds(int(seconds))
-    except settings.InvalidSettingError as error:
-        raise ValueError(f"timeout: {error}") from error
 
 
 def _guard_blocker(scope: Construct, task: dms.CfnReplicationTask) -> str | None:

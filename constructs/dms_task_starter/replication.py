@@ -1,0 +1,165 @@
+"""The ``ReplicationStarter`` construct: starts a DMS Serverless replication from CloudFormation."""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from typing import TYPE_CHECKING, Final
+
+from aws_cdk import Token
+from aws_cdk import aws_dms as dms
+from dms_task_starter_runtime import contract, settings
+from dms_task_starter_runtime.contract import Attr, Kind, OnDelete, Prop, StartType, WaitFor
+
+from dms_task_starter._base import StarterBase, check_possible, definition_digest, start_properties
+from dms_task_starter._lazy import lazy_string
+from dms_task_starter.cdc import validated
+
+if TYPE_CHECKING:
+    from aws_cdk import Duration
+    from aws_cdk import aws_lambda as lambda_
+    from constructs import Construct
+
+    from dms_task_starter.cdc import CdcStart, CdcStop
+
+MAX_IDENTIFIER_CHARS: Final = 31
+"""DMS: a ResourceIdentifier has at most 31 characters."""
+DIGEST_CHARS: Final = 8
+"""The definition digest appended to the identifiers: a new definition, a new configuration."""
+IDENTIFIER_PATTERN: Final = re.compile(r"[A-Za-z](?:[A-Za-z0-9]|-(?!-))*")
+BASE_IDENTIFIER_CHARS: Final = MAX_IDENTIFIER_CHARS - DIGEST_CHARS - 1
+
+
+def replication_definition_digest(config: dms.CfnReplicationConfig) -> str:
+    """The sha256 hex digest of what DMS refuses to modify once a replication ran."""
+    return definition_digest(
+        config,
+        {
+            "ReplicationType": config.replication_type,
+            "SourceEndpointArn": config.source_endpoint_arn,
+            "TargetEndpointArn": config.target_endpoint_arn,
+            "ComputeConfig": config.compute_config,
+            "ReplicationSettings": config.replication_settings,
+            "SupplementalSettings": config.supplemental_settings,
+            "TableMappings": config.table_mappings,
+        },
+    )
+
+
+class ReplicationStarter(StarterBase):
+    """Starts a DMS Serverless replication from CloudFormation and waits for it.
+
+    CloudFormation creates an ``AWS::DMS::ReplicationConfig`` but never starts it, and
+    once a replication ran DMS refuses every modification of its configuration. This
+    construct adds one ``Custom::DmsReplicationStarter`` resource that starts, waits for
+    and stops the replication, and (by default) turns every change of the configuration's
+    definition into a replacement that DMS accepts: a new configuration, started with
+    CDC handed over from the old one, after which CloudFormation deletes the old one.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        replication_config: dms.CfnReplicationConfig | str,
+        start_type: StartType | None = None,
+        cdc_start: CdcStart | None = None,
+        cdc_stop: CdcStop | None = None,
+        wait_for: WaitFor = WaitFor.RUNNING,
+        on_delete: OnDelete = OnDelete.STOP,
+        timeout: Duration | None = None,
+        poll_interval: Duration | None = None,
+        powertools_layer: lambda_.ILayerVersion | None = None,
+        cdc_handover: bool = True,
+        replace_on_change: bool = True,
+    ) -> None:
+        """Start the replication of ``replication_config`` on create (and on changes).
+
+        :param replication_config: The configuration: a ``CfnReplicationConfig`` (its ``Ref``
+            is the ARN) or a replication config ARN (literal or token).
+        :param start_type: The start type for a replication that ran before; a first run is
+            always ``start-replication``. Default: ``resume-processing``, or ``reload-target``
+            for a ``full-load`` replication, which DMS cannot resume.
+        :param cdc_start: Where CDC starts. Default: none.
+        :param cdc_stop: Where CDC stops. Default: none.
+        :param wait_for: What the resource waits for (capacity provisioning included).
+            Default: ``WaitFor.RUNNING``.
+        :param on_delete: What happens to the replication when the resource is deleted.
+            Default: ``OnDelete.STOP``.
+        :param timeout: How long a create or update waits, from 1 to 50 minutes. Default: 30
+            minutes.
+        :param poll_interval: Provider-wide. Default: 10 seconds.
+        :param powertools_layer: Provider-wide. Default: the public layer published by AWS.
+        :param cdc_handover: When the configuration is replaced by a ``cdc`` one reading the
+            same source, start the new replication's CDC where the old one stopped.
+            Default: ``True``.
+        :param replace_on_change: Give a ``CfnReplicationConfig`` identifiers that end in a
+            digest of its definition, so that every change of the definition creates a new
+            configuration instead of a modification DMS refuses after the first run. Needs a
+            literal ``replication_config_identifier`` (the base, at most 22 characters).
+            Default: ``True``; with ``False`` a configuration can be modified only before its
+            replication first ran.
+        """
+        super().__init__(scope, id, poll_interval=poll_interval, powertools_layer=powertools_layer)
+        self.provider.enable_replications()
+        properties = start_properties(
+            kind=Kind.REPLICATION,
+            start_type=start_type,
+            cdc_start=cdc_start,
+            cdc_stop=cdc_stop,
+            wait_for=wait_for,
+            on_delete=on_delete,
+            timeout=timeout,
+            cdc_handover=cdc_handover,
+        )
+        if isinstance(replication_config, dms.CfnReplicationConfig):
+            check_possible(Kind.REPLICATION, properties, replication_config.replication_type)
+            if replace_on_change:
+                _replace_on_change(replication_config)
+            properties[Prop.CONFIG_ARN] = replication_config.ref
+            properties[Prop.MIGRATION_TYPE] = replication_config.replication_type
+        else:
+            properties[Prop.CONFIG_ARN] = validated(
+                "replication_config", replication_config, settings.parse_config_arn
+            )
+        self._create_resource(contract.REPLICATION_STARTER_RESOURCE_TYPE, properties)
+
+    @property
+    def replication_config_arn(self) -> str:
+        """The ARN of the configuration whose replication the resource last started."""
+        return self.resource.get_att_string(Attr.CONFIG_ARN)
+
+    @property
+    def provision_state(self) -> str:
+        """The replication's ``ProvisionData.ProvisionState`` when the resource finished."""
+        return self.resource.get_att_string(Attr.PROVISION_STATE)
+
+
+def _replace_on_change(config: dms.CfnReplicationConfig) -> None:
+    """Make every definition change a replacement: identifiers end in the definition's digest.
+
+    ``ResourceIdentifier`` is the configuration's only create-only property, and its
+    ``ReplicationConfigIdentifier`` must be unique while the old and the new exist.
+    """
+    base = config.replication_config_identifier
+    if Token.is_unresolved(base) or not IDENTIFIER_PATTERN.fullmatch(base) or base.endswith("-"):
+        raise ValueError(
+            "replace_on_change: the CfnReplicationConfig needs a literal "
+            "replication_config_identifier to derive its identifiers from (a letter, then "
+            f"letters, digits and single hyphens; got {base!r}); set one, or pass "
+            "replace_on_change=False"
+        )
+    if len(base) > BASE_IDENTIFIER_CHARS:
+        raise ValueError(
+            f"replace_on_change: replication_config_identifier {base!r} is longer than "
+            f"{BASE_IDENTIFIER_CHARS} characters; DMS identifiers have at most "
+            f"{MAX_IDENTIFIER_CHARS}, and {DIGEST_CHARS + 1} go to the definition's digest"
+        )
+    identifier = lazy_string(partial(_identifier, config, base))
+    config.replication_config_identifier = identifier
+    config.resource_identifier = identifier
+
+
+def _identifier(config: dms.CfnReplicationConfig, base: str) -> str:
+    return f"{base}-{replication_definition_digest(config)[:DIGEST_CHARS]}"

@@ -1,0 +1,275 @@
+"""DMS Serverless replications under the emulated CloudFormation, both DMS readings.
+
+The double provisions capacity through DMS's documented statuses before a replication
+runs, refuses to modify a configuration once a replication using it started, and lists an
+unstarted replication or not (``BEHAVIOURS``). The scenarios assert the DMS writes of each
+phase, the final replication statuses, the stack's status and that no call was denied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from aws_cdk import App, CfnResource, Duration, Environment, Stack
+from aws_cdk import aws_dms as dms
+from aws_cdk.assertions import Template
+from dms_task_starter import CdcStart, ReplicationStarter
+
+from tests.support.cloud import (
+    CONFIG_TYPE,
+    REPLICATION_STARTER_RESOURCE_TYPE,
+    Cloud,
+    Failure,
+    PolicedDouble,
+)
+from tests.support.dms_double import ACCOUNT, BEHAVIOURS, REGION, Behaviour, endpoint_arn
+from tests.support.served import ServedAws
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+Write = tuple[str, dict[str, Any]]
+POSITION = "mysql-bin-changelog.000024:373"
+
+
+def mappings(*tables: str) -> dict[str, Any]:
+    return {
+        "rules": [
+            {
+                "rule-type": "selection",
+                "rule-id": str(n),
+                "rule-name": table,
+                "object-locator": {"schema-name": "public", "table-name": table},
+                "rule-action": "include",
+            }
+            for n, table in enumerate(tables, start=1)
+        ]
+    }
+
+
+@dataclass(frozen=True)
+class Orders:
+    """A Serverless replication configuration, its starter and a resource after them."""
+
+    replication_type: str = "cdc"
+    tables: tuple[str, ...] = ("orders",)
+    cdc_position: str | None = None
+    later: str = "1"
+    replace_on_change: bool = True
+    with_customers: bool = False
+    timeout_minutes: int = 30
+
+    def build(self, stack: Stack) -> None:
+        config = self._config(stack, "OrdersConfig", "orders", self.tables)
+        at = None if self.cdc_position is None else CdcStart.at_position(self.cdc_position)
+        starter = ReplicationStarter(
+            stack,
+            "StartOrders",
+            replication_config=config,
+            cdc_start=at,
+            replace_on_change=self.replace_on_change,
+            timeout=Duration.minutes(self.timeout_minutes),
+        )
+        later = CfnResource(
+            stack,
+            "Later",
+            type="AWS::SSM::Parameter",
+            properties={"Type": "String", "Value": self.later},
+        )
+        later.node.add_dependency(starter)
+        if self.with_customers:
+            customers = self._config(stack, "CustomersConfig", "customers", ("customers",))
+            ReplicationStarter(stack, "StartCustomers", replication_config=customers)
+
+    def _config(
+        self, stack: Stack, id: str, identifier: str, tables: tuple[str, ...]
+    ) -> dms.CfnReplicationConfig:
+        return dms.CfnReplicationConfig(
+            stack,
+            id,
+            replication_config_identifier=identifier,
+            replication_type=self.replication_type,
+            source_endpoint_arn=endpoint_arn("SOURCE"),
+            target_endpoint_arn=endpoint_arn("TARGET"),
+            compute_config=dms.CfnReplicationConfig.ComputeConfigProperty(max_capacity_units=16),
+            table_mappings=mappings(*tables),
+            resource_identifier=None if self.replace_on_change else identifier,
+        )
+
+
+_templates: dict[Orders, dict[str, Any]] = {}
+
+
+def template(shape: Orders) -> dict[str, Any]:
+    if shape not in _templates:
+        app = App()
+        stack = Stack(app, "OrdersReplication", env=Environment(account=ACCOUNT, region=REGION))
+        shape.build(stack)
+        _templates[shape] = dict(Template.from_stack(stack).to_json())
+    return _templates[shape]
+
+
+@pytest.fixture(params=BEHAVIOURS, ids=lambda behaviour: behaviour.name)
+def cloud(request: pytest.FixtureRequest) -> Iterator[Cloud]:
+    behaviour: Behaviour = request.param
+    double = PolicedDouble(behaviour=behaviour)
+    cloud = Cloud(double)
+    with ServedAws(double, cloud):
+        yield cloud
+
+
+def configs(cloud: Cloud) -> dict[str, str]:
+    """Configuration identifier -> status of its replication."""
+    return {arn.rsplit(":", 1)[1]: item.status for arn, item in cloud.double.replications.items()}
+
+
+def config_arn(cloud: Cloud, prefix: str = "Orders") -> str:
+    (logical_id,) = [name for name in cloud.logical_ids(CONFIG_TYPE) if name.startswith(prefix)]
+    return cloud.physical_id(logical_id)
+
+
+def writes(cloud: Cloud, phase: str) -> list[Write]:
+    return [write for step in cloud.steps_of(phase) for write in step.writes]
+
+
+def start(arn: str, start_type: str, **cdc: str) -> Write:
+    return (
+        "StartReplication",
+        {"ReplicationConfigArn": arn, "StartReplicationType": start_type, **cdc},
+    )
+
+
+def stop(arn: str) -> Write:
+    return ("StopReplication", {"ReplicationConfigArn": arn})
+
+
+def assert_clean(cloud: Cloud) -> None:
+    assert cloud.double.denials == []
+    assert cloud.cleanup_failures == []
+
+
+def test_create_starts_the_replication_and_waits_through_provisioning(cloud: Cloud) -> None:
+    assert cloud.deploy(template(Orders())) == "CREATE_COMPLETE"
+    arn = config_arn(cloud)
+    assert writes(cloud, "CREATE_IN_PROGRESS") == [start(arn, "start-replication")]
+    starter = cloud.deployed[cloud.logical_ids(REPLICATION_STARTER_RESOURCE_TYPE)[0]]
+    assert starter.data["Status"] == "running"
+    assert starter.data["ProvisionState"] == "provisioned"
+    assert starter.data["ReplicationConfigArn"] == arn
+    assert_clean(cloud)
+
+
+def test_a_definition_change_replaces_the_configuration_with_cdc_handed_over(cloud: Cloud) -> None:
+    cloud.deploy(template(Orders()))
+    old = config_arn(cloud)
+    assert (
+        cloud.deploy(template(Orders(tables=("orders", "customers"), later="2")))
+        == "UPDATE_COMPLETE"
+    )
+    new = config_arn(cloud)
+    assert new != old
+    forward = writes(cloud, "UPDATE_IN_PROGRESS")
+    assert forward[0] == stop(old)
+    assert forward[1][1]["CdcStartPosition"].startswith("checkpoint:")
+    assert forward[1] == start(
+        new, "start-replication", CdcStartPosition=forward[1][1]["CdcStartPosition"]
+    )
+    # The old configuration was stopped, so CloudFormation could delete it in the cleanup.
+    assert configs(cloud) == {new.rsplit(":", 1)[1]: "running"}
+    assert_clean(cloud)
+
+
+def test_an_unchanged_update_leaves_the_replication_alone(cloud: Cloud) -> None:
+    cloud.deploy(template(Orders()))
+    assert cloud.deploy(template(Orders(later="2"))) == "UPDATE_COMPLETE"
+    assert writes(cloud, "UPDATE_IN_PROGRESS") == []
+    assert_clean(cloud)
+
+
+def test_a_new_cdc_start_restarts_a_cdc_replication_from_it(cloud: Cloud) -> None:
+    cloud.deploy(template(Orders()))
+    arn = config_arn(cloud)
+    assert cloud.deploy(template(Orders(cdc_position=POSITION, later="2"))) == "UPDATE_COMPLETE"
+    assert writes(cloud, "UPDATE_IN_PROGRESS") == [
+        stop(arn),
+        start(arn, "start-replication", CdcStartPosition=POSITION),
+    ]
+    assert_clean(cloud)
+
+
+def test_delete_stops_the_replication_before_its_configuration_goes(cloud: Cloud) -> None:
+    cloud.deploy(template(Orders()))
+    arn = config_arn(cloud)
+    assert cloud.delete_stack() == "DELETE_COMPLETE"
+    assert writes(cloud, "DELETE_IN_PROGRESS") == [stop(arn)]
+    assert cloud.double.replications == {}
+    assert_clean(cloud)
+
+
+def test_a_rolled_back_definition_change_resumes_the_old_replication(cloud: Cloud) -> None:
+    cloud.deploy(template(Orders()))
+    old = config_arn(cloud)
+    final = cloud.deploy(
+        template(Orders(tables=("orders", "customers"), later="2")), fail=Failure("Later", "Update")
+    )
+    assert final == "UPDATE_ROLLBACK_COMPLETE"
+    rollback = writes(cloud, "UPDATE_ROLLBACK_IN_PROGRESS")
+    assert rollback[1] == start(old, "resume-processing")
+    assert rollback[0][0] == "StopReplication"
+    assert configs(cloud) == {old.rsplit(":", 1)[1]: "running"}
+    assert_clean(cloud)
+
+
+def test_a_rolled_back_cdc_change_does_not_replay_the_old_start(cloud: Cloud) -> None:
+    cloud.deploy(template(Orders(cdc_position="mysql-bin-changelog.000001:4")))
+    final = cloud.deploy(
+        template(Orders(cdc_position=POSITION, later="2")), fail=Failure("Later", "Update")
+    )
+    assert final == "UPDATE_ROLLBACK_COMPLETE"
+    assert writes(cloud, "UPDATE_ROLLBACK_IN_PROGRESS") == []
+    assert list(configs(cloud).values()) == ["running"]
+    assert_clean(cloud)
+
+
+def test_removing_one_starter_and_its_configuration(cloud: Cloud) -> None:
+    cloud.deploy(template(Orders(with_customers=True)))
+    customers = config_arn(cloud, "Customers")
+    assert cloud.deploy(template(Orders(later="2"))) == "UPDATE_COMPLETE"
+    assert writes(cloud, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS") == [stop(customers)]
+    assert customers not in cloud.double.replications
+    assert_clean(cloud)
+
+
+def test_without_replacement_dms_refuses_the_modify_even_to_roll_back(cloud: Cloud) -> None:
+    """The wall Terraform's users meet, and the reason ``replace_on_change`` is the default:
+    once a replication ran, DMS refuses the modify and then the modify back."""
+    cloud.deploy(template(Orders(replace_on_change=False)))
+    changed = Orders(replace_on_change=False, tables=("orders", "customers"), later="2")
+    assert cloud.deploy(template(changed)) == "UPDATE_ROLLBACK_FAILED"
+    refused = [step.error for step in cloud.steps if step.error]
+    assert len(refused) == 2
+    assert all("You can only modify a replication configuration before any" in e for e in refused)
+    assert list(configs(cloud).values()) == ["running"]
+    assert cloud.double.denials == []
+
+
+def test_full_load_replication_restarts_reload_by_default(cloud: Cloud) -> None:
+    cloud.deploy(template(Orders(replication_type="full-load")))
+    arn = config_arn(cloud)
+    while cloud.double.replications[arn].status == "running":
+        cloud.double.advance()
+    assert cloud.double.replications[arn].stop_reason == "Stop Reason FULL_LOAD_ONLY_FINISHED"
+    # Finished: an update that changes nothing about starting leaves it so.
+    shorter = Orders(replication_type="full-load", timeout_minutes=20)
+    assert cloud.deploy(template(shorter)) == "UPDATE_COMPLETE"
+    assert writes(cloud, "UPDATE_IN_PROGRESS") == []
+    interrupted = cloud.double.replications[arn]  # as if someone had stopped it mid-load
+    interrupted.stop_reason = "Stop Reason NORMAL"
+    interrupted.run.full_load_finish_date = None
+    longer = Orders(replication_type="full-load", timeout_minutes=25)
+    assert cloud.deploy(template(longer)) == "UPDATE_COMPLETE"
+    # A stopped replication is started again; DMS cannot resume a full-load one: it reloads.
+    assert writes(cloud, "UPDATE_IN_PROGRESS") == [start(arn, "reload-target")]
+    assert_clean(cloud)
