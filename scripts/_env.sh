@@ -6,6 +6,8 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1
+# jsii names the Node.js major version it should stay silent about.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 20)"
 export CDK_DISABLE_CLI_TELEMETRY=true
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 

@@ -482,6 +482,8 @@ class Cloud:
             handle = self._handlers().get(resource.type)
             if handle is not None:
                 handle(action, logical_id, resource, old)
+            elif not resource.physical_id:
+                resource.physical_id = _physical_id_of_unmodelled(resource.type, logical_id)
         except DeploymentFailedError as failed:
             error = str(failed)
             raise
@@ -585,6 +587,13 @@ class Cloud:
             for logical_id, resource in self.template["Resources"].items()
             if resource["Type"] == resource_type
         ]
+
+
+def _physical_id_of_unmodelled(resource_type: str, logical_id: str) -> str:
+    """What ``Ref`` returns for a resource the emulator does not model (an ARN for DMS)."""
+    kinds = {"AWS::DMS::Endpoint": "endpoint", "AWS::DMS::ReplicationInstance": "rep"}
+    kind = kinds.get(resource_type)
+    return f"arn:aws:dms:{REGION}:{ACCOUNT}:{kind}:{logical_id}" if kind else logical_id
 
 
 def _tags(props: dict[str, Any]) -> dict[str, str]:
