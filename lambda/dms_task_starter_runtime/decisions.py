@@ -745,44 +745,57 @@ def decide_poll(
     """Decide one ``is_complete`` poll from the plan and the tasks as they are now.
 
     ``tasks`` holds the subject and every task of ``plan.rest`` (None: it does not exist).
-    ``settings`` are needed for a pending start.
+    ``settings`` are needed for a pending start. The steps, in order: the other tasks come
+    to rest; the subject's replaced run stops; the pending start; the judgement.
     """
-    subject = tasks.get(plan.subject) if plan.subject else None
-    others = [arn for arn in plan.rest if arn != plan.subject]
-    running = tuple(arn for arn in others if _phase(tasks.get(arn)) is Phase.RUNNING)
-    if running:
-        action: PollDecision = Stop(running, f"stopping {', '.join(running)}")
-        return _unless_timed_out(
-            plan, now, action, arn=running[0], task=tasks.get(running[0]), stopping=True
-        )
-    moving = [arn for arn in others if _phase(tasks.get(arn)) in STARTED_PHASES]
-    if moving:
-        action = Wait(f"waiting for {', '.join(moving)} to come to rest")
-        return _unless_timed_out(
-            plan, now, action, arn=moving[0], task=tasks.get(moving[0]), stopping=True
-        )
+    resting = _bring_others_to_rest(plan, tasks, now)
+    if resting is not None:
+        return resting
     if not plan.subject:
         return Complete(None, "every task is at rest")
+    subject = tasks.get(plan.subject)
     if subject is None:
         return _fail(plan, str(not_found(plan.kind, plan.subject)), None)
     if plan.restarts and not started_since(plan.snapshot, subject):
-        if subject.phase is Phase.RUNNING and not stopped_since(plan.snapshot, subject):
-            action = Stop((subject.arn,), "stopping the run the new settings replace")
-            return _unless_timed_out(
-                plan, now, action, arn=subject.arn, task=subject, stopping=True
-            )
-        if subject.phase is not Phase.AT_REST and subject.phase is not Phase.GONE:
-            action = Wait(f"waiting for the task to come to rest: it is {subject.status}")
-            return _unless_timed_out(
-                plan, now, action, arn=subject.arn, task=subject, stopping=True
-            )
-        if subject.status != STOPPED:
-            # Not the rest of a stop: the run that replaced the stopped one ended (a start
-            # that failed before DMS dated it), so it is judged, never started twice.
-            return _judge(plan, subject, now)
+        stopping = _stop_the_replaced_run(plan, subject, now)
+        if stopping is not None:
+            return stopping
     if plan.start_pending and not started_since(plan.snapshot, subject):
         return _decide_pending_start(plan, subject, tasks, settings, now)
     return _judge(plan, subject, now)
+
+
+def _bring_others_to_rest(
+    plan: Plan, tasks: Mapping[str, State | None], now: int
+) -> PollDecision | None:
+    """Stop or wait for the tasks other than the subject; None once they all rest."""
+    others = [arn for arn in plan.rest if arn != plan.subject]
+    running = tuple(arn for arn in others if _phase(tasks.get(arn)) is Phase.RUNNING)
+    moving = [arn for arn in others if _phase(tasks.get(arn)) in STARTED_PHASES]
+    if not moving:
+        return None
+    action: PollDecision = (
+        Stop(running, f"stopping {', '.join(running)}")
+        if running
+        else Wait(f"waiting for {', '.join(moving)} to come to rest")
+    )
+    first = running[0] if running else moving[0]
+    return _unless_timed_out(plan, now, action, arn=first, task=tasks.get(first), stopping=True)
+
+
+def _stop_the_replaced_run(plan: Plan, subject: State, now: int) -> PollDecision | None:
+    """A restart: stop the run the subject had when the plan was made; None once it rests."""
+    if subject.phase is Phase.RUNNING and not stopped_since(plan.snapshot, subject):
+        action: PollDecision = Stop((subject.arn,), "stopping the run the new settings replace")
+    elif subject.phase not in (Phase.AT_REST, Phase.GONE):
+        action = Wait(f"waiting for the task to come to rest: it is {subject.status}")
+    elif subject.status != STOPPED:
+        # Not the rest of a stop: the run that replaced the stopped one ended (a start that
+        # failed before DMS dated it), so it is judged, never started twice.
+        return _judge(plan, subject, now)
+    else:
+        return None
+    return _unless_timed_out(plan, now, action, arn=subject.arn, task=subject, stopping=True)
 
 
 def _phase(task: State | None) -> Phase:

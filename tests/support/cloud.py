@@ -424,22 +424,23 @@ class Cloud:
             return [self.resolve(item) for item in value]
         if not isinstance(value, dict):
             return value
-        if "Ref" in value:
-            name = value["Ref"]
-            return PSEUDO[name] if name in PSEUDO else self.deployed[name].physical_id
-        if "Fn::Join" in value:
-            separator, parts = value["Fn::Join"]
-            return separator.join(str(part) for part in self.resolve(parts))
-        if "Fn::GetAtt" in value:
-            logical_id, attribute = value["Fn::GetAtt"]
-            return self.deployed[logical_id].data.get(attribute, f"{logical_id}.{attribute}")
-        if "Fn::Select" in value:
-            index, items = value["Fn::Select"]
-            return self.resolve(items)[int(index)]
-        if "Fn::Split" in value:
-            separator, text = value["Fn::Split"]
-            return str(self.resolve(text)).split(separator)
+        if len(value) == 1:
+            ((name, argument),) = value.items()
+            intrinsic = self._intrinsics().get(name)
+            if intrinsic is not None:
+                return intrinsic(argument)
         return {key: self.resolve(item) for key, item in value.items()}
+
+    def _intrinsics(self) -> dict[str, Callable[[Any], Any]]:
+        return {
+            "Ref": lambda name: PSEUDO[name] if name in PSEUDO else self.deployed[name].physical_id,
+            "Fn::Join": lambda args: args[0].join(str(part) for part in self.resolve(args[1])),
+            "Fn::GetAtt": lambda args: self.deployed[args[0]].data.get(
+                args[1], f"{args[0]}.{args[1]}"
+            ),
+            "Fn::Select": lambda args: self.resolve(args[1])[int(args[0])],
+            "Fn::Split": lambda args: str(self.resolve(args[1])).split(args[0]),
+        }
 
     def _desired(self, logical_id: str, resource: dict[str, Any]) -> dict[str, Any]:
         properties = resource.get("Properties", {})

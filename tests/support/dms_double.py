@@ -615,31 +615,33 @@ class DmsDouble:
                 "InvalidResourceStateFault",
                 f"Replication cannot be started, current status is {item.status}",
             )
+        refusal = self._start_type_refusal(item, start_type)
+        if refusal:
+            raise DmsError("InvalidParameterCombinationException", refusal)
+
+    @staticmethod
+    def _start_type_refusal(item: Replicating, start_type: str) -> str:
+        """Why DMS refuses ``start_type`` for ``item`` ("" when it accepts it)."""
         if start_type == "start-replication":
             if item.has_run and item.migration_type in FULL_LOAD_TYPES:
-                raise DmsError(
-                    "InvalidParameterCombinationException",
+                return (
                     "Start Type : START_REPLICATION, valid only for tasks running for the "
-                    "first time",
+                    "first time"
                 )
-            return
+            return ""
         if not item.has_run:
-            raise DmsError(
-                "InvalidParameterCombinationException",
+            return (
                 f"Start Type : {start_type.upper().replace('-', '_')} is only available for "
-                "previously executed tasks; a first run is start-replication",
+                "previously executed tasks; a first run is start-replication"
             )
         if start_type == "reload-target" and item.migration_type == "cdc":
-            raise DmsError(
-                "InvalidParameterCombinationException",
-                "Start Type : RELOAD_TARGET is not valid for a cdc task: there is nothing to load",
+            return (
+                "Start Type : RELOAD_TARGET is not valid for a cdc task: there is nothing to load"
             )
         resumes_full_load = start_type == "resume-processing" and item.migration_type == "full-load"
         if resumes_full_load and isinstance(item, FakeReplication):
-            raise DmsError(
-                "InvalidParameterCombinationException",
-                "The resume-processing option isn't applicable for a full-load replication",
-            )
+            return "The resume-processing option isn't applicable for a full-load replication"
+        return ""
 
     def _start(self, item: Replicating, start_type: str, params: dict[str, Any]) -> None:
         self._check_start(item, start_type, params)
