@@ -6,7 +6,8 @@ import hashlib
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from aws_cdk import CustomResource, Duration, Stack, Token
 from constructs import Construct
@@ -66,6 +67,16 @@ class StarterBase(Construct):
         # The grants outlive the resource: created before it, deleted after it.
         self._resource.node.add_dependency(self.provider.role)
 
+    def grant_by_arn(self, arn: str, kind: Kind) -> None:
+        """Grant the resource's task (or configuration) by ARN, for one the stack does not tag.
+
+        The ARN the resource last reported keeps a grant until after the resource's update
+        (the retention policy depends on the resource), so a replaced one can be stopped.
+        """
+        self.resource.node.add_dependency(self.provider.grant_by_arn(arn, kind))
+        reported = Attr.TASK_ARN if kind is Kind.TASK else Attr.CONFIG_ARN
+        self.provider.retain_grant(self.resource.get_att_string(reported), kind)
+
     @property
     def status(self) -> str:
         """The status when the resource finished (``Status``)."""
@@ -114,7 +125,7 @@ def start_properties(
         Prop.CDC_HANDOVER: contract.BOOLEAN_TRUE if cdc_handover else contract.BOOLEAN_FALSE,
     }
     if start_type is not None:
-        properties[kind.start_type_prop] = StartType(start_type).value
+        properties[kind.start_type_prop] = _member("start_type", StartType, start_type).value
     if cdc_start is not None:
         properties[cdc_start.prop] = cdc_start.value
     if cdc_stop is not None:
@@ -143,6 +154,18 @@ def check_possible(kind: Kind, properties: dict[str, str], migration_type: str |
     impossible = settings.impossible_setting(planned, migration_type)
     if impossible is not None:
         raise ValueError(f"{CONSTRUCT_PARAMS.get(impossible.prop, impossible.prop)}: {impossible}")
+
+
+EnumT = TypeVar("EnumT", bound=StrEnum)
+
+
+def _member(param: str, enum_type: type[EnumT], value: str) -> EnumT:
+    """``value`` as a member of ``enum_type``; a wrong value names the parameter."""
+    try:
+        return enum_type(value)
+    except ValueError:
+        accepted = ", ".join(f"{enum_type.__name__}.{member.name}" for member in enum_type)
+        raise ValueError(f"{param}: {value!r} is not one of {accepted}") from None
 
 
 def definition_digest(scope: Construct, definition: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 from dms_task_starter_runtime import contract
+from dms_task_starter_runtime.contract import Kind
 
 from dms_task_starter._asset import RUNTIME_PACKAGE, staged_runtime_dir
 from dms_task_starter._lazy import lazy_string
@@ -202,23 +203,18 @@ class ReplicationTaskStarterProvider(Construct):
             # The waiter's execution data holds the presigned ResponseURL: not logged.
             disable_waiter_state_machine_logging=True,
         )
-        self._by_arn = _GrantChunks(
-            self,
-            "TaskGrants",
-            role=self.role,
-            actions=(*TASK_ACTIONS, TAG_ACTION),
-            description="Start/Stop/tag the DMS tasks given to this stack's starters by ARN.",
-        )
-        self._retained = _GrantChunks(
-            self,
-            "RetainedTaskGrants",
-            role=self.role,
-            actions=TASK_ACTIONS,
-            description=(
-                "Start/Stop on the tasks given by ARN that the starters last reported, so a "
-                "replaced task can still be stopped during the starter's update."
+        self._by_arn = {
+            Kind.TASK: self._chunks("TaskGrants", (*TASK_ACTIONS, TAG_ACTION), "tasks", "tag"),
+            Kind.REPLICATION: self._chunks(
+                "ReplicationGrants", (*REPLICATION_ACTIONS, TAG_ACTION), "configurations", "tag"
             ),
-        )
+        }
+        self._retained = {
+            Kind.TASK: self._chunks("RetainedTaskGrants", TASK_ACTIONS, "tasks"),
+            Kind.REPLICATION: self._chunks(
+                "RetainedReplicationGrants", REPLICATION_ACTIONS, "configurations"
+            ),
+        }
         self._guarded_digests: dict[str, str] = {}
         self._rollback_guard: CustomResource | None = None
         self._replications_enabled = False
@@ -256,26 +252,43 @@ class ReplicationTaskStarterProvider(Construct):
         existing._check_compatible(poll_interval, powertools_layer)
         return existing
 
-    def grant_task_by_arn(self, task_arn: str) -> iam.ManagedPolicy:
-        """Grant Start/Stop/tag on a task given by ARN; return the policy to depend on."""
-        policy = self._by_arn.grant(task_arn, chars=estimate_arn_chars(task_arn))
+    def grant_by_arn(self, arn: str, kind: Kind = Kind.TASK) -> iam.ManagedPolicy:
+        """Grant Start/Stop/tag on a task (or configuration) that the stack does not tag: one
+        given by ARN, or one of another stack. Return the policy the starter depends on."""
+        policy = self._by_arn[kind].grant(arn, chars=estimate_arn_chars(arn))
         self._check_policy_count()
         return policy
 
-    def retain_grant(self, reported_task_arn: str) -> iam.ManagedPolicy:
+    def retain_grant(self, reported_arn: str, kind: Kind = Kind.TASK) -> iam.ManagedPolicy:
         """Grant Start/Stop on the ARN a starter last reported (``Fn::GetAtt``).
 
         The returned policy depends on the starter, so CloudFormation updates it only after
         the starter's update, and deletes it before the starter.
         """
-        policy = self._retained.grant(reported_task_arn, chars=_UNKNOWN_ARN_CHARS)
+        policy = self._retained[kind].grant(reported_arn, chars=_UNKNOWN_ARN_CHARS)
         self._check_policy_count()
         return policy
 
     @property
     def grant_policies(self) -> Sequence[iam.ManagedPolicy]:
         """All customer-managed grant policies attached to the handler role."""
-        return (*self._by_arn.policies, *self._retained.policies)
+        chunks = (*self._by_arn.values(), *self._retained.values())
+        return tuple(policy for chunk in chunks for policy in chunk.policies)
+
+    def _chunks(self, id: str, actions: Sequence[str], things: str, verb: str = "") -> _GrantChunks:
+        what = "Start/Stop" + (f"/{verb}" if verb else "")
+        return _GrantChunks(
+            self,
+            id,
+            role=self.role,
+            actions=actions,
+            description=(
+                f"{what} the DMS {things} this stack's starters were given by ARN or from "
+                "another stack (the stack does not tag them)"
+                + ("" if verb else ", as the starters last reported them")
+                + "."
+            ),
+        )
 
     def guard_task(
         self, *, task: dms.CfnReplicationTask, guard: CustomResource, digest: str
@@ -370,10 +383,10 @@ class ReplicationTaskStarterProvider(Construct):
         if count > MAX_MANAGED_POLICIES_PER_ROLE:
             raise ValueError(
                 f"task: stack {Stack.of(self).stack_name} has more starters of tasks given by "
-                f"ARN than one provider can grant: {count} managed policies would be attached to "
-                f"the handler role (IAM allows {MAX_MANAGED_POLICIES_PER_ROLE} by default). "
-                "Split the starters across stacks, or pass the CfnReplicationTask instead of "
-                "its ARN (granted by the stack's tag, without limit)."
+                f"ARN (or from other stacks) than one provider can grant: {count} managed "
+                "policies would be attached to the handler role (IAM allows "
+                f"{MAX_MANAGED_POLICIES_PER_ROLE} by default). Split the starters across stacks, "
+                "or create them in the tasks' stack (granted by the stack's tag, without limit)."
             )
 
     def _check_compatible(

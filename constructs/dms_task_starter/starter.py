@@ -123,16 +123,20 @@ class ReplicationTaskStarter(StarterBase):
         """The update guard resource, when the task is guarded."""
         if isinstance(task, dms.CfnReplicationTask):
             check_possible(Kind.TASK, properties, task.migration_type)
+            check_resource_identifier(task)
             properties.update({Prop.TASK_ARN: task.ref, Prop.MIGRATION_TYPE: task.migration_type})
             self.guard = self._guard(task, guard_task_updates, properties)
         else:
-            properties.update(_arn_properties(task, guard_task_updates))
+            properties[Prop.TASK_ARN] = _arn_string(task, guard_task_updates)
+        # The stack tags its own tasks; any other task is granted by ARN and tagged by the handler.
+        tagged_by_stack = isinstance(task, dms.CfnReplicationTask) and Stack.of(task) is Stack.of(
+            self
+        )
+        if not tagged_by_stack:
+            properties[Prop.TAG_RESOURCE] = contract.BOOLEAN_TRUE
         self._create_resource(contract.STARTER_RESOURCE_TYPE, properties)
-        if not isinstance(task, dms.CfnReplicationTask):
-            self.resource.node.add_dependency(self.provider.grant_task_by_arn(task))
-            # The ARN the resource last reported keeps its grant until after the resource's
-            # update (this policy depends on the resource), so a replaced task can be stopped.
-            self.provider.retain_grant(self.task_arn)
+        if not tagged_by_stack:
+            self.grant_by_arn(properties[Prop.TASK_ARN], Kind.TASK)
         self._task = task
         self._replication_instance = replication_instance
 
@@ -210,18 +214,25 @@ class ReplicationTaskStarter(StarterBase):
         return self.metrics.metric_full_load_throughput_rows_target()
 
 
-def _arn_properties(task_arn: str, guard_task_updates: bool | None) -> dict[str, str]:
-    """A task given by ARN: the handler tags it with the stack's tag."""
+def _arn_string(task_arn: str, guard_task_updates: bool | None) -> str:
+    """A task given by ARN (no update guard can run before it)."""
     if guard_task_updates:
         raise ValueError(
             "guard_task_updates: the update guard needs the CfnReplicationTask itself "
             "(to run before CloudFormation modifies it), not an ARN string; pass the "
             "CfnReplicationTask or guard_task_updates=False"
         )
-    return {
-        Prop.TASK_ARN: validated("task", task_arn, settings.parse_task_arn),
-        Prop.TAG_TASK: contract.BOOLEAN_TRUE,
-    }
+    return validated("task", task_arn, settings.parse_task_arn)
+
+
+def check_resource_identifier(task: dms.CfnReplicationTask) -> None:
+    """A literal ``resource_identifier`` must be one DMS accepts: it becomes the task's ARN."""
+    identifier = task.resource_identifier
+    if identifier is None or Token.is_unresolved(identifier):
+        return
+    problem = settings.resource_identifier_problem(identifier)
+    if problem:
+        raise ValueError(f"task: resource_identifier {identifier!r} {problem}")
 
 
 def _guard_blocker(scope: Construct, task: dms.CfnReplicationTask) -> str | None:

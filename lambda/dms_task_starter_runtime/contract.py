@@ -67,10 +67,11 @@ class Prop:
     TASK_DEFINITION_DIGEST: Final = "TaskDefinitionDigest"
     MIGRATION_TYPE: Final = "MigrationType"
     """The task's migration type as the template gives it: checked before any DMS call."""
-    TAG_TASK: Final = "TagTask"
-    """``true`` for a task given by ARN: the handler tags it with the stack's tag."""
+    TAG_RESOURCE: Final = "TagResource"
+    """``true`` for a task (configuration) the stack does not tag: given by ARN, or of
+    another stack. The handler tags it with the stack's tag."""
     GUARDED_TASKS: Final = "GuardedTasks"
-    """Rollback guard: a JSON object of guarded task ARN to task definition digest."""
+    """Rollback guard: a JSON object of guarded task resource identifier to definition digest."""
 
 
 class Attr:

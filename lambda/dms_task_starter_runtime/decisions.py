@@ -327,7 +327,7 @@ def decide_starter_create(
     checked = _checked_task(settings, task)
     physical_id = settings.arn + (ADOPTED_SUFFIX if checked.phase is Phase.RUNNING else "")
     decision = _start_or_wait(settings, checked, now, physical_id, send_cdc_start=True)
-    return replace(decision, tag=settings.arn if settings.tag_task else "")
+    return replace(decision, tag=settings.arn if settings.tag_resource else "")
 
 
 def decide_starter_update(
@@ -344,7 +344,7 @@ def decide_starter_update(
         decision = _decide_replacement(settings, task, old_task, context)
     else:
         decision = _decide_same_task(old, settings, task, context)
-    return replace(decision, tag=settings.arn if settings.tag_task else "")
+    return replace(decision, tag=settings.arn if settings.tag_resource else "")
 
 
 def _decide_same_task(

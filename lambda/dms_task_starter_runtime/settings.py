@@ -239,7 +239,7 @@ class StarterSettings:
     cdc_handover: bool = True
     task_definition_digest: str | None = None
     migration_type: MigrationType | None = None
-    tag_task: bool = False
+    tag_resource: bool = False
 
     @property
     def has_cdc_start(self) -> bool:
@@ -395,7 +395,9 @@ def parse_starter_settings(props: Mapping[str, object], kind: Kind = Kind.TASK) 
         cdc_handover=True if cdc_handover is None else cdc_handover,
         task_definition_digest=_raw_string(props, Prop.TASK_DEFINITION_DIGEST),
         migration_type=_optional(props, Prop.MIGRATION_TYPE, parse_migration_type),
-        tag_task=bool(_optional(props, Prop.TAG_TASK, partial(parse_boolean, prop=Prop.TAG_TASK))),
+        tag_resource=bool(
+            _optional(props, Prop.TAG_RESOURCE, partial(parse_boolean, prop=Prop.TAG_RESOURCE))
+        ),
     )
     if settings.migration_type is not None:
         impossible = impossible_setting(settings, settings.migration_type)
@@ -415,7 +417,22 @@ def parse_guard_settings(props: Mapping[str, object]) -> GuardSettings:
 GUARDED_TASKS_FORMS: Final = (
     'a JSON object of task resource identifier to definition digest, e.g. {"orders-cdc": "ab12"}'
 )
-RESOURCE_IDENTIFIER_PATTERN: Final = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
+RESOURCE_IDENTIFIER_PATTERN: Final = re.compile(r"[A-Za-z](?:[A-Za-z0-9]|-(?!-))*(?<!-)")
+MAX_RESOURCE_IDENTIFIER_CHARS: Final = 31
+
+
+def resource_identifier_problem(identifier: str) -> str:
+    """Why DMS would refuse ``identifier`` as a ResourceIdentifier ("" when it would not)."""
+    if len(identifier) > MAX_RESOURCE_IDENTIFIER_CHARS:
+        return f"is longer than {MAX_RESOURCE_IDENTIFIER_CHARS} characters"
+    if not RESOURCE_IDENTIFIER_PATTERN.fullmatch(identifier):
+        return (
+            "is not a DMS resource identifier: a letter, then ASCII letters, digits and "
+            "hyphens, no two hyphens in a row and none at the end"
+        )
+    return ""
+
+
 STACK_ID_PATTERN: Final = re.compile(r"arn:([^:]+):cloudformation:([^:]+):(\d{12}):stack/.+")
 
 

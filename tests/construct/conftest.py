@@ -1,16 +1,12 @@
-"""Session-scoped synthesized apps (synthesis is the slow part) and helper imports."""
+"""Session-scoped synthesized apps (synthesis is the slow part)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from cdk_support import Synthesized, build_mixed, synthesize
+from tests.support.cdk import Synthesized, build_mixed, synthesize
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -30,5 +26,5 @@ def make_synth(
 
 @pytest.fixture(scope="session")
 def mixed(make_synth: Callable[..., Synthesized]) -> Synthesized:
-    """The five-starter stack, synthesized once with the AwsSolutions checks."""
+    """The mixed stack (see ``build_mixed``), synthesized once with the AwsSolutions checks."""
     return make_synth(build_mixed, nag=True)

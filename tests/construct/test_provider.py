@@ -7,13 +7,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from aws_cdk import Duration, Stack
+from aws_cdk import App, Duration, NestedStack, Stack
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk.assertions import Match
-from cdk_support import TASK_ARN, Synthesized, make_task
+from aws_cdk.assertions import Match, Template
 from dms_task_starter import POWERTOOLS_LAYER_VERSION, ReplicationTaskStarter
 from dms_task_starter.provider import PROVIDER_ID, ReplicationTaskStarterProvider
 from dms_task_starter_runtime import contract
+
+from tests.support.cdk import (
+    HANDLER_ROLE_PREFIX,
+    ROLLBACK_GUARD_TYPE,
+    STARTER_TYPE,
+    TASK_ARN,
+    UPDATE_GUARD_TYPE,
+    Synthesized,
+    make_task,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -57,12 +66,19 @@ def test_lambda_count_does_not_grow_with_starters(one: Synthesized, five: Synthe
     assert len(one.resources("AWS::IAM::Role")) == len(five.resources("AWS::IAM::Role"))
 
 
-def test_one_custom_resource_per_starter(five: Synthesized) -> None:
-    assert len(five.resources(contract.STARTER_RESOURCE_TYPE)) == 5
-    # Each guarded starter adds its guard; nothing else grows per starter except grants.
-    assert len(five.resources(contract.GUARD_RESOURCE_TYPE)) == 5
-    one_policy_per_40 = five.resources("AWS::IAM::ManagedPolicy")
-    assert len(one_policy_per_40) == 3  # one primary, one guard, one retention chunk
+def test_one_custom_resource_per_starter(one: Synthesized, five: Synthesized) -> None:
+    five.template.resource_count_is(STARTER_TYPE, 5)
+    # Each guarded starter adds its update guard; the stack has one rollback guard.
+    five.template.resource_count_is(UPDATE_GUARD_TYPE, 5)
+    five.template.resource_count_is(ROLLBACK_GUARD_TYPE, 1)
+    # Tasks of the template are granted by the stack's tag: no grant grows per starter.
+    five.template.resource_count_is("AWS::IAM::ManagedPolicy", 0)
+    grown = {
+        type_
+        for type_ in {r["Type"] for r in five.all_resources().values()}
+        if len(five.resources(type_)) != len(one.resources(type_))
+    }
+    assert grown == {"AWS::DMS::ReplicationTask", STARTER_TYPE, UPDATE_GUARD_TYPE}
 
 
 def test_handlers_runtime_architecture_layer_and_settings(five: Synthesized) -> None:
@@ -135,6 +151,29 @@ def test_asset_contains_the_runtime_package(five: Synthesized) -> None:
     assert not list(asset_dir.rglob("__pycache__"))
     assert not list(asset_dir.rglob("*.pyc"))
     assert sorted(p.name for p in asset_dir.iterdir()) == ["dms_task_starter_runtime"]
+
+
+def test_each_stack_has_its_own_provider() -> None:
+    app = App()
+    first, second = Stack(app, "First"), Stack(app, "Second")
+    a = ReplicationTaskStarter(first, "A", task=TASK_ARN)
+    b = ReplicationTaskStarter(second, "B", task=TASK_ARN)
+    nested = NestedStack(first, "Nested")
+    c = ReplicationTaskStarter(nested, "C", task=TASK_ARN)
+    assert len({id(a.provider), id(b.provider), id(c.provider)}) == 3
+    assert c.provider.node.scope is nested
+    for stack in (first, second, nested):
+        template = Template.from_stack(stack)
+        roles = [
+            name
+            for name in template.find_resources("AWS::IAM::Role")
+            if name.startswith(HANDLER_ROLE_PREFIX)
+        ]
+        assert len(roles) == 1
+        ((_, starter),) = template.find_resources(STARTER_TYPE).items()
+        # The service token is the stack's own provider, not another stack's export.
+        assert "Fn::ImportValue" not in str(starter["Properties"]["ServiceToken"])
+        assert "Fn::GetAtt" in starter["Properties"]["ServiceToken"]
 
 
 def test_provider_is_a_singleton_under_the_stack() -> None:

@@ -7,8 +7,9 @@ import os
 import re
 from pathlib import Path
 
-from cdk_support import run_python
 from dms_task_starter_runtime import contract
+
+from tests.support.cdk import run_python
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MARKER = "<!-- readme-example:"

@@ -13,7 +13,7 @@ from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Mapping
     from pathlib import Path
 
 
@@ -70,7 +70,7 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def depends_on(resource: dict[str, Any]) -> set[str]:
+def depends_on(resource: Mapping[str, Any]) -> set[str]:
     """The explicit ``DependsOn`` of a template resource."""
     return set(as_list(resource.get("DependsOn", [])))
 
