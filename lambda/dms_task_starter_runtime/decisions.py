@@ -39,6 +39,7 @@ from dms_task_starter_runtime.settings import (
     impossible_setting,
 )
 from dms_task_starter_runtime.state import (
+    NEVER_RAN_STATUSES,
     STARTED_PHASES,
     Phase,
     Snapshot,
@@ -700,7 +701,8 @@ def outcome(task: State, wait_for: WaitFor) -> Outcome:
     if task.phase is Phase.AT_REST:
         if task.finished and (wait_for is WaitFor.RUNNING or task.full_load_finished):
             return Outcome.REACHED
-        return Outcome.FAILED
+        # A start was made: a task that still reads as never started is a read that lags.
+        return Outcome.PENDING if task.status in NEVER_RAN_STATUSES else Outcome.FAILED
     if task.phase is Phase.GONE:
         return Outcome.FAILED
     return Outcome.PENDING

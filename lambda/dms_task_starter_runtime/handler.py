@@ -154,13 +154,22 @@ def start(parameters: StartParameters, before: Snapshot) -> State:
             return task_state(dms.start_task(_task_start_request(parameters)))
         return replication_state(dms.start_replication(_replication_start_request(parameters)))
     except dms.DmsCallError as error:
-        if error.code != dms.INVALID_STATE_CODE and not error.answer_unknown:
+        if not _may_have_started(error):
             raise
-        after = read(parameters.kind, parameters.arn)
+        try:
+            after = read(parameters.kind, parameters.arn)
+        except dms.DmsCallError:
+            raise error from None  # the start's outcome stays unknown
         if after is None or not started_since(before, after):
             raise
         _log("the start was made; DMS rejected or lost only the answer", after)
         return after
+
+
+def _may_have_started(error: dms.DmsCallError) -> bool:
+    """A start refused as invalid for the task's state (a retry found it starting, or someone
+    started it meanwhile), or whose answer was lost: the task itself tells what happened."""
+    return error.code == dms.INVALID_STATE_CODE or error.answer_unknown
 
 
 def stop(kind: Kind, arn: str) -> None:
@@ -171,12 +180,15 @@ def stop(kind: Kind, arn: str) -> None:
         else:
             dms.stop_replication(arn)
     except dms.DmsCallError as error:
-        if error.code != dms.INVALID_STATE_CODE and not error.answer_unknown:
+        if (
+            error.code not in (dms.INVALID_STATE_CODE, dms.NOT_FOUND_CODE)
+            and not error.answer_unknown
+        ):
             raise
         after = read(kind, arn)
         if after is not None and after.phase not in (Phase.STOPPING, Phase.AT_REST):
             raise
-        _log("the task is at rest or stopping; DMS rejected or lost only the stop", after)
+        _log("the task is gone, at rest or stopping: nothing left to stop", after)
 
 
 def _task_start_request(parameters: StartParameters) -> StartReplicationTaskMessageTypeDef:
@@ -241,9 +253,9 @@ def carry_out(
         try:
             subject = start(decision.start, snapshot(subject))
         except dms.DmsCallError as error:
-            if not error.answer_unknown:
+            if not _may_have_started(error):
                 raise
-            _log("the start's answer is unknown: is_complete starts the task", reason=str(error))
+            _log("the start's outcome is unknown: is_complete finishes it", reason=str(error))
             plan = replace(plan, start_pending=True)
     attributes = {} if subject is None else subject.attributes()
     return {"PhysicalResourceId": decision.physical_id, "Data": {**attributes, **plan.to_data()}}
@@ -455,25 +467,38 @@ def check_event_shape(event: Mapping[str, object]) -> None:
             )
 
 
-def _append_request_keys(request: CloudFormationCustomResourceEvent) -> None:
-    """Every log line of this invocation names the request and the task."""
-    properties = request.resource_properties
-    raw_arn = properties.get(Prop.TASK_ARN) or properties.get(Prop.CONFIG_ARN)
-    logger.append_keys(
-        request_type=request.request_type,
-        logical_resource_id=request.logical_resource_id,
-        resource_type=request.resource_type,
-        task_arn=raw_arn if isinstance(raw_arn, str) else request.physical_resource_id,
-    )
+def _append_request_keys(event: Mapping[str, object]) -> None:
+    """Every log line of this invocation names the request and the task(s), as far as the
+    event, malformed or not, says them (never the ResponseURL)."""
+    properties = event.get("ResourceProperties")
+    props: Mapping[str, object] = properties if isinstance(properties, dict) else {}
+    raw_arn = props.get(Prop.TASK_ARN) or props.get(Prop.CONFIG_ARN)
+    if raw_arn is None and isinstance(props.get(Prop.GUARDED_TASKS), str):
+        raw_arn = ",".join(_guarded_task_arns(event, props))
+    keys = {
+        "request_type": event.get("RequestType"),
+        "logical_resource_id": event.get("LogicalResourceId"),
+        "resource_type": event.get("ResourceType"),
+        "task_arn": raw_arn if isinstance(raw_arn, str) else event.get("PhysicalResourceId"),
+    }
+    logger.append_keys(**{key: value for key, value in keys.items() if isinstance(value, str)})
+
+
+def _guarded_task_arns(event: Mapping[str, object], props: Mapping[str, object]) -> list[str]:
+    stack_id = event.get("StackId")
+    try:
+        guarded = parse_rollback_guard_settings(props).guarded_tasks
+        return sorted(task_arn_in_stack(str(stack_id), ident) for ident in guarded)
+    except InvalidSettingError:
+        return []
 
 
 def _run_logged(step: Step, event: dict[str, Any]) -> dict[str, Any]:
     """Run one entry point's step with the request keys on every log line and failures logged."""
     try:
+        _append_request_keys(event)
         check_event_shape(event)
-        request = CloudFormationCustomResourceEvent(event)
-        _append_request_keys(request)
-        return step(request, now_epoch_seconds())
+        return step(CloudFormationCustomResourceEvent(event), now_epoch_seconds())
     except (StarterError, InvalidSettingError, dms.DmsCallError) as error:
         logger.error("request failed", extra={"reason": str(error)})
         raise

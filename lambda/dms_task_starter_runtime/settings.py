@@ -39,7 +39,7 @@ MAX_TIMEOUT_DIGITS: Final = 12
 
 _DMS_ARN_PREFIX: Final = (
     r"arn:(?:aws|aws-cn|aws-us-gov|aws-iso(?:-[a-z])?|aws-eusc):dms:"
-    r"[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:"
+    r"[a-z]{2,4}(?:-[a-z]+)+-\d+:\d{12}:"
 )
 TASK_ARN_PATTERN: Final = re.compile(_DMS_ARN_PREFIX + r"task:[A-Za-z0-9-]+")
 CONFIG_ARN_PATTERN: Final = re.compile(_DMS_ARN_PREFIX + r"replication-config:[A-Za-z0-9-]+")
@@ -281,22 +281,13 @@ def impossible_setting(
                 f"{StartType.RESUME_PROCESSING.value} for {subject}",
             )
     if migration_type == MigrationType.FULL_LOAD:
-        if settings.has_cdc_start or settings.cdc_stop_position is not None:
-            prop = (
-                Prop.CDC_STOP_POSITION
-                if not settings.has_cdc_start
-                else (
-                    Prop.CDC_START_TIME
-                    if settings.cdc_start_time is not None
-                    else Prop.CDC_START_POSITION
-                )
-            )
+        named = _cdc_setting(settings)
+        if named is not None:
+            prop, value = named
             return InvalidSettingError(
                 prop,
                 f"{subject} captures no changes, so a CDC position has no effect",
-                settings.cdc_stop_position
-                or settings.cdc_start_position
-                or settings.cdc_start_time,
+                value,
                 f"no CDC start or stop for {subject}; use migration type "
                 f"{MigrationType.CDC.value} or {MigrationType.FULL_LOAD_AND_CDC.value}",
             )
@@ -308,6 +299,16 @@ def impossible_setting(
                 f"{StartType.RELOAD_TARGET.value} for {subject}",
             )
     return None
+
+
+def _cdc_setting(settings: StarterSettings) -> tuple[str, object] | None:
+    """The first CDC setting there is, as (property, value)."""
+    named = (
+        (Prop.CDC_START_TIME, settings.cdc_start_time),
+        (Prop.CDC_START_POSITION, settings.cdc_start_position),
+        (Prop.CDC_STOP_POSITION, settings.cdc_stop_position),
+    )
+    return next(((prop, value) for prop, value in named if value is not None), None)
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ D2 = "2026-03-01T10:00:00+00:00"
 T1 = datetime(2026, 1, 1, tzinfo=UTC)
 SETTINGS = StarterSettings(arn=ARN, start_type=StartType.RESUME_PROCESSING, timeout_seconds=600)
 NEW_CDC = replace(SETTINGS, cdc_start_position="0/5120E10")
-RAN = {"marks": RunMarks(D1, D1, D1, D2), "recovery_checkpoint": "checkpoint:V1#1"}
+RAN: dict[str, Any] = {"marks": RunMarks(D1, D1, D1, D2), "recovery_checkpoint": "checkpoint:V1#1"}
 ALL_STATUSES = tuple(TASK_PHASES)
 
 
@@ -235,7 +235,7 @@ def test_a_cdc_stop_in_the_past_fails_before_the_start() -> None:
 
 
 def test_a_task_given_by_arn_is_tagged_first() -> None:
-    decision = decide_starter_create(replace(SETTINGS, tag_task=True), task("ready"), NOW)
+    decision = decide_starter_create(replace(SETTINGS, tag_resource=True), task("ready"), NOW)
     assert decision.tag == ARN
 
 

@@ -16,10 +16,10 @@ from aws_cdk import App, CfnResource, Duration, Environment, Stack
 from aws_cdk import aws_dms as dms
 from aws_cdk.assertions import Template
 from dms_task_starter import CdcStart, ReplicationStarter
+from dms_task_starter_runtime.contract import REPLICATION_STARTER_RESOURCE_TYPE
 
 from tests.support.cloud import (
     CONFIG_TYPE,
-    REPLICATION_STARTER_RESOURCE_TYPE,
     Cloud,
     Failure,
     PolicedDouble,

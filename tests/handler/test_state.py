@@ -95,7 +95,7 @@ def test_task_state_reads_a_dms_description() -> None:
             "TablesErrored": 0,
         },
     }
-    read = task_state(description)  # type: ignore[arg-type]
+    read = task_state(description)
     assert read.marks == RunMarks(
         scheduled=D1, start=D1, fresh="2026-03-01T09:00:00+00:00", stop="2026-03-02T00:00:00+00:00"
     )
@@ -116,7 +116,7 @@ def test_replication_state_reads_a_serverless_replication() -> None:
         "ReplicationStats": {"StartDate": datetime(2026, 3, 1, 10, tzinfo=UTC)},
         "ReplicationLastStopTime": datetime(2026, 3, 1, 11, tzinfo=UTC),
     }
-    read = replication_state(description)  # type: ignore[arg-type]
+    read = replication_state(description)
     assert read.phase is Phase.STARTING
     assert read.failure == "a; b"
     assert read.marks.stop == D2

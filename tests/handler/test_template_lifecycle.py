@@ -24,11 +24,13 @@ from aws_cdk import App, CfnResource, Duration, Environment, Stack
 from aws_cdk import aws_dms as dms
 from aws_cdk.assertions import Template
 from dms_task_starter import CdcStart, OnDelete, ReplicationTaskStarter, WaitFor
-
-from tests.support.cloud import (
+from dms_task_starter_runtime.contract import (
     GUARD_RESOURCE_TYPE,
     ROLLBACK_GUARD_RESOURCE_TYPE,
     STARTER_RESOURCE_TYPE,
+)
+
+from tests.support.cloud import (
     TASK_TYPE,
     Cloud,
     Failure,
