@@ -1,4 +1,5 @@
-"""The README's "Use it in your own app" example synthesizes exactly as written."""
+"""The README's usage examples synthesize exactly as written, outside the repository, and
+deploy, run and delete under the emulated CloudFormation: what a newcomer copying them gets."""
 
 from __future__ import annotations
 
@@ -6,36 +7,112 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import pytest
 from dms_task_starter_runtime import contract
 
 from tests.support.cdk import run_python
+from tests.support.cloud import Cloud, PolicedDouble
+from tests.support.dms_double import BEHAVIOURS, Behaviour
+from tests.support.served import ServedAws
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-MARKER = "<!-- readme-example:"
+TASK_MARKER = "<!-- readme-example:"
+SERVERLESS_MARKER = "<!-- readme-serverless-example:"
 
 
-def readme_example() -> str:
+def readme_block(marker: str) -> str:
     readme = (REPO_ROOT / "README.md").read_text()
-    after_marker = readme[readme.index(MARKER) :]
+    after_marker = readme[readme.index(marker) :]
     match = re.search(r"```python\n(.*?)```", after_marker, flags=re.DOTALL)
-    assert match, "no python block after the readme-example marker"
+    assert match, f"no python block after {marker}"
     return match.group(1)
 
 
-def test_readme_example_synthesizes(tmp_path: Path) -> None:
+def synthesize(tmp_path: Path, marker: str, stack_name: str) -> dict[str, Any]:
     app_file = tmp_path / "app.py"
-    app_file.write_text(readme_example())
+    app_file.write_text(readme_block(marker))
     outdir = tmp_path / "cdk.out"
     env = {**os.environ, "CDK_OUTDIR": str(outdir)}
     # Run outside the repository, like a user's project.
     run_python([str(app_file)], cwd=tmp_path, env=env)
-    template = json.loads((outdir / "OrdersReplication.template.json").read_text())
-    types = [resource["Type"] for resource in template["Resources"].values()]
+    return dict(json.loads((outdir / f"{stack_name}.template.json").read_text()))
+
+
+@pytest.fixture(scope="module")
+def task_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return synthesize(tmp_path_factory.mktemp("readme"), TASK_MARKER, "OrdersReplication")
+
+
+@pytest.fixture(scope="module")
+def serverless_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return synthesize(tmp_path_factory.mktemp("readme"), SERVERLESS_MARKER, "OrdersServerless")
+
+
+@pytest.fixture(params=BEHAVIOURS, ids=lambda behaviour: behaviour.name)
+def cloud(request: pytest.FixtureRequest) -> Iterator[Cloud]:
+    behaviour: Behaviour = request.param
+    double = PolicedDouble(behaviour=behaviour)
+    cloud = Cloud(double)
+    with ServedAws(double, cloud):
+        yield cloud
+
+
+def types_of(template: dict[str, Any]) -> list[str]:
+    return [resource["Type"] for resource in template["Resources"].values()]
+
+
+def test_the_task_example_synthesizes(task_template: dict[str, Any]) -> None:
+    types = types_of(task_template)
     assert types.count(contract.STARTER_RESOURCE_TYPE) == 1
     assert types.count(contract.GUARD_RESOURCE_TYPE) == 1
+    assert types.count(contract.ROLLBACK_GUARD_RESOURCE_TYPE) == 1
     starter = next(
-        r for r in template["Resources"].values() if r["Type"] == contract.STARTER_RESOURCE_TYPE
+        r
+        for r in task_template["Resources"].values()
+        if r["Type"] == contract.STARTER_RESOURCE_TYPE
     )
     assert starter["Properties"][contract.Prop.CDC_START_TIME] == "2026-01-01T00:00:00Z"
-    assert set(template["Outputs"]) == {"TaskStatus", "RecoveryCheckpoint"}
+    assert set(task_template["Outputs"]) == {"TaskStatus", "RecoveryCheckpoint"}
+
+
+def test_the_serverless_example_synthesizes(serverless_template: dict[str, Any]) -> None:
+    types = types_of(serverless_template)
+    assert types.count(contract.REPLICATION_STARTER_RESOURCE_TYPE) == 1
+    (config,) = [
+        r
+        for r in serverless_template["Resources"].values()
+        if r["Type"] == "AWS::DMS::ReplicationConfig"
+    ]
+    identifier = config["Properties"]["ResourceIdentifier"]
+    assert re.fullmatch(r"orders-[0-9a-f]{8}", identifier)
+    assert config["Properties"]["ReplicationConfigIdentifier"] == identifier
+
+
+def test_the_task_example_deploys_starts_and_deletes(
+    cloud: Cloud, task_template: dict[str, Any]
+) -> None:
+    assert cloud.deploy(task_template) == "CREATE_COMPLETE"
+    (task,) = cloud.double.tasks.values()
+    assert task.status == "running"
+    assert [write[1]["StartReplicationTaskType"] for write in cloud.double.writes()] == [
+        "start-replication"
+    ]
+    assert cloud.delete_stack() == "DELETE_COMPLETE"
+    assert cloud.double.tasks == {}
+    assert cloud.double.denials == []
+
+
+def test_the_serverless_example_deploys_starts_and_deletes(
+    cloud: Cloud, serverless_template: dict[str, Any]
+) -> None:
+    assert cloud.deploy(serverless_template) == "CREATE_COMPLETE"
+    (replication,) = cloud.double.replications.values()
+    assert replication.status == "running"
+    assert cloud.delete_stack() == "DELETE_COMPLETE"
+    assert cloud.double.replications == {}
+    assert cloud.double.denials == []

@@ -1,34 +1,16 @@
-"""Fixtures of the handler tests: fresh AWS clients, instant retries, the served double."""
+"""Fixtures of the handler tests: the served double under each DMS reading, the stack status."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 import pytest
-from botocore.retries.standard import ExponentialBackoff
-from dms_task_starter_runtime import dms, stack
 
 from tests.support.dms_double import BEHAVIOURS, Behaviour, DmsDouble
 from tests.support.served import FixedStack, ServedAws
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-
-
-@pytest.fixture(autouse=True)
-def fresh_clients() -> Iterator[None]:
-    """Each test gets clients built from its own environment (endpoints, credentials)."""
-    dms.dms_client.cache_clear()
-    stack.cloudformation_client.cache_clear()
-    yield
-    dms.dms_client.cache_clear()
-    stack.cloudformation_client.cache_clear()
-
-
-@pytest.fixture(autouse=True)
-def instant_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Retries keep their count, but their back-off shrinks to a millisecond."""
-    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda _self, _context: 0.001)
 
 
 @pytest.fixture(params=BEHAVIOURS, ids=lambda behaviour: behaviour.name)
