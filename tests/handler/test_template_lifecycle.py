@@ -124,7 +124,9 @@ class Orders:
         if self.with_customers:
             customers = self._task(stack, "CustomersTask", "customers", ("customers",))
             if self.customers_starter:
-                ReplicationTaskStarter(stack, "StartCustomersTask", task=customers)
+                later.node.add_dependency(
+                    ReplicationTaskStarter(stack, "StartCustomersTask", task=customers)
+                )
         if self.by_arn:
             ReplicationTaskStarter(stack, "StartExistingTask", task=EXISTING)
 
@@ -321,6 +323,28 @@ def test_failed_create_with_a_slow_start_is_rolled_back_cleanly(cloud: Cloud) ->
     # The rollback's Delete gets the time it needs: it waits until the task runs, stops it.
     assert writes(cloud, "ROLLBACK_IN_PROGRESS") == [stop(ORDERS)]
     assert cloud.double.tasks == {}
+    assert_clean(cloud)
+
+
+def test_a_create_that_fails_after_the_starter_stops_the_task_it_started(cloud: Cloud) -> None:
+    assert cloud.deploy(template(BASE), fail=Failure("Later", "Create")) == "ROLLBACK_COMPLETE"
+    assert writes(cloud, "ROLLBACK_IN_PROGRESS") == [stop(ORDERS)]
+    assert cloud.double.tasks == {}
+    assert_clean(cloud)
+
+
+def test_a_starter_added_to_a_stack_whose_update_fails_stops_what_it_started(cloud: Cloud) -> None:
+    cloud.deploy(template(Orders(with_customers=True, customers_starter=False)))
+    while status(cloud, CUSTOMERS) == "creating":
+        cloud.double.advance()
+    assert status(cloud, CUSTOMERS) == "ready"
+    added = Orders(with_customers=True, later="2")
+    assert cloud.deploy(template(added), fail=Failure("Later", "Update")) == (
+        "UPDATE_ROLLBACK_COMPLETE"
+    )
+    # The new starter started the task; its Delete in the rollback's cleanup stops it again.
+    assert writes(cloud, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS") == [stop(CUSTOMERS)]
+    assert status(cloud, CUSTOMERS) == "stopped"
     assert_clean(cloud)
 
 
