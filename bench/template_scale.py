@@ -1,193 +1,288 @@
-"""Template scale: N starters in one stack vs. N hand-written AwsCustomResource starters.
+"""Template scale: N starters of each kind in one stack, and N hand-written AwsCustomResources.
 
-Synthesizes with ``app.synth()`` and reads the template JSON: Lambda functions, resources
-(total and marginal per starter), IAM policy document sizes (characters without
-whitespace: largest and total), template bytes and synth seconds.
+Kinds: a guarded ``CfnReplicationTask`` (literal ``resource_identifier``), an unguarded
+``CfnReplicationTask``, a task given by ARN, a Serverless ``CfnReplicationConfig``, and for
+comparison an ``AwsCustomResource`` calling StartReplicationTask on a task given by ARN.
+The stacks of the first, second and fourth kinds hold the N DMS resources too.
+
+Each stack is built and synthesized (``app.synth()``) after one warm-up synthesis, and its
+template file read back: resources by type, Lambda functions, IAM policy documents
+(characters of their template JSON without whitespace: the largest, and all together),
+template bytes, and the seconds building and synthesis took. A size that cannot be
+synthesized (the construct's ValueError, or CDK refusing a stack over 500 resources) is a
+row of its own.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sys
+import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import LAMBDA_ENV, row
-
-os.environ.update(LAMBDA_ENV)
+from typing import TYPE_CHECKING, Any, Final
 
 import aws_cdk as cdk
 from aws_cdk import custom_resources as cr
-from dms_task_starter import ReplicationTaskStarter
-from dms_task_starter_runtime.contract import STARTER_RESOURCE_TYPE
+from dms_task_starter import ReplicationStarter, ReplicationTaskStarter
 
-COMMAND: Final = ".venv/bin/python bench/template_scale.py"
+from bench._common import Row, emit, module_command
+from tests.support.cdk import make_config, make_task
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+COMMAND: Final = module_command("bench.template_scale")
 SIZES: Final = (1, 10, 100, 200)
-POLICY_TYPES: Final = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
 MAX_RESOURCES: Final = 500
 MAX_TEMPLATE_BYTES: Final = 1_000_000
+POLICY_TYPES: Final = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+ENV: Final = cdk.Environment(account="123456789012", region="eu-west-1")
 
 
 def arn(index: int) -> str:
     return f"arn:aws:dms:eu-west-1:123456789012:task:TASK{index:04d}"
 
 
+def guarded(stack: cdk.Stack, index: int) -> None:
+    task = make_task(stack, f"Task{index}", resource_identifier=f"task-{index}")
+    ReplicationTaskStarter(stack, f"Starter{index}", task=task)
+
+
+def unguarded(stack: cdk.Stack, index: int) -> None:
+    task = make_task(stack, f"Task{index}")
+    ReplicationTaskStarter(stack, f"Starter{index}", task=task, guard_task_updates=False)
+
+
+def by_arn(stack: cdk.Stack, index: int) -> None:
+    ReplicationTaskStarter(stack, f"Starter{index}", task=arn(index))
+
+
+def serverless(stack: cdk.Stack, index: int) -> None:
+    config = make_config(stack, f"Config{index}")
+    ReplicationStarter(stack, f"Starter{index}", replication_config=config)
+
+
+def aws_custom_resource(stack: cdk.Stack, index: int) -> None:
+    call = cr.AwsSdkCall(
+        service="DatabaseMigrationService",
+        action="startReplicationTask",
+        parameters={
+            "ReplicationTaskArn": arn(index),
+            "StartReplicationTaskType": "start-replication",
+        },
+        physical_resource_id=cr.PhysicalResourceId.of(arn(index)),
+    )
+    cr.AwsCustomResource(
+        stack,
+        f"Starter{index}",
+        on_create=call,
+        policy=cr.AwsCustomResourcePolicy.from_sdk_calls(resources=[arn(index)]),
+        install_latest_aws_sdk=False,
+    )
+
+
+KINDS: Final[dict[str, Callable[[cdk.Stack, int], None]]] = {
+    "guarded CfnReplicationTask": guarded,
+    "unguarded CfnReplicationTask": unguarded,
+    "task given by ARN": by_arn,
+    "Serverless CfnReplicationConfig": serverless,
+    "AwsCustomResource (task by ARN)": aws_custom_resource,
+}
+
+
 @dataclass(frozen=True)
-class Figures:
-    variant: str
+class Synthesized:
     starters: int
-    lambdas: int
-    starter_resources: int
-    resources: int
+    types: Counter[str]
     largest_policy: int
     total_policy: int
     template_bytes: int
-    synth_seconds: float
+    seconds: float
+
+    @property
+    def resources(self) -> int:
+        return sum(self.types.values())
+
+    @property
+    def lambdas(self) -> int:
+        return self.types["AWS::Lambda::Function"]
 
 
-def add_starters(stack: cdk.Stack, count: int) -> None:
-    for index in range(count):
-        ReplicationTaskStarter(stack, f"Starter{index}", task=arn(index))
+@dataclass(frozen=True)
+class Refused:
+    starters: int
+    error: str
 
 
-def add_aws_custom_resources(stack: cdk.Stack, count: int) -> None:
-    for index in range(count):
-        call = cr.AwsSdkCall(
-            service="DatabaseMigrationService",
-            action="startReplicationTask",
-            parameters={
-                "ReplicationTaskArn": arn(index),
-                "StartReplicationTaskType": "start-replication",
-            },
-            physical_resource_id=cr.PhysicalResourceId.of(arn(index)),
-        )
-        cr.AwsCustomResource(
-            stack,
-            f"Starter{index}",
-            on_create=call,
-            policy=cr.AwsCustomResourcePolicy.from_sdk_calls(resources=[arn(index)]),
-            install_latest_aws_sdk=False,
-        )
+def policy_documents(resource: dict[str, Any]) -> list[Any]:
+    properties = resource.get("Properties", {})
+    if resource["Type"] in POLICY_TYPES:
+        return [properties["PolicyDocument"]]
+    if resource["Type"] == "AWS::IAM::Role":
+        return [policy["PolicyDocument"] for policy in properties.get("Policies", [])]
+    return []
 
 
-def synth(variant: str, count: int) -> Figures:
-    started = time.perf_counter()
-    app = cdk.App()
-    stack = cdk.Stack(app, "Scale", env=cdk.Environment(account="123456789012", region="eu-west-1"))
-    (add_starters if variant == "ReplicationTaskStarter" else add_aws_custom_resources)(
-        stack, count
-    )
-    assembly = app.synth()
-    elapsed = time.perf_counter() - started
-    artifact = assembly.get_stack_artifact(stack.artifact_id)
-    raw = Path(assembly.directory, artifact.template_file).read_bytes()
-    template: dict[str, Any] = json.loads(raw)
-    resources = template["Resources"].values()
-    policies = [
-        len(json.dumps(res["Properties"]["PolicyDocument"], separators=(",", ":")))
-        for res in resources
-        if res["Type"] in POLICY_TYPES
+def synth(build: Callable[[cdk.Stack, int], None], count: int) -> Synthesized | Refused:
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as outdir:
+        started = time.perf_counter()
+        app = cdk.App(outdir=outdir)
+        stack = cdk.Stack(app, "Scale", env=ENV)
+        try:
+            for index in range(count):
+                build(stack, index)
+            assembly = app.synth()
+        except (ValueError, RuntimeError) as error:
+            first_line = str(error).strip().splitlines()[0]
+            return Refused(count, f"{type(error).__name__}: {first_line}")
+        seconds = time.perf_counter() - started
+        artifact = assembly.get_stack_artifact(stack.artifact_id)
+        raw = Path(assembly.directory, artifact.template_file).read_bytes()
+    resources: dict[str, Any] = json.loads(raw)["Resources"]
+    sizes = [
+        len(json.dumps(document, separators=(",", ":")))
+        for resource in resources.values()
+        for document in policy_documents(resource)
     ]
-    return Figures(
-        variant=variant,
+    return Synthesized(
         starters=count,
-        lambdas=sum(1 for res in resources if res["Type"] == "AWS::Lambda::Function"),
-        starter_resources=sum(1 for res in resources if res["Type"] == STARTER_RESOURCE_TYPE),
-        resources=len(template["Resources"]),
-        largest_policy=max(policies, default=0),
-        total_policy=sum(policies),
+        types=Counter(resource["Type"] for resource in resources.values()),
+        largest_policy=max(sizes, default=0),
+        total_policy=sum(sizes),
         template_bytes=len(raw),
-        synth_seconds=elapsed,
+        seconds=seconds,
     )
+
+
+def per_starter(results: list[Synthesized]) -> str:
+    """Resources added per starter between the smallest and the largest synthesized N."""
+    first, last = results[0], results[-1]
+    if last.starters == first.starters:
+        return "one size only"
+    span = last.starters - first.starters
+    added = {
+        kind: (last.types[kind] - first.types[kind]) / span
+        for kind in sorted(set(first.types) | set(last.types))
+        if last.types[kind] != first.types[kind]
+    }
+    total = (last.resources - first.resources) / span
+    parts = ", ".join(f"{kind} {value:.3g}" for kind, value in added.items())
+    return f"{total:.3g} ({parts}; N={first.starters} to {last.starters})"
+
+
+def by_size(results: list[Synthesized | Refused], value: Callable[[Synthesized], str]) -> str:
+    return "/".join(value(r) if isinstance(r, Synthesized) else "refused" for r in results)
+
+
+def most_starters(results: list[Synthesized]) -> int:
+    """The largest N whose stack stays under the resource limit, from the measured slope."""
+    first, last = results[0], results[-1]
+    slope = (last.resources - first.resources) / (last.starters - first.starters)
+    return first.starters + int((MAX_RESOURCES - 1 - first.resources) // slope)
 
 
 def main() -> None:
-    results: dict[str, list[Figures]] = {}
-    for variant in ("ReplicationTaskStarter", "AwsCustomResource"):
-        results[variant] = [synth(variant, count) for count in SIZES]
-    header = (
-        f"{'variant':24} {'N':>4} {'lambdas':>7} {'resources':>9} {'per starter':>11} "
-        f"{'max policy':>10} {'policies':>8} {'bytes':>9} {'synth s':>7}"
-    )
-    print(header)
-    print("-" * len(header))
-    for variant, figures in results.items():
-        first = figures[0]
-        for fig in figures:
-            marginal = (
-                (fig.resources - first.resources) / (fig.starters - first.starters)
-                if fig.starters > first.starters
-                else float("nan")
-            )
+    synth(by_arn, 1)  # warm-up: the jsii kernel and the asset staging are paid once here
+    results = {kind: [synth(build, count) for count in SIZES] for kind, build in KINDS.items()}
+    sizes = "/".join(str(count) for count in SIZES)
+    for kind, kind_results in results.items():
+        for result in kind_results:
+            if isinstance(result, Refused):
+                print(f"{kind:32} N={result.starters:>3}: {result.error}")
+                continue
             print(
-                f"{variant:24} {fig.starters:>4} {fig.lambdas:>7} {fig.resources:>9} "
-                f"{marginal:>11.2f} {fig.largest_policy:>10} {fig.total_policy:>8} "
-                f"{fig.template_bytes:>9} {fig.synth_seconds:>7.1f}"
+                f"{kind:32} N={result.starters:>3}: {result.resources:>4} resources, "
+                f"{result.lambdas} Lambda functions, {result.template_bytes:>7} bytes, IAM "
+                f"largest {result.largest_policy} total {result.total_policy} chars, "
+                f"{result.seconds:.2f} s"
             )
-    ours, theirs = results["ReplicationTaskStarter"], results["AwsCustomResource"]
-    first, last = ours[0], ours[-1]
-    marginal = (last.resources - first.resources) / (last.starters - first.starters)
-    theirs_marginal = (theirs[-1].resources - theirs[0].resources) / (
-        theirs[-1].starters - theirs[0].starters
+    synthesized = {
+        kind: [r for r in kind_results if isinstance(r, Synthesized)]
+        for kind, kind_results in results.items()
+    }
+
+    def table(value: Callable[[Synthesized], str]) -> str:
+        return "; ".join(f"{kind} {by_size(r, value)}" for kind, r in results.items())
+
+    emit(
+        Row(
+            f"template scale: Lambda functions at N={sizes}",
+            table(lambda r: str(r.lambdas)),
+            "the same at every N",
+            all(len({r.lambdas for r in rs}) == 1 for rs in synthesized.values()),
+            COMMAND,
+        )
     )
-    lambdas = sorted({fig.lambdas for fig in ours})
-    row(
-        "template scale: Lambda functions",
-        f"{lambdas} for N={SIZES} (AwsCustomResource: {sorted({f.lambdas for f in theirs})})",
-        "constant",
-        len(lambdas) == 1,
-        COMMAND,
+    emit(
+        Row(
+            f"template scale: resources at N={sizes}",
+            table(lambda r: str(r.resources)),
+            f"n/a (CloudFormation allows {MAX_RESOURCES} per stack)",
+            None,
+            COMMAND,
+        )
     )
-    own = {fig.starter_resources / fig.starters for fig in ours}
-    row(
-        "template scale: resources of its own per starter",
-        f"{sorted(own)} for N={SIZES} (its custom resource)",
-        "1",
-        own == {1.0},
-        COMMAND,
+    emit(
+        Row(
+            f"template scale: most starters one stack holds under {MAX_RESOURCES} resources",
+            "; ".join(
+                f"{kind} {most_starters(rs)}" for kind, rs in synthesized.items() if len(rs) > 1
+            ),
+            "n/a",
+            None,
+            COMMAND,
+        )
     )
-    row(
-        "template scale: marginal resources per starter, shared ones included",
-        f"{marginal:.2f}: 1 custom resource + 2 shared grant policies per 40 starters "
-        f"(AwsCustomResource: {theirs_marginal:.2f})",
-        "n/a",
-        None,
-        COMMAND,
+    emit(
+        Row(
+            f"template scale: template bytes at N={sizes}",
+            table(lambda r: str(r.template_bytes)),
+            f"< {MAX_TEMPLATE_BYTES} (CloudFormation)",
+            all(r.template_bytes < MAX_TEMPLATE_BYTES for rs in synthesized.values() for r in rs),
+            COMMAND,
+        )
     )
-    row(
-        f"template scale: N={last.starters} resources",
-        f"{last.resources} (AwsCustomResource: {theirs[-1].resources})",
-        f"< {MAX_RESOURCES}",
-        last.resources < MAX_RESOURCES,
-        COMMAND,
+    emit(
+        Row(
+            "template scale: resources added per starter, by type",
+            "; ".join(f"{kind} {per_starter(rs)}" for kind, rs in synthesized.items() if rs),
+            "n/a",
+            None,
+            COMMAND,
+        )
     )
-    row(
-        f"template scale: N={last.starters} template bytes",
-        f"{last.template_bytes} (AwsCustomResource: {theirs[-1].template_bytes})",
-        f"< {MAX_TEMPLATE_BYTES}",
-        last.template_bytes < MAX_TEMPLATE_BYTES,
-        COMMAND,
+    emit(
+        Row(
+            f"template scale: IAM policy documents at N={sizes}, largest/total characters",
+            table(lambda r: f"{r.largest_policy}:{r.total_policy}"),
+            "n/a",
+            None,
+            COMMAND,
+        )
     )
-    row(
-        f"template scale: N={last.starters} IAM policies",
-        f"largest {last.largest_policy} chars, total {last.total_policy} "
-        f"(AwsCustomResource: largest {theirs[-1].largest_policy}, "
-        f"total {theirs[-1].total_policy})",
-        "n/a",
-        None,
-        COMMAND,
+    emit(
+        Row(
+            f"template scale: seconds to build and synthesize at N={sizes}",
+            table(lambda r: f"{r.seconds:.1f}"),
+            "n/a",
+            None,
+            COMMAND,
+        )
     )
-    row(
-        f"template scale: N={last.starters} synth seconds",
-        f"{last.synth_seconds:.1f} s (AwsCustomResource: {theirs[-1].synth_seconds:.1f} s)",
-        "n/a",
-        None,
-        COMMAND,
-    )
+    for kind, kind_results in results.items():
+        for result in kind_results:
+            if isinstance(result, Refused):
+                emit(
+                    Row(
+                        f"template scale: {kind}, N={result.starters}",
+                        f"not synthesized: {result.error}",
+                        "n/a (the limit is CloudFormation's: split the starters across stacks)",
+                        None,
+                        COMMAND,
+                    )
+                )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,64 @@
+"""The README's benchmark table is the one ``bash bench/run_all.sh`` last wrote.
+
+``bench/report.py`` writes the table (and the legend of the DMS double's readings) into
+bench/RESULTS.md between the ``<!-- bench:start -->`` and ``<!-- bench:end -->`` markers;
+the README carries an exact copy between the same markers, so every figure it publishes
+was printed by a benchmark.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+README = REPO / "README.md"
+RESULTS = REPO / "bench" / "RESULTS.md"
+START = "<!-- bench:start -->"
+END = "<!-- bench:end -->"
+HOW = (
+    "run `bash bench/run_all.sh`, then copy everything between the markers "
+    f"{START} and {END} in bench/RESULTS.md, markers included, into README.md's "
+    "Benchmarks section"
+)
+
+
+def marked(path: Path) -> str | None:
+    """The text between the markers (None when the file has no complete pair)."""
+    text = path.read_text(encoding="utf-8")
+    if text.count(START) != 1 or text.count(END) != 1:
+        return None
+    _, _, rest = text.partition(START)
+    inside, _, _ = rest.partition(END)
+    return inside.strip("\n")
+
+
+def table_rows(block: str) -> list[str]:
+    return [line for line in block.splitlines() if line.startswith("|")]
+
+
+def test_results_have_the_marked_table() -> None:
+    block = marked(RESULTS)
+    assert block is not None, f"bench/RESULTS.md has no marked table: {HOW}"
+    rows = table_rows(block)
+    assert rows[:2] == [
+        "| benchmark | figure | target | met? | command |",
+        "|---|---|---|---|---|",
+    ]
+    assert len(rows) > 2, "bench/RESULTS.md's table has no rows"
+
+
+def test_readme_table_is_the_results_table() -> None:
+    results = marked(RESULTS)
+    readme = marked(README)
+    if readme is None or not table_rows(readme):
+        pytest.fail(f"README.md has no benchmark table between markers: {HOW}")
+    assert results is not None, f"bench/RESULTS.md has no marked table: {HOW}"
+    readme_rows, results_rows = table_rows(readme), table_rows(results)
+    missing = [row for row in results_rows if row not in readme_rows]
+    unknown = [row for row in readme_rows if row not in results_rows]
+    assert readme == results, (
+        f"README.md's benchmark table differs from bench/RESULTS.md ({HOW}); rows only in "
+        f"RESULTS.md: {missing}; rows only in README.md: {unknown}"
+    )
