@@ -10,7 +10,7 @@ ruff check .
 echo "== ruff format --check"
 ruff format --check .
 echo "== mypy (strict)"
-mypy constructs/dms_task_starter lambda/dms_task_starter_runtime tests/handler app.py integ scripts/api_docs.py
+mypy constructs/dms_task_starter lambda/dms_task_starter_runtime tests bench app.py integ scripts/api_docs.py
 
 echo "== pytest"
 status=0

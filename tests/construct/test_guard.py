@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Final
 import pytest
 from aws_cdk import App, CfnParameter, Stack, Tags
 from aws_cdk.assertions import Annotations, Match, Template
+from constructs import Construct
 from dms_task_starter import (
     CdcStart,
     OnDelete,
@@ -47,7 +48,9 @@ DEPLOYED_PSEUDO: Final = {
 def _deployed_arn(value: Any) -> str:
     """The ARN CloudFormation hands the handler for a guard's ``Fn::Join`` of pseudo params."""
     (separator, parts) = value["Fn::Join"]
-    return separator.join(p if isinstance(p, str) else DEPLOYED_PSEUDO[p["Ref"]] for p in parts)
+    return str(separator).join(
+        p if isinstance(p, str) else DEPLOYED_PSEUDO[p["Ref"]] for p in parts
+    )
 
 
 def _guarded_tasks(synth: Synthesized | Template) -> dict[str, str]:
@@ -227,7 +230,9 @@ def _task_with_token_identifier(stack: Stack) -> dms.CfnReplicationTask:
 
 
 def _task_in_another_stack(stack: Stack) -> dms.CfnReplicationTask:
-    return make_task(Stack(stack.node.scope, "Tasks"), "Task", resource_identifier="t")
+    app = stack.node.scope
+    assert isinstance(app, Construct)
+    return make_task(Stack(app, "Tasks"), "Task", resource_identifier="t")
 
 
 UNGUARDABLE_TASKS: Final = {
@@ -294,7 +299,7 @@ def test_an_unguardable_task_with_the_guard_off_gets_no_warning(
 def _synth_digests(
     configure: Callable[[dms.CfnReplicationTask], None] | None = None,
     *,
-    build_extra: Callable[[Stack], None] | None = None,
+    build_extra: Callable[[Stack], object] | None = None,
     **starter_options: Any,
 ) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """The guarded task's digest and the rendered update and rollback guards."""
@@ -323,7 +328,7 @@ def _synth_digests(
 def _digest(
     configure: Callable[[dms.CfnReplicationTask], None] | None = None,
     *,
-    build_extra: Callable[[Stack], None] | None = None,
+    build_extra: Callable[[Stack], object] | None = None,
     **starter_options: Any,
 ) -> str:
     return _synth_digests(configure, build_extra=build_extra, **starter_options)[0]

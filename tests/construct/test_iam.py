@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 import pytest
 from aws_cdk import App, CfnParameter, NestedStack, Stack
 from aws_cdk import aws_dms as dms
+from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 from dms_task_starter import ReplicationTaskStarter
 from dms_task_starter.provider import ReplicationTaskStarterProvider
@@ -294,7 +295,9 @@ def test_enable_replications_grants_once() -> None:
     provider = ReplicationTaskStarterProvider.of(stack)
     provider.enable_replications()
     provider.enable_replications()
-    statements = stack.resolve(provider.role.node.find_child("DefaultPolicy").document.to_json())
+    default_policy = provider.role.node.find_child("DefaultPolicy")
+    assert isinstance(default_policy, iam.Policy)
+    statements = stack.resolve(default_policy.document.to_json())
     sids = [s.get("Sid") for s in statements["Statement"]]
     assert sids.count("DescribeReplications") == 1
     assert sids.count("StartStopTaggedReplications") == 1

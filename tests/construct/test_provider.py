@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aws_cdk import App, Duration, NestedStack, Stack
@@ -49,7 +49,7 @@ def five(make_synth: Callable[..., Synthesized]) -> Synthesized:
     return make_synth(_starters(5))
 
 
-def _user_functions(synth: Synthesized) -> dict[str, dict]:
+def _user_functions(synth: Synthesized) -> dict[str, dict[str, Any]]:
     return {
         name: fn
         for name, fn in synth.resources("AWS::Lambda::Function").items()
@@ -124,13 +124,14 @@ def test_log_groups_have_retention_and_are_destroyed(five: Synthesized) -> None:
         assert group["DeletionPolicy"] == "Delete"
 
 
-def _waiter_retry(synth: Synthesized) -> dict:
+def _waiter_retry(synth: Synthesized) -> dict[str, Any]:
     machine = next(iter(synth.resources("AWS::StepFunctions::StateMachine").values()))
     parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
     definition = "".join(p if isinstance(p, str) else '"' for p in parts)
     head = definition.split('"Resource":')[0] + "}}}"
     state = json.loads(head.replace(',"Type":"Task",}', "}").replace(',"Type":"Task"}', "}"))
-    return state["States"]["framework-isComplete-task"]["Retry"][0]
+    retry: dict[str, Any] = state["States"]["framework-isComplete-task"]["Retry"][0]
+    return retry
 
 
 def test_provider_timeouts_come_from_the_contract(five: Synthesized) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Final
 
 import pytest
-from aws_cdk import App, CfnParameter, Duration, Stack
+from aws_cdk import App, CfnElement, CfnParameter, Duration, Stack
 from aws_cdk.assertions import Template
 from dms_task_starter import (
     CdcStart,
@@ -219,7 +219,9 @@ def test_attributes_are_get_atts() -> None:
         "stop_reason": "StopReason",
         "task_arn": "ReplicationTaskArn",
     }
-    logical_id = stack.resolve(stack.get_logical_id(starter.resource.node.default_child))
+    resource = starter.resource.node.default_child
+    assert isinstance(resource, CfnElement)
+    logical_id = stack.resolve(stack.get_logical_id(resource))
     for name, attr in expected.items():
         assert stack.resolve(getattr(starter, name)) == {"Fn::GetAtt": [logical_id, attr]}
 

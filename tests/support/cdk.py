@@ -27,7 +27,10 @@ SECOND_TASK_ARN: Final = f"{ACCOUNT_ARN}:task:SECONDTASK"
 PROVIDER_PREFIX: Final = "DmsReplicationTaskStarterProvider"
 """Logical ids of the provider's resources start with this (its construct id)."""
 HANDLER_ROLE_PREFIX: Final = f"{PROVIDER_PREFIX}HandlerRole"
-STACK_TAG: Final = {"Key": "dms-task-starter:stack", "Value": {"Ref": "AWS::StackId"}}
+STACK_TAG: Final[dict[str, Any]] = {
+    "Key": "dms-task-starter:stack",
+    "Value": {"Ref": "AWS::StackId"},
+}
 """The tag every DMS task and replication config of a stack with starters carries."""
 
 STARTER_TYPE: Final = "Custom::DmsReplicationTaskStarter"
