@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Final
 from aws_cdk import Token
 from dms_task_starter_runtime import settings
 from dms_task_starter_runtime.contract import Prop
+from dms_task_starter_runtime.text import truncate
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -79,7 +80,8 @@ class CdcStart:
         if not Token.is_unresolved(value) and not value.startswith(CHECKPOINT_PREFIX):
             raise ValueError(
                 f"cdc_start: a checkpoint starts with {CHECKPOINT_PREFIX!r} "
-                f"(got {value[: settings.MAX_SHOWN_VALUE_CHARS]!r}); use CdcStart.at_position for "
+                f"(got {truncate(value, settings.MAX_SHOWN_VALUE_CHARS)!r}); use "
+                "CdcStart.at_position for "
                 "native positions"
             )
         return cls(Prop.CDC_START_POSITION, value)

@@ -60,6 +60,8 @@ existed: the Delete after a failed Create then leaves that run alone."""
 GUARD_SUFFIX: Final = PHYSICAL_ID_SEPARATOR + "update-guard"
 GUARD_STOPPED_RUN: Final = PHYSICAL_ID_SEPARATOR + "stopped-run:"
 STOPPED: Final = "stopped"
+UNSETTLED: Final = frozenset({*STARTED_PHASES, Phase.BUSY})
+"""A task in one of these phases is not at rest yet: a Delete or a guard waits it out."""
 CDC_MIGRATION_TYPES: Final = frozenset({MigrationType.CDC, MigrationType.FULL_LOAD_AND_CDC})
 
 
@@ -497,9 +499,9 @@ def decide_starter_delete(
 def _bring_to_rest(
     arns: Sequence[str], tasks: Mapping[str, State | None], plan: Plan, physical_id: str
 ) -> OnEventDecision:
-    """Stop the tasks that run, wait for those starting or stopping, leave the rest."""
+    """Stop the tasks that run, wait for those starting, stopping or busy, leave the rest."""
     moving = tuple(
-        arn for arn in arns if (task := tasks.get(arn)) is not None and task.phase in STARTED_PHASES
+        arn for arn in arns if (task := tasks.get(arn)) is not None and task.phase in UNSETTLED
     )
     running = tuple(
         arn for arn in moving if (task := tasks.get(arn)) and task.phase is Phase.RUNNING
@@ -577,7 +579,9 @@ def decide_guard_update(
         return OnEventDecision(context.physical_id, plan, note)
     tasks = {settings.task_arn: task}
     decision = _bring_to_rest((settings.task_arn,), tasks, plan, context.physical_id)
-    stopped = snapshot(task) if decision.plan.rest and task is not None else None
+    # Only a run the guard stops is recorded: a task busy with something else had none.
+    ran = task is not None and task.phase in STARTED_PHASES
+    stopped = snapshot(task) if ran and task is not None else None
     return replace(decision, physical_id=guard_physical_id(settings.task_arn, stopped))
 
 
@@ -773,7 +777,7 @@ def _bring_others_to_rest(
     """Stop or wait for the tasks other than the subject; None once they all rest."""
     others = [arn for arn in plan.rest if arn != plan.subject]
     running = tuple(arn for arn in others if _phase(tasks.get(arn)) is Phase.RUNNING)
-    moving = [arn for arn in others if _phase(tasks.get(arn)) in STARTED_PHASES]
+    moving = [arn for arn in others if _phase(tasks.get(arn)) in UNSETTLED]
     if not moving:
         return None
     action: PollDecision = (

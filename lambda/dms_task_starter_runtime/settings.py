@@ -29,6 +29,7 @@ from dms_task_starter_runtime.contract import (
     StartType,
     WaitFor,
 )
+from dms_task_starter_runtime.text import truncate
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -84,7 +85,7 @@ class InvalidSettingError(ValueError):
 
     def __init__(self, prop: str, problem: str, value: object, accepted: str) -> None:
         self.prop = prop
-        shown = str(value)[:MAX_SHOWN_VALUE_CHARS]
+        shown = truncate(str(value), MAX_SHOWN_VALUE_CHARS)
         super().__init__(f"{prop}: {problem} (got '{shown}'). Accepted: {accepted}.")
 
 

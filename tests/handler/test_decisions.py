@@ -464,6 +464,11 @@ def test_a_rollback_leaves_a_finished_task_finished() -> None:
 
 DELETE_TABLE = {
     **dict.fromkeys(ALL_STATUSES, "nothing"),
+    # The README: wait until it can be stopped (or is at rest), then CloudFormation deletes it.
+    "creating": "rest T1",
+    "modifying": "rest T1",
+    "moving": "rest T1",
+    "testing": "rest T1",
     "starting": "rest T1",
     "running": "stop T1",
     "stopping": "rest T1",
@@ -527,7 +532,7 @@ OLD_GUARD = replace(GUARD, task_definition_digest="d1")
         ("stopping", "rest T1", True),
         ("stopped", "nothing", False),
         ("ready", "nothing", False),
-        ("modifying", "nothing", False),
+        ("modifying", "rest T1", False),
     ],
 )
 def test_guard_brings_the_task_to_rest_before_a_modify(

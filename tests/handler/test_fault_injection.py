@@ -42,6 +42,7 @@ from dms_task_starter_runtime.dms import CLIENT_CONFIG, DmsCallError
 from dms_task_starter_runtime.plan import Plan, PlanKey, StarterError
 from dms_task_starter_runtime.settings import InvalidSettingError
 from dms_task_starter_runtime.state import State, snapshot
+from dms_task_starter_runtime.text import truncate
 
 from tests.support.dms_double import (
     CLOCK_START,
@@ -1270,7 +1271,7 @@ class Invalid:
 
 def bad(prop: str, value: object, problem: str, **others: object) -> Invalid:
     """A task starter's properties with ``prop`` set to ``value`` (shown as given)."""
-    return Invalid(props(**{prop: value}, **others), prop, problem, str(value)[:100])
+    return Invalid(props(**{prop: value}, **others), prop, problem, truncate(str(value), 100))
 
 
 def bad_arn(value: object, problem: str = "not a DMS replication task ARN") -> Invalid:

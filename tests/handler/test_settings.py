@@ -151,11 +151,16 @@ def test_config_arn_rejects_other_strings(value: str) -> None:
     )
 
 
+def shown(value: str) -> str:
+    """How a message shows a value: at most 100 characters, cut ones ending in "..."."""
+    return value if len(value) <= 100 else value[:97] + "..."
+
+
 def test_error_shows_at_most_100_characters_of_the_value() -> None:
     with pytest.raises(InvalidSettingError) as caught:
         parse_task_arn("x" * 500)
     assert message(caught) == (
-        f"ReplicationTaskArn: not a DMS replication task ARN (got '{'x' * 100}'). "
+        f"ReplicationTaskArn: not a DMS replication task ARN (got '{'x' * 97}...'). "
         f"{TASK_ARN_ACCEPTED}"
     )
 
@@ -258,7 +263,7 @@ def test_cdc_start_time_rejects_others(value: str) -> None:
         parse_cdc_start_time(value)
     assert caught.value.prop == "CdcStartTime"
     assert message(caught) == (
-        f"CdcStartTime: not a date and time (got '{value[:100]}'). Accepted: an ISO 8601 date "
+        f"CdcStartTime: not a date and time (got '{shown(value)}'). Accepted: an ISO 8601 date "
         "and time such as 2024-01-31T12:00:00 (optional fraction, Z or +hh:mm; without an "
         "offset it is UTC) or Unix epoch seconds such as 1706702400."
     )
@@ -292,7 +297,7 @@ def test_cdc_start_position_rejects(value: str, problem: str) -> None:
     with pytest.raises(InvalidSettingError) as caught:
         parse_cdc_start_position(value)
     assert message(caught) == (
-        f"CdcStartPosition: {problem} (got '{value[:100]}'). Accepted: an ISO date such as "
+        f"CdcStartPosition: {problem} (got '{shown(value)}'). Accepted: an ISO date such as "
         "2018-03-08T12:12:12, a checkpoint such as checkpoint:V1#27#..., or a native LSN/SCN "
         "such as mysql-bin-changelog.000024:373 or 0/5120E10 (at most 1024 characters, no "
         "surrounding whitespace)."
@@ -373,7 +378,7 @@ def test_timeout_seconds_rejects(value: str | int, problem: str) -> None:
     with pytest.raises(InvalidSettingError) as caught:
         parse_timeout_seconds(value)
     assert message(caught) == (
-        f"TimeoutSeconds: {problem} (got '{str(value)[:100]}'). "
+        f"TimeoutSeconds: {problem} (got '{shown(str(value))}'). "
         "Accepted: whole seconds from 60 to 3000."
     )
 
