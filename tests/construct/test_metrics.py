@@ -9,6 +9,7 @@ from aws_cdk import App, CfnParameter, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dms as dms
 from aws_cdk.assertions import Match, Template
+from dms_task_starter import ReplicationTaskStarter
 from dms_task_starter.metrics import (
     DEFAULT_PERIOD_MINUTES,
     DEFAULT_STATISTIC,
@@ -217,3 +218,46 @@ def test_constructor_rejects_arns_and_empty_values() -> None:
         ReplicationTaskMetrics(
             replication_instance_identifier="", replication_task_identifier="ABC"
         )
+
+
+# -- the starter's metric methods -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "metric_name"),
+    [
+        ("metric_cdc_latency_source", "CDCLatencySource"),
+        ("metric_cdc_latency_target", "CDCLatencyTarget"),
+        ("metric_cdc_incoming_changes", "CDCIncomingChanges"),
+        ("metric_full_load_throughput_rows_target", "FullLoadThroughputRowsTarget"),
+    ],
+)
+def test_the_starter_offers_the_task_s_metrics(stack: Stack, method: str, metric_name: str) -> None:
+    instance = dms.CfnReplicationInstance(
+        stack,
+        "Instance",
+        replication_instance_class="dms.t3.micro",
+        replication_instance_identifier="orders-instance",
+    )
+    task = make_task(stack, "Task", replication_instance_arn=instance.ref, resource_identifier="t")
+    starter = ReplicationTaskStarter(stack, "Starter", task=task, replication_instance=instance)
+    metric = getattr(starter, method)()
+    task_id = stack.resolve(stack.get_logical_id(task))
+    assert (metric.namespace, metric.metric_name, metric.statistic) == (
+        "AWS/DMS",
+        metric_name,
+        "Average",
+    )
+    assert metric.period.to_minutes() == 5
+    assert stack.resolve(metric.dimensions) == {
+        "ReplicationInstanceIdentifier": "orders-instance",
+        "ReplicationTaskIdentifier": {"Fn::Select": [6, {"Fn::Split": [":", {"Ref": task_id}]}]},
+    }
+    generic = starter.metric(metric_name, statistic="Maximum", period=Duration.minutes(1))
+    assert (generic.statistic, generic.period.to_minutes()) == ("Maximum", 1)
+
+
+def test_the_starter_s_metrics_need_the_replication_instance(stack: Stack) -> None:
+    starter = ReplicationTaskStarter(stack, "Starter", task=TASK_ARN)
+    with pytest.raises(ValueError, match=r"^replication_instance: the metrics of a task are named"):
+        starter.metric_cdc_latency_target()

@@ -80,3 +80,23 @@ def test_the_serverless_stack_deploys_starts_and_deletes(
     assert cloud.delete_stack() == "DELETE_COMPLETE"
     assert cloud.double.replications == {}
     assert cloud.double.denials == []
+
+
+def test_the_task_stack_alarms_on_the_task_s_cdc_latency(example_templates: dict[str, Any]) -> None:
+    template = example_templates["DmsMigrationStack"]
+    (alarm,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    properties = alarm["Properties"]
+    assert (properties["Namespace"], properties["MetricName"]) == ("AWS/DMS", "CDCLatencyTarget")
+    assert (properties["Threshold"], properties["EvaluationPeriods"], properties["Period"]) == (
+        600,
+        3,
+        300,
+    )
+    dimensions = {d["Name"]: d["Value"] for d in properties["Dimensions"]}
+    assert dimensions["ReplicationInstanceIdentifier"] == "orders-replication"
+    (task_id,) = [
+        k for k, r in template["Resources"].items() if r["Type"] == "AWS::DMS::ReplicationTask"
+    ]
+    assert dimensions["ReplicationTaskIdentifier"] == {
+        "Fn::Select": [6, {"Fn::Split": [":", {"Ref": task_id}]}]
+    }
