@@ -8,8 +8,12 @@ from typing import TYPE_CHECKING
 import pytest
 from botocore.retries.standard import ExponentialBackoff
 
+from tests.support.dms_double import BEHAVIOURS
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from tests.support.cloud import Cloud
 
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -43,3 +47,17 @@ def fresh_clients() -> Iterator[None]:
 def instant_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Retries keep their count, but their back-off shrinks to a millisecond."""
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda _self, _context: 0.001)
+
+
+@pytest.fixture(params=BEHAVIOURS, ids=lambda behaviour: behaviour.name)
+def cloud(request: pytest.FixtureRequest) -> Iterator[Cloud]:
+    """An empty account under each reading of DMS: the policed double and the stack's
+    status, served, with boto3 pointed at them."""
+    # Imported here: the emulator imports the handler, which reads the environment above.
+    from tests.support.cloud import Cloud, PolicedDouble
+    from tests.support.served import ServedAws
+
+    double = PolicedDouble(behaviour=request.param)
+    emulated = Cloud(double)
+    with ServedAws(double, emulated):
+        yield emulated

@@ -197,12 +197,7 @@ def _task_start_request(parameters: StartParameters) -> StartReplicationTaskMess
         # The stubs list only the three documented types; the decision picks one of them.
         "StartReplicationTaskType": parameters.start_type,  # type: ignore[typeddict-item]
     }
-    if parameters.cdc_start_time is not None:
-        request["CdcStartTime"] = parameters.cdc_start_time
-    if parameters.cdc_start_position is not None:
-        request["CdcStartPosition"] = parameters.cdc_start_position
-    if parameters.cdc_stop_position is not None:
-        request["CdcStopPosition"] = parameters.cdc_stop_position
+    request.update(_cdc_fields(parameters))  # type: ignore[typeddict-item]
     return request
 
 
@@ -211,13 +206,18 @@ def _replication_start_request(parameters: StartParameters) -> StartReplicationM
         "ReplicationConfigArn": parameters.arn,
         "StartReplicationType": parameters.start_type,
     }
-    if parameters.cdc_start_time is not None:
-        request["CdcStartTime"] = parameters.cdc_start_time
-    if parameters.cdc_start_position is not None:
-        request["CdcStartPosition"] = parameters.cdc_start_position
-    if parameters.cdc_stop_position is not None:
-        request["CdcStopPosition"] = parameters.cdc_stop_position
+    request.update(_cdc_fields(parameters))  # type: ignore[typeddict-item]
     return request
+
+
+def _cdc_fields(parameters: StartParameters) -> dict[str, object]:
+    """The CDC parameters a start call carries: only those that are set."""
+    fields = {
+        "CdcStartTime": parameters.cdc_start_time,
+        "CdcStartPosition": parameters.cdc_start_position,
+        "CdcStopPosition": parameters.cdc_stop_position,
+    }
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 def _tag(arn: str, stack_id: str) -> None:

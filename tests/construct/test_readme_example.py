@@ -13,12 +13,9 @@ import pytest
 from dms_task_starter_runtime import contract
 
 from tests.support.cdk import run_python
-from tests.support.cloud import Cloud, PolicedDouble
-from tests.support.dms_double import BEHAVIOURS, Behaviour
-from tests.support.served import ServedAws
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from tests.support.cloud import Cloud
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TASK_MARKER = "<!-- readme-example:"
@@ -51,15 +48,6 @@ def task_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def serverless_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return synthesize(tmp_path_factory.mktemp("readme"), SERVERLESS_MARKER, "OrdersServerless")
-
-
-@pytest.fixture(params=BEHAVIOURS, ids=lambda behaviour: behaviour.name)
-def cloud(request: pytest.FixtureRequest) -> Iterator[Cloud]:
-    behaviour: Behaviour = request.param
-    double = PolicedDouble(behaviour=behaviour)
-    cloud = Cloud(double)
-    with ServedAws(double, cloud):
-        yield cloud
 
 
 def types_of(template: dict[str, Any]) -> list[str]:

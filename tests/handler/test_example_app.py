@@ -12,11 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.support.cloud import Cloud, PolicedDouble
-from tests.support.served import ServedAws
-
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from tests.support.cloud import Cloud
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,14 +32,6 @@ def example_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dic
         path.name.removesuffix(".template.json"): json.loads(path.read_text())
         for path in outdir.glob("*.template.json")
     }
-
-
-@pytest.fixture
-def cloud() -> Iterator[Cloud]:
-    double = PolicedDouble()
-    cloud = Cloud(double)
-    with ServedAws(double, cloud):
-        yield cloud
 
 
 def test_the_example_app_has_both_stacks(example_templates: dict[str, Any]) -> None:

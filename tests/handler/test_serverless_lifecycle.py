@@ -9,9 +9,8 @@ phase, the final replication statuses, the stack's status and that no call was d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import pytest
 from aws_cdk import App, CfnResource, Duration, Environment, Stack
 from aws_cdk import aws_dms as dms
 from aws_cdk.assertions import Template
@@ -22,13 +21,8 @@ from tests.support.cloud import (
     CONFIG_TYPE,
     Cloud,
     Failure,
-    PolicedDouble,
 )
-from tests.support.dms_double import ACCOUNT, BEHAVIOURS, REGION, Behaviour, endpoint_arn
-from tests.support.served import ServedAws
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
+from tests.support.dms_double import ACCOUNT, REGION, endpoint_arn
 
 Write = tuple[str, dict[str, Any]]
 POSITION = "mysql-bin-changelog.000024:373"
@@ -109,15 +103,6 @@ def template(shape: Orders) -> dict[str, Any]:
         shape.build(stack)
         _templates[shape] = dict(Template.from_stack(stack).to_json())
     return _templates[shape]
-
-
-@pytest.fixture(params=BEHAVIOURS, ids=lambda behaviour: behaviour.name)
-def cloud(request: pytest.FixtureRequest) -> Iterator[Cloud]:
-    behaviour: Behaviour = request.param
-    double = PolicedDouble(behaviour=behaviour)
-    cloud = Cloud(double)
-    with ServedAws(double, cloud):
-        yield cloud
 
 
 def configs(cloud: Cloud) -> dict[str, str]:

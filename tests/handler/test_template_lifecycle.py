@@ -34,14 +34,13 @@ from tests.support.cloud import (
     TASK_TYPE,
     Cloud,
     Failure,
-    PolicedDouble,
     Step,
 )
-from tests.support.dms_double import ACCOUNT, BEHAVIOURS, REGION, Behaviour, endpoint_arn, task_arn
-from tests.support.served import STACK_ID, ServedAws
+from tests.support.dms_double import ACCOUNT, REGION, endpoint_arn, task_arn
+from tests.support.served import STACK_ID
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
 Write = tuple[str, dict[str, Any]]
 T1 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -168,20 +167,6 @@ CHANGES: dict[str, Orders] = {
 
 
 # -- the emulated account ---------------------------------------------------------------------
-
-
-@pytest.fixture(params=BEHAVIOURS, ids=lambda behaviour: behaviour.name)
-def behaviour(request: pytest.FixtureRequest) -> Behaviour:
-    return request.param  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def cloud(behaviour: Behaviour) -> Iterator[Cloud]:
-    """An empty account: the policed double and the stack's status, served."""
-    double = PolicedDouble(behaviour=behaviour)
-    cloud = Cloud(double)
-    with ServedAws(double, cloud):
-        yield cloud
 
 
 def logical_id(cloud: Cloud, resource_type: str, prefix: str = "") -> str:
