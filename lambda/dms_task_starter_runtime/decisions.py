@@ -1,18 +1,13 @@
-"""What to do with a task, decided from the request, the stack's operation and DMS's view.
+"""What a starter does with its task, decided from the request, the stack's operation and
+DMS's view of the task.
 
-Pure functions, no AWS calls: ``handler`` reads the tasks (and the stack's status),
-asks this module what to do, and carries the answer out. ``on_event`` makes the writes
-an ``OnEventDecision`` lists and returns its ``Plan``; ``is_complete`` asks
-``decide_poll`` for the next step of that plan on every poll.
+Pure functions, no AWS calls: ``handler`` reads the tasks (and the stack's status), asks
+this module (``guards`` for the guards, ``polls`` for ``is_complete``) what to do, and
+carries the answer out. ``on_event`` makes the writes an ``OnEventDecision`` lists and
+returns its ``Plan``.
 
-Three resource types share the engine:
-
-- the starter (a task, or a Serverless replication): starts on Create and Update,
-  restores on a rollback Update, stops on Delete;
-- the update guard (one per guarded task, before it in the template): stops the task
-  before CloudFormation modifies it, and restarts it if the update is rolled back;
-- the rollback guard (one per stack, before the guarded tasks): stops them again before
-  a rollback modifies them back.
+The starter (of a task, or of a Serverless replication) starts on Create and Update,
+restores on a rollback Update, and brings the task to rest on Delete.
 """
 
 from __future__ import annotations
@@ -39,27 +34,20 @@ from dms_task_starter_runtime.settings import (
     impossible_setting,
 )
 from dms_task_starter_runtime.state import (
-    NEVER_RAN_STATUSES,
     STARTED_PHASES,
     Phase,
-    Snapshot,
     State,
     snapshot,
-    started_since,
-    stopped_since,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from dms_task_starter_runtime.settings import DeleteSettings, GuardSettings
+    from dms_task_starter_runtime.settings import DeleteSettings
 
 ADOPTED_SUFFIX: Final = PHYSICAL_ID_SEPARATOR + "adopted"
 """A starter's physical id ends in this when the task was running before the starter
 existed: the Delete after a failed Create then leaves that run alone."""
-GUARD_SUFFIX: Final = PHYSICAL_ID_SEPARATOR + "update-guard"
-GUARD_STOPPED_RUN: Final = PHYSICAL_ID_SEPARATOR + "stopped-run:"
-STOPPED: Final = "stopped"
 UNSETTLED: Final = frozenset({*STARTED_PHASES, Phase.BUSY})
 """A task in one of these phases is not at rest yet: a Delete or a guard waits it out."""
 CDC_MIGRATION_TYPES: Final = frozenset({MigrationType.CDC, MigrationType.FULL_LOAD_AND_CDC})
@@ -259,9 +247,6 @@ def _restoring_type(task: State) -> str:
     return (StartType.RELOAD_TARGET if full_load_replication else StartType.RESUME_PROCESSING).value
 
 
-# -- the starter ------------------------------------------------------------------------
-
-
 def _plan(settings: StarterSettings, task: State, now: int, **fields: object) -> Plan:
     """A plan that waits for the settings' target, measured from the task as it is now."""
     base = Plan(
@@ -275,7 +260,7 @@ def _plan(settings: StarterSettings, task: State, now: int, **fields: object) ->
     return replace(base, **fields)  # type: ignore[arg-type]
 
 
-def _restoring(plan: Plan, now: int) -> Plan:
+def restoring(plan: Plan, now: int) -> Plan:
     """The same plan, as a rollback needs it: all the time there is, never failing."""
     return replace(
         plan,
@@ -432,11 +417,11 @@ def _decide_restore(
         rest = (forward_task.arn,)
     stops = tuple(arn for arn in rest if forward_task and forward_task.phase is Phase.RUNNING)
     if task is None or task.phase is Phase.GONE:
-        plan = _restoring(Plan(kind=settings.kind, deadline=now, timeout_seconds=0, rest=rest), now)
+        plan = restoring(Plan(kind=settings.kind, deadline=now, timeout_seconds=0, rest=rest), now)
         return OnEventDecision(
             physical_id, plan, "rollback: the task to restore is gone", stops=stops
         )
-    plan = _restoring(_plan(settings, task, now, rest=rest), now)
+    plan = restoring(_plan(settings, task, now, rest=rest), now)
     stop_changed = (
         forward is not None
         and settings.cdc_stop_position is not None
@@ -493,10 +478,10 @@ def decide_starter_delete(
         return OnEventDecision(physical_id, plan, "OnDelete is leave-running: nothing to do")
     if settings.arn is None:
         return OnEventDecision(physical_id, plan, "no task was named: nothing to do")
-    return _bring_to_rest((settings.arn,), {settings.arn: task}, plan, physical_id)
+    return bring_to_rest((settings.arn,), {settings.arn: task}, plan, physical_id)
 
 
-def _bring_to_rest(
+def bring_to_rest(
     arns: Sequence[str], tasks: Mapping[str, State | None], plan: Plan, physical_id: str
 ) -> OnEventDecision:
     """Stop the tasks that run, wait for those starting, stopping or busy, leave the rest."""
@@ -517,330 +502,3 @@ def _bring_to_rest(
 
 def _status_of(task: State | None) -> str:
     return "not found" if task is None else task.status
-
-
-# -- the update guard ------------------------------------------------------------------
-
-
-def guard_physical_id(task_arn: str, stopped: Snapshot | None = None) -> str:
-    """The guard's physical id; it names the run the guard stopped, if it stopped one.
-
-    A guard that stopped the task answers with a new id, so CloudFormation deletes that
-    id later: in the cleanup after a successful update (the starter restarted the task:
-    nothing to do) or in the cleanup after a rollback (the task is back on its previous
-    definition and must run again).
-    """
-    if stopped is None:
-        return task_arn + GUARD_SUFFIX
-    return f"{task_arn}{GUARD_SUFFIX}{GUARD_STOPPED_RUN}{stopped.to_text()}"
-
-
-def parse_guard_physical_id(physical_id: str) -> tuple[str, Snapshot | None]:
-    """The task ARN and the stopped run a guard's physical id names (None when none)."""
-    guarded, _, stopped = physical_id.partition(GUARD_STOPPED_RUN)
-    task_arn = guarded.removesuffix(GUARD_SUFFIX)
-    try:
-        return task_arn, Snapshot.from_text(stopped) if stopped else None
-    except ValueError:
-        return task_arn, None
-
-
-def _guard_plan(now: int) -> Plan:
-    return Plan(
-        deadline=now + MAX_TIMEOUT_SECONDS,
-        timeout_seconds=MAX_TIMEOUT_SECONDS,
-        best_effort=True,
-    )
-
-
-def decide_guard_update(
-    old: GuardSettings | None, settings: GuardSettings, task: State | None, context: Context
-) -> OnEventDecision:
-    """Bring the task to rest before CloudFormation modifies it.
-
-    The guard never fails once it acted: if the task does not come to rest in time,
-    CloudFormation's modify fails with DMS's reason and the rollback restores the task.
-    In a rollback it keeps its physical id (CloudFormation accepts no new one then).
-    """
-    plan = _guard_plan(context.now)
-    unchanged = (
-        old is None
-        or old.task_arn != settings.task_arn
-        or old.task_definition_digest == settings.task_definition_digest
-    )
-    if unchanged:
-        note = "the task definition is unchanged (or the task is new or replaced): nothing to stop"
-        return OnEventDecision(guard_physical_id(settings.task_arn), plan, note)
-    if context.operation.rolls_back:
-        # The rollback guard, after every update guard, stops what must rest before
-        # CloudFormation modifies a task back; this guard's own update may have failed
-        # before the task was touched, and then the task must keep running.
-        note = "rollback: the rollback guard brings the task to rest if it is modified back"
-        return OnEventDecision(context.physical_id, plan, note)
-    tasks = {settings.task_arn: task}
-    decision = _bring_to_rest((settings.task_arn,), tasks, plan, context.physical_id)
-    # Only a run the guard stops is recorded: a task busy with something else had none.
-    ran = task is not None and task.phase in STARTED_PHASES
-    stopped = snapshot(task) if ran and task is not None else None
-    return replace(decision, physical_id=guard_physical_id(settings.task_arn, stopped))
-
-
-def decide_guard_delete(task: State | None, context: Context) -> OnEventDecision:
-    """Restart a task the guard stopped if the update was rolled back and no one started it.
-
-    After a successful update the starter has started the task again, and the stack's
-    cleanup says so; when the stack's status is unknown, the task's own runs tell.
-    """
-    physical_id, now = context.physical_id, context.now
-    plan = _guard_plan(now)
-    task_arn, stopped = parse_guard_physical_id(physical_id)
-    forward = context.operation in (StackOperation.UPDATE_CLEANUP, StackOperation.DELETE)
-    if stopped is None or forward or task is None:
-        return OnEventDecision(
-            physical_id, plan, "guard deleted: nothing it stopped is left to restart"
-        )
-    moved_on = task.finished or started_since(stopped, task)
-    if moved_on or task.phase in (Phase.STARTING, Phase.RUNNING, Phase.GONE):
-        note = f"guard deleted: the task is {task.status} in another run, nothing to do"
-        return OnEventDecision(physical_id, plan, note)
-    restore = _restoring(
-        replace(
-            plan,
-            kind=task.kind,
-            subject=task_arn,
-            wait_for=WaitFor.RUNNING,
-            snapshot=snapshot(task),
-        ),
-        now,
-    )
-    note = "the update the guard stopped the task for was rolled back: resuming it"
-    if task.phase is not Phase.AT_REST:
-        return OnEventDecision(
-            physical_id, replace(restore, start_pending=True), note + " once at rest"
-        )
-    start = start_parameters(StarterSettings(arn=task_arn), task, restore)
-    return OnEventDecision(physical_id, restore, note, start=start)
-
-
-def decide_rollback_guard_update(
-    old: Mapping[str, str] | None,
-    new: Mapping[str, str],
-    tasks: Mapping[str, State | None],
-    context: Context,
-) -> OnEventDecision:
-    """Bring every task whose definition changes to rest before CloudFormation modifies it.
-
-    Forward, the update guards stopped them already; in a rollback, the starters may
-    have started them again since, and CloudFormation modifies them back next.
-    """
-    changed = changed_tasks(old, new)
-    return _bring_to_rest(changed, tasks, _guard_plan(context.now), context.physical_id)
-
-
-def changed_tasks(old: Mapping[str, str] | None, new: Mapping[str, str]) -> tuple[str, ...]:
-    """The guarded tasks whose definition digest differs between ``old`` and ``new``."""
-    if old is None:
-        return ()
-    return tuple(sorted(arn for arn, digest in new.items() if arn in old and old[arn] != digest))
-
-
-# -- is_complete -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Wait:
-    """Nothing to do on this poll."""
-
-    note: str
-
-
-@dataclass(frozen=True)
-class Stop:
-    """Stop these running tasks on this poll."""
-
-    arns: tuple[str, ...]
-    note: str
-
-
-@dataclass(frozen=True)
-class Start:
-    """Make the pending start on this poll."""
-
-    parameters: StartParameters
-    note: str
-
-
-@dataclass(frozen=True)
-class Complete:
-    """The plan is carried out; report success with the attributes of ``task``."""
-
-    task: State | None
-    note: str
-    warning: str = ""
-    """Set when a best-effort plan gave up: what is left as it is, and why."""
-
-
-PollDecision = Wait | Stop | Start | Complete
-
-
-class Outcome(Enum):
-    """Where a started task stands relative to what the resource waits for."""
-
-    REACHED = "reached"
-    PENDING = "pending"
-    FAILED = "failed"
-
-
-def outcome(task: State, wait_for: WaitFor) -> Outcome:
-    """Judge a task that was started (by us or before us) against ``wait_for``.
-
-    A task that stopped because it did what it was configured to do (its full load is
-    done, it reached its CDC stop position) reached its goal; any other rest is a failure.
-    """
-    if wait_for is WaitFor.NOTHING:
-        return Outcome.REACHED
-    if task.phase is Phase.RUNNING:
-        reached = wait_for is WaitFor.RUNNING or task.full_load_finished
-        return Outcome.REACHED if reached else Outcome.PENDING
-    if task.phase is Phase.AT_REST:
-        if task.finished and (wait_for is WaitFor.RUNNING or task.full_load_finished):
-            return Outcome.REACHED
-        # A start was made: a task that still reads as never started is a read that lags.
-        return Outcome.PENDING if task.status in NEVER_RAN_STATUSES else Outcome.FAILED
-    if task.phase is Phase.GONE:
-        return Outcome.FAILED
-    return Outcome.PENDING
-
-
-def _goal(plan: Plan, stopping: bool) -> str:
-    if stopping:
-        return "come to rest (stopped)"
-    if plan.wait_for is WaitFor.FULL_LOAD_FINISHED:
-        return "finish its full load"
-    if plan.wait_for is WaitFor.RUNNING:
-        return "run"
-    return "become startable"
-
-
-def _unless_timed_out(
-    plan: Plan, now: int, decision: PollDecision, *, arn: str, task: State | None, stopping: bool
-) -> PollDecision:
-    if now < plan.deadline:
-        return decision
-    last = "it no longer exists" if task is None else f"last status {task.describe()}"
-    message = (
-        f"Timed out after {plan.timeout_seconds} s waiting for {plan.kind.noun.lower()} {arn} "
-        f"to {_goal(plan, stopping)}; {last}. It was left as it is."
-    )
-    return _fail(plan, message, task)
-
-
-def _fail(plan: Plan, message: str, task: State | None) -> Complete:
-    """A failure; a best-effort plan completes with it as a warning instead."""
-    if not plan.best_effort:
-        raise StarterError(message)
-    return Complete(task, "gave up, leaving the task as it is", warning=message)
-
-
-def decide_poll(
-    plan: Plan,
-    tasks: Mapping[str, State | None],
-    settings: StarterSettings | None,
-    now: int,
-) -> PollDecision:
-    """Decide one ``is_complete`` poll from the plan and the tasks as they are now.
-
-    ``tasks`` holds the subject and every task of ``plan.rest`` (None: it does not exist).
-    ``settings`` are needed for a pending start. The steps, in order: the other tasks come
-    to rest; the subject's replaced run stops; the pending start; the judgement.
-    """
-    resting = _bring_others_to_rest(plan, tasks, now)
-    if resting is not None:
-        return resting
-    if not plan.subject:
-        return Complete(None, "every task is at rest")
-    subject = tasks.get(plan.subject)
-    if subject is None:
-        return _fail(plan, str(not_found(plan.kind, plan.subject)), None)
-    if plan.restarts and not started_since(plan.snapshot, subject):
-        stopping = _stop_the_replaced_run(plan, subject, now)
-        if stopping is not None:
-            return stopping
-    if plan.start_pending and not started_since(plan.snapshot, subject):
-        return _decide_pending_start(plan, subject, tasks, settings, now)
-    return _judge(plan, subject, now)
-
-
-def _bring_others_to_rest(
-    plan: Plan, tasks: Mapping[str, State | None], now: int
-) -> PollDecision | None:
-    """Stop or wait for the tasks other than the subject; None once they all rest."""
-    others = [arn for arn in plan.rest if arn != plan.subject]
-    running = tuple(arn for arn in others if _phase(tasks.get(arn)) is Phase.RUNNING)
-    moving = [arn for arn in others if _phase(tasks.get(arn)) in UNSETTLED]
-    if not moving:
-        return None
-    action: PollDecision = (
-        Stop(running, f"stopping {', '.join(running)}")
-        if running
-        else Wait(f"waiting for {', '.join(moving)} to come to rest")
-    )
-    first = running[0] if running else moving[0]
-    return _unless_timed_out(plan, now, action, arn=first, task=tasks.get(first), stopping=True)
-
-
-def _stop_the_replaced_run(plan: Plan, subject: State, now: int) -> PollDecision | None:
-    """A restart: stop the run the subject had when the plan was made; None once it rests."""
-    if subject.phase is Phase.RUNNING and not stopped_since(plan.snapshot, subject):
-        action: PollDecision = Stop((subject.arn,), "stopping the run the new settings replace")
-    elif subject.phase not in (Phase.AT_REST, Phase.GONE):
-        action = Wait(f"waiting for the task to come to rest: it is {subject.status}")
-    elif subject.status != STOPPED:
-        # Not the rest of a stop: the run that replaced the stopped one ended (a start that
-        # failed before DMS dated it), so it is judged, never started twice.
-        return _judge(plan, subject, now)
-    else:
-        return None
-    return _unless_timed_out(plan, now, action, arn=subject.arn, task=subject, stopping=True)
-
-
-def _phase(task: State | None) -> Phase:
-    return Phase.GONE if task is None else task.phase
-
-
-def _decide_pending_start(
-    plan: Plan,
-    subject: State,
-    tasks: Mapping[str, State | None],
-    settings: StarterSettings | None,
-    now: int,
-) -> PollDecision:
-    if subject.phase is Phase.GONE:
-        return _fail(plan, str(cannot_start(subject)), subject)
-    if subject.phase is not Phase.AT_REST:
-        action: PollDecision = Wait(f"waiting to start: it is {subject.status}")
-        return _unless_timed_out(plan, now, action, arn=subject.arn, task=subject, stopping=False)
-    if settings is None:
-        raise ValueError("a pending start needs the starter settings")
-    handover_source = tasks.get(plan.handover_from) if plan.handover_from else None
-    start = start_parameters(settings, subject, plan, handover_source)
-    note = f"{subject.status}: starting it with {start.start_type}"
-    if handover_source is not None:
-        note += f", CDC from the RecoveryCheckpoint of {handover_source.arn}"
-    return _unless_timed_out(
-        plan, now, Start(start, note), arn=subject.arn, task=subject, stopping=False
-    )
-
-
-def _judge(plan: Plan, subject: State, now: int) -> PollDecision:
-    result = outcome(subject, plan.wait_for)
-    if result is Outcome.REACHED:
-        return Complete(subject, f"{subject.status}: '{plan.wait_for.value}' reached")
-    if result is Outcome.FAILED:
-        message = (
-            f"{subject.kind.noun} {subject.arn} did not reach '{plan.wait_for.value}': "
-            f"it is {subject.describe()}."
-        )
-        return _fail(plan, message, subject)
-    action = Wait(f"waiting: it is {subject.status}")
-    return _unless_timed_out(plan, now, action, arn=subject.arn, task=subject, stopping=False)

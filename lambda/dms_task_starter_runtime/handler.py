@@ -29,26 +29,24 @@ from dms_task_starter_runtime.contract import (
     WaitFor,
 )
 from dms_task_starter_runtime.decisions import (
-    Complete,
     Context,
     OnEventDecision,
     StackOperation,
-    Start,
     StartParameters,
-    Stop,
-    Wait,
-    changed_tasks,
-    decide_guard_delete,
-    decide_guard_update,
-    decide_poll,
-    decide_rollback_guard_update,
     decide_starter_create,
     decide_starter_delete,
     decide_starter_update,
     delete_reads_task,
+)
+from dms_task_starter_runtime.guards import (
+    changed_tasks,
+    decide_guard_delete,
+    decide_guard_update,
+    decide_rollback_guard_update,
     parse_guard_physical_id,
 )
 from dms_task_starter_runtime.plan import Plan, StarterError
+from dms_task_starter_runtime.polls import Complete, Start, Stop, Wait, decide_poll
 from dms_task_starter_runtime.settings import (
     InvalidSettingError,
     StarterSettings,

@@ -22,29 +22,33 @@ from dms_task_starter_runtime.contract import (
     WaitFor,
 )
 from dms_task_starter_runtime.decisions import (
-    Complete,
     Context,
     OnEventDecision,
-    Outcome,
     StackOperation,
-    Start,
-    Stop,
-    Wait,
-    changed_tasks,
-    decide_guard_delete,
-    decide_guard_update,
-    decide_poll,
-    decide_rollback_guard_update,
     decide_starter_create,
     decide_starter_delete,
     decide_starter_update,
-    guard_physical_id,
     hands_over_cdc,
-    outcome,
-    parse_guard_physical_id,
     start_parameters,
 )
+from dms_task_starter_runtime.guards import (
+    changed_tasks,
+    decide_guard_delete,
+    decide_guard_update,
+    decide_rollback_guard_update,
+    guard_physical_id,
+    parse_guard_physical_id,
+)
 from dms_task_starter_runtime.plan import Plan, StarterError
+from dms_task_starter_runtime.polls import (
+    Complete,
+    Outcome,
+    Start,
+    Stop,
+    Wait,
+    decide_poll,
+    outcome,
+)
 from dms_task_starter_runtime.settings import DeleteSettings, GuardSettings, StarterSettings
 from dms_task_starter_runtime.state import TASK_PHASES, Phase, RunMarks, State, snapshot
 
@@ -712,6 +716,23 @@ def test_a_restart_of_a_starting_task_waits_for_it_to_run_then_stops_it() -> Non
     assert poll(restart, {ARN: stopped}) == "start resume-processing"
     ours = replace(stopped, status="running")
     assert poll(restart, {ARN: ours}) == "complete"
+
+
+def test_a_restart_of_a_starting_task_knows_its_run_by_the_new_position_without_stop_dates() -> (
+    None
+):
+    """For a DMS that dates no stop: the run from the position the plan sends is the new one."""
+    starting = task("starting", migration_type="cdc", marks=RunMarks(), recovery_checkpoint="")
+    restart = plan(
+        rest=(ARN,), start_pending=True, snapshot=snapshot(starting), send_cdc_start=True
+    )
+    ours = replace(
+        starting, status="running", marks=RunMarks(D2, D2, D2, ""), cdc_start_position="0/5120E10"
+    )
+    old_run = replace(ours, cdc_start_position="0/1")
+    decision = decide_poll(restart, {ARN: ours}, NEW_CDC, NOW)
+    assert isinstance(decision, Complete)
+    assert isinstance(decide_poll(restart, {ARN: old_run}, NEW_CDC, NOW), Stop)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,165 @@
+"""What the guards do: stop a task before CloudFormation modifies it, and after a rollback.
+
+- The update guard (one per guarded task, before it in the template) stops the task before
+  CloudFormation modifies it, and restarts it if the update is rolled back before the
+  starter could.
+- The rollback guard (one per stack, after the update guards, before the guarded tasks)
+  stops them again before a rollback modifies them back.
+
+Pure functions, like ``decisions``, whose plans and shapes they share.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Final
+
+from dms_task_starter_runtime.contract import MAX_TIMEOUT_SECONDS, WaitFor
+from dms_task_starter_runtime.decisions import (
+    Context,
+    OnEventDecision,
+    StackOperation,
+    bring_to_rest,
+    restoring,
+    start_parameters,
+)
+from dms_task_starter_runtime.plan import Plan
+from dms_task_starter_runtime.settings import PHYSICAL_ID_SEPARATOR, StarterSettings
+from dms_task_starter_runtime.state import (
+    STARTED_PHASES,
+    Phase,
+    Snapshot,
+    State,
+    snapshot,
+    started_since,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from dms_task_starter_runtime.settings import GuardSettings
+
+GUARD_SUFFIX: Final = PHYSICAL_ID_SEPARATOR + "update-guard"
+GUARD_STOPPED_RUN: Final = PHYSICAL_ID_SEPARATOR + "stopped-run:"
+
+
+def guard_physical_id(task_arn: str, stopped: Snapshot | None = None) -> str:
+    """The guard's physical id; it names the run the guard stopped, if it stopped one.
+
+    A guard that stopped the task answers with a new id, so CloudFormation deletes that
+    id later: in the cleanup after a successful update (the starter restarted the task:
+    nothing to do) or in the cleanup after a rollback (the task is back on its previous
+    definition and must run again).
+    """
+    if stopped is None:
+        return task_arn + GUARD_SUFFIX
+    return f"{task_arn}{GUARD_SUFFIX}{GUARD_STOPPED_RUN}{stopped.to_text()}"
+
+
+def parse_guard_physical_id(physical_id: str) -> tuple[str, Snapshot | None]:
+    """The task ARN and the stopped run a guard's physical id names (None when none)."""
+    guarded, _, stopped = physical_id.partition(GUARD_STOPPED_RUN)
+    task_arn = guarded.removesuffix(GUARD_SUFFIX)
+    try:
+        return task_arn, Snapshot.from_text(stopped) if stopped else None
+    except ValueError:
+        return task_arn, None
+
+
+def _guard_plan(now: int) -> Plan:
+    return Plan(
+        deadline=now + MAX_TIMEOUT_SECONDS,
+        timeout_seconds=MAX_TIMEOUT_SECONDS,
+        best_effort=True,
+    )
+
+
+def decide_guard_update(
+    old: GuardSettings | None, settings: GuardSettings, task: State | None, context: Context
+) -> OnEventDecision:
+    """Bring the task to rest before CloudFormation modifies it.
+
+    The guard never fails once it acted: if the task does not come to rest in time,
+    CloudFormation's modify fails with DMS's reason and the rollback restores the task.
+    In a rollback it keeps its physical id (CloudFormation accepts no new one then).
+    """
+    plan = _guard_plan(context.now)
+    unchanged = (
+        old is None
+        or old.task_arn != settings.task_arn
+        or old.task_definition_digest == settings.task_definition_digest
+    )
+    if unchanged:
+        note = "the task definition is unchanged (or the task is new or replaced): nothing to stop"
+        return OnEventDecision(guard_physical_id(settings.task_arn), plan, note)
+    if context.operation.rolls_back:
+        # The rollback guard, after every update guard, stops what must rest before
+        # CloudFormation modifies a task back; this guard's own update may have failed
+        # before the task was touched, and then the task must keep running.
+        note = "rollback: the rollback guard brings the task to rest if it is modified back"
+        return OnEventDecision(context.physical_id, plan, note)
+    tasks = {settings.task_arn: task}
+    decision = bring_to_rest((settings.task_arn,), tasks, plan, context.physical_id)
+    # Only a run the guard stops is recorded: a task busy with something else had none.
+    ran = task is not None and task.phase in STARTED_PHASES
+    stopped = snapshot(task) if ran and task is not None else None
+    return replace(decision, physical_id=guard_physical_id(settings.task_arn, stopped))
+
+
+def decide_guard_delete(task: State | None, context: Context) -> OnEventDecision:
+    """Restart a task the guard stopped if the update was rolled back and no one started it.
+
+    After a successful update the starter has started the task again, and the stack's
+    cleanup says so; when the stack's status is unknown, the task's own runs tell.
+    """
+    physical_id, now = context.physical_id, context.now
+    plan = _guard_plan(now)
+    task_arn, stopped = parse_guard_physical_id(physical_id)
+    forward = context.operation in (StackOperation.UPDATE_CLEANUP, StackOperation.DELETE)
+    if stopped is None or forward or task is None:
+        return OnEventDecision(
+            physical_id, plan, "guard deleted: nothing it stopped is left to restart"
+        )
+    moved_on = task.finished or started_since(stopped, task)
+    if moved_on or task.phase in (Phase.STARTING, Phase.RUNNING, Phase.GONE):
+        note = f"guard deleted: the task is {task.status} in another run, nothing to do"
+        return OnEventDecision(physical_id, plan, note)
+    restore = restoring(
+        replace(
+            plan,
+            kind=task.kind,
+            subject=task_arn,
+            wait_for=WaitFor.RUNNING,
+            snapshot=snapshot(task),
+        ),
+        now,
+    )
+    note = "the update the guard stopped the task for was rolled back: resuming it"
+    if task.phase is not Phase.AT_REST:
+        return OnEventDecision(
+            physical_id, replace(restore, start_pending=True), note + " once at rest"
+        )
+    start = start_parameters(StarterSettings(arn=task_arn), task, restore)
+    return OnEventDecision(physical_id, restore, note, start=start)
+
+
+def decide_rollback_guard_update(
+    old: Mapping[str, str] | None,
+    new: Mapping[str, str],
+    tasks: Mapping[str, State | None],
+    context: Context,
+) -> OnEventDecision:
+    """Bring every task whose definition changes to rest before CloudFormation modifies it.
+
+    Forward, the update guards stopped them already; in a rollback, the starters may
+    have started them again since, and CloudFormation modifies them back next.
+    """
+    changed = changed_tasks(old, new)
+    return bring_to_rest(changed, tasks, _guard_plan(context.now), context.physical_id)
+
+
+def changed_tasks(old: Mapping[str, str] | None, new: Mapping[str, str]) -> tuple[str, ...]:
+    """The guarded tasks whose definition digest differs between ``old`` and ``new``."""
+    if old is None:
+        return ()
+    return tuple(sorted(arn for arn, digest in new.items() if arn in old and old[arn] != digest))

@@ -1,0 +1,251 @@
+"""What ``is_complete`` does on each poll, decided from the plan and the tasks as they are.
+
+The Provider framework calls ``is_complete`` again and again with the event ``on_event``
+answered, so every poll starts from the plan in ``Data`` and from what DMS reports now:
+the tasks to bring to rest, the run to stop, the pending start, then the judgement. Pure
+functions, like ``decisions``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Final
+
+from dms_task_starter_runtime.contract import WaitFor
+from dms_task_starter_runtime.decisions import (
+    UNSETTLED,
+    StartParameters,
+    cannot_start,
+    not_found,
+    start_parameters,
+)
+from dms_task_starter_runtime.plan import Plan, StarterError
+from dms_task_starter_runtime.state import (
+    NEVER_RAN_STATUSES,
+    Phase,
+    State,
+    started_since,
+    stopped_since,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from dms_task_starter_runtime.settings import StarterSettings
+
+STOPPED: Final = "stopped"
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Nothing to do on this poll."""
+
+    note: str
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Stop these running tasks on this poll."""
+
+    arns: tuple[str, ...]
+    note: str
+
+
+@dataclass(frozen=True)
+class Start:
+    """Make the pending start on this poll."""
+
+    parameters: StartParameters
+    note: str
+
+
+@dataclass(frozen=True)
+class Complete:
+    """The plan is carried out; report success with the attributes of ``task``."""
+
+    task: State | None
+    note: str
+    warning: str = ""
+    """Set when a best-effort plan gave up: what is left as it is, and why."""
+
+
+PollDecision = Wait | Stop | Start | Complete
+
+
+class Outcome(Enum):
+    """Where a started task stands relative to what the resource waits for."""
+
+    REACHED = "reached"
+    PENDING = "pending"
+    FAILED = "failed"
+
+
+def outcome(task: State, wait_for: WaitFor) -> Outcome:
+    """Judge a task that was started (by us or before us) against ``wait_for``.
+
+    A task that stopped because it did what it was configured to do (its full load is
+    done, it reached its CDC stop position) reached its goal; any other rest is a failure.
+    """
+    if wait_for is WaitFor.NOTHING:
+        return Outcome.REACHED
+    if task.phase is Phase.RUNNING:
+        reached = wait_for is WaitFor.RUNNING or task.full_load_finished
+        return Outcome.REACHED if reached else Outcome.PENDING
+    if task.phase is Phase.AT_REST:
+        if task.finished and (wait_for is WaitFor.RUNNING or task.full_load_finished):
+            return Outcome.REACHED
+        # A start was made: a task that still reads as never started is a read that lags.
+        return Outcome.PENDING if task.status in NEVER_RAN_STATUSES else Outcome.FAILED
+    if task.phase is Phase.GONE:
+        return Outcome.FAILED
+    return Outcome.PENDING
+
+
+def _goal(plan: Plan, stopping: bool) -> str:
+    if stopping:
+        return "come to rest (stopped)"
+    if plan.wait_for is WaitFor.FULL_LOAD_FINISHED:
+        return "finish its full load"
+    if plan.wait_for is WaitFor.RUNNING:
+        return "run"
+    return "become startable"
+
+
+def _unless_timed_out(
+    plan: Plan, now: int, decision: PollDecision, *, arn: str, task: State | None, stopping: bool
+) -> PollDecision:
+    if now < plan.deadline:
+        return decision
+    last = "it no longer exists" if task is None else f"last status {task.describe()}"
+    message = (
+        f"Timed out after {plan.timeout_seconds} s waiting for {plan.kind.noun.lower()} {arn} "
+        f"to {_goal(plan, stopping)}; {last}. It was left as it is."
+    )
+    return _fail(plan, message, task)
+
+
+def _fail(plan: Plan, message: str, task: State | None) -> Complete:
+    """A failure; a best-effort plan completes with it as a warning instead."""
+    if not plan.best_effort:
+        raise StarterError(message)
+    return Complete(task, "gave up, leaving the task as it is", warning=message)
+
+
+def decide_poll(
+    plan: Plan,
+    tasks: Mapping[str, State | None],
+    settings: StarterSettings | None,
+    now: int,
+) -> PollDecision:
+    """Decide one ``is_complete`` poll from the plan and the tasks as they are now.
+
+    ``tasks`` holds the subject and every task of ``plan.rest`` (None: it does not exist).
+    ``settings`` are needed for a pending start. The steps, in order: the other tasks come
+    to rest; the subject's replaced run stops; the pending start; the judgement.
+    """
+    resting = _bring_others_to_rest(plan, tasks, now)
+    if resting is not None:
+        return resting
+    if not plan.subject:
+        return Complete(None, "every task is at rest")
+    subject = tasks.get(plan.subject)
+    if subject is None:
+        return _fail(plan, str(not_found(plan.kind, plan.subject)), None)
+    new_run = started_since(plan.snapshot, subject) or runs_the_new_cdc_start(
+        plan, subject, settings
+    )
+    if plan.restarts and not new_run:
+        stopping = _stop_the_replaced_run(plan, subject, now)
+        if stopping is not None:
+            return stopping
+    if plan.start_pending and not new_run:
+        return _decide_pending_start(plan, subject, tasks, settings, now)
+    return _judge(plan, subject, now)
+
+
+def runs_the_new_cdc_start(plan: Plan, task: State, settings: StarterSettings | None) -> bool:
+    """Whether the task runs from the CDC start position this plan sends: then the run is the
+    new one, whatever DMS did with its dates (a second sign, for a DMS that dates no stop)."""
+    position = None if settings is None else settings.cdc_start_position
+    return (
+        plan.send_cdc_start
+        and position is not None
+        and task.phase in (Phase.STARTING, Phase.RUNNING)
+        and task.cdc_start_position == position
+    )
+
+
+def _bring_others_to_rest(
+    plan: Plan, tasks: Mapping[str, State | None], now: int
+) -> PollDecision | None:
+    """Stop or wait for the tasks other than the subject; None once they all rest."""
+    others = [arn for arn in plan.rest if arn != plan.subject]
+    running = tuple(arn for arn in others if _phase(tasks.get(arn)) is Phase.RUNNING)
+    moving = [arn for arn in others if _phase(tasks.get(arn)) in UNSETTLED]
+    if not moving:
+        return None
+    action: PollDecision = (
+        Stop(running, f"stopping {', '.join(running)}")
+        if running
+        else Wait(f"waiting for {', '.join(moving)} to come to rest")
+    )
+    first = running[0] if running else moving[0]
+    return _unless_timed_out(plan, now, action, arn=first, task=tasks.get(first), stopping=True)
+
+
+def _stop_the_replaced_run(plan: Plan, subject: State, now: int) -> PollDecision | None:
+    """A restart: stop the run the subject had when the plan was made; None once it rests."""
+    if subject.phase is Phase.RUNNING and not stopped_since(plan.snapshot, subject):
+        action: PollDecision = Stop((subject.arn,), "stopping the run the new settings replace")
+    elif subject.phase not in (Phase.AT_REST, Phase.GONE):
+        action = Wait(f"waiting for the task to come to rest: it is {subject.status}")
+    elif subject.status != STOPPED:
+        # Not the rest of a stop: the run that replaced the stopped one ended (a start that
+        # failed before DMS dated it), so it is judged, never started twice.
+        return _judge(plan, subject, now)
+    else:
+        return None
+    return _unless_timed_out(plan, now, action, arn=subject.arn, task=subject, stopping=True)
+
+
+def _phase(task: State | None) -> Phase:
+    return Phase.GONE if task is None else task.phase
+
+
+def _decide_pending_start(
+    plan: Plan,
+    subject: State,
+    tasks: Mapping[str, State | None],
+    settings: StarterSettings | None,
+    now: int,
+) -> PollDecision:
+    if subject.phase is Phase.GONE:
+        return _fail(plan, str(cannot_start(subject)), subject)
+    if subject.phase is not Phase.AT_REST:
+        action: PollDecision = Wait(f"waiting to start: it is {subject.status}")
+        return _unless_timed_out(plan, now, action, arn=subject.arn, task=subject, stopping=False)
+    if settings is None:
+        raise ValueError("a pending start needs the starter settings")
+    handover_source = tasks.get(plan.handover_from) if plan.handover_from else None
+    start = start_parameters(settings, subject, plan, handover_source)
+    note = f"{subject.status}: starting it with {start.start_type}"
+    if handover_source is not None:
+        note += f", CDC from the RecoveryCheckpoint of {handover_source.arn}"
+    return _unless_timed_out(
+        plan, now, Start(start, note), arn=subject.arn, task=subject, stopping=False
+    )
+
+
+def _judge(plan: Plan, subject: State, now: int) -> PollDecision:
+    result = outcome(subject, plan.wait_for)
+    if result is Outcome.REACHED:
+        return Complete(subject, f"{subject.status}: '{plan.wait_for.value}' reached")
+    if result is Outcome.FAILED:
+        message = (
+            f"{subject.kind.noun} {subject.arn} did not reach '{plan.wait_for.value}': "
+            f"it is {subject.describe()}."
+        )
+        return _fail(plan, message, subject)
+    action = Wait(f"waiting: it is {subject.status}")
+    return _unless_timed_out(plan, now, action, arn=subject.arn, task=subject, stopping=False)
