@@ -175,20 +175,7 @@ def _module_attributes(module: types.ModuleType) -> dict[str, Attribute]:
     source = _source(module)
     if source is None:
         return {}
-    found: dict[str, Attribute] = {}
-    tree = ast.parse(source)
-    for statement, doc in _following_docstrings(tree.body):
-        targets, annotation = _assigned_names(statement)
-        value = getattr(statement, "value", None)
-        for target in targets:
-            if isinstance(target, ast.Name) and target.id not in found:
-                found[target.id] = Attribute(
-                    target.id,
-                    _type_text(source, annotation),
-                    _inline(inspect.cleandoc(doc)) if doc else "",
-                    _segment(source, value),
-                )
-    return found
+    return _assignments(source, ast.parse(source).body)
 
 
 def _class_body_attributes(cls: type) -> dict[str, Attribute]:
@@ -200,8 +187,13 @@ def _class_body_attributes(cls: type) -> dict[str, Attribute]:
     class_def = next((n for n in tree.body if isinstance(n, ast.ClassDef)), None)
     if class_def is None:
         return {}
+    return _assignments(source, class_def.body)
+
+
+def _assignments(source: str, body: list[ast.stmt]) -> dict[str, Attribute]:
+    """The names ``body`` assigns (first assignment wins), with their annotation, value and doc."""
     found: dict[str, Attribute] = {}
-    for statement, doc in _following_docstrings(class_def.body):
+    for statement, doc in _following_docstrings(body):
         targets, annotation = _assigned_names(statement)
         value = getattr(statement, "value", None)
         for target in targets:

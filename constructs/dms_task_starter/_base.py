@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from aws_cdk import CustomResource, Duration, Stack, Token
+from aws_cdk import CfnResource, CustomResource, Duration, Stack, Token
 from constructs import Construct
 from dms_task_starter_runtime import contract, settings
 from dms_task_starter_runtime.contract import Attr, Kind, OnDelete, Prop, StartType, WaitFor
@@ -56,7 +56,22 @@ class StarterBase(Construct):
         assert self._resource is not None, "the subclass creates the resource in __init__"
         return self._resource
 
-    def _create_resource(self, resource_type: str, properties: dict[str, str]) -> None:
+    def _create_resource(
+        self,
+        resource_type: str,
+        properties: dict[str, str],
+        *,
+        kind: Kind,
+        target: CfnResource | str,
+    ) -> None:
+        """Create the resource for ``target`` (the ARN in ``properties[kind.arn_prop]``).
+
+        The stack tags its own tasks (configurations); any other target is tagged by the
+        handler and granted by ARN.
+        """
+        tagged_by_stack = isinstance(target, CfnResource) and Stack.of(target) is Stack.of(self)
+        if not tagged_by_stack:
+            properties[Prop.TAG_RESOURCE] = contract.BOOLEAN_TRUE
         self._resource = CustomResource(
             self,
             "Resource",
@@ -66,16 +81,17 @@ class StarterBase(Construct):
         )
         # The grants outlive the resource: created before it, deleted after it.
         self._resource.node.add_dependency(self.provider.role)
+        if not tagged_by_stack:
+            self._grant_by_arn(properties[kind.arn_prop], kind)
 
-    def grant_by_arn(self, arn: str, kind: Kind) -> None:
-        """Grant the resource's task (or configuration) by ARN, for one the stack does not tag.
+    def _grant_by_arn(self, arn: str, kind: Kind) -> None:
+        """Grant the resource's task (or configuration) by ARN.
 
         The ARN the resource last reported keeps a grant until after the resource's update
         (the retention policy depends on the resource), so a replaced one can be stopped.
         """
         self.resource.node.add_dependency(self.provider.grant_by_arn(arn, kind))
-        reported = Attr.TASK_ARN if kind is Kind.TASK else Attr.CONFIG_ARN
-        self.provider.retain_grant(self.resource.get_att_string(reported), kind)
+        self.provider.retain_grant(self.resource.get_att_string(kind.arn_attr), kind)
 
     @property
     def status(self) -> str:

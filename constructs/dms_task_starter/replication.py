@@ -6,7 +6,7 @@ import re
 from functools import partial
 from typing import TYPE_CHECKING, Final
 
-from aws_cdk import Stack, Token
+from aws_cdk import Token
 from aws_cdk import aws_dms as dms
 from dms_task_starter_runtime import contract, settings
 from dms_task_starter_runtime.contract import Attr, Kind, OnDelete, Prop, StartType, WaitFor
@@ -123,15 +123,12 @@ class ReplicationStarter(StarterBase):
             properties[Prop.CONFIG_ARN] = validated(
                 "replication_config", replication_config, settings.parse_config_arn
             )
-        # The stack tags its own configurations; any other is granted by ARN and tagged.
-        tagged_by_stack = isinstance(replication_config, dms.CfnReplicationConfig) and Stack.of(
-            replication_config
-        ) is Stack.of(self)
-        if not tagged_by_stack:
-            properties[Prop.TAG_RESOURCE] = contract.BOOLEAN_TRUE
-        self._create_resource(contract.REPLICATION_STARTER_RESOURCE_TYPE, properties)
-        if not tagged_by_stack:
-            self.grant_by_arn(properties[Prop.CONFIG_ARN], Kind.REPLICATION)
+        self._create_resource(
+            contract.REPLICATION_STARTER_RESOURCE_TYPE,
+            properties,
+            kind=Kind.REPLICATION,
+            target=replication_config,
+        )
 
     @property
     def replication_config_arn(self) -> str:

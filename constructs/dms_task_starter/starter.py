@@ -128,15 +128,9 @@ class ReplicationTaskStarter(StarterBase):
             self.guard = self._guard(task, guard_task_updates, properties)
         else:
             properties[Prop.TASK_ARN] = _arn_string(task, guard_task_updates)
-        # The stack tags its own tasks; any other task is granted by ARN and tagged by the handler.
-        tagged_by_stack = isinstance(task, dms.CfnReplicationTask) and Stack.of(task) is Stack.of(
-            self
+        self._create_resource(
+            contract.STARTER_RESOURCE_TYPE, properties, kind=Kind.TASK, target=task
         )
-        if not tagged_by_stack:
-            properties[Prop.TAG_RESOURCE] = contract.BOOLEAN_TRUE
-        self._create_resource(contract.STARTER_RESOURCE_TYPE, properties)
-        if not tagged_by_stack:
-            self.grant_by_arn(properties[Prop.TASK_ARN], Kind.TASK)
         self._task = task
         self._replication_instance = replication_instance
 

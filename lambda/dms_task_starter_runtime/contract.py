@@ -45,6 +45,11 @@ class Kind(Enum):
         return Prop.TASK_ARN if self is Kind.TASK else Prop.CONFIG_ARN
 
     @property
+    def arn_attr(self) -> str:
+        """The attribute the resource reports the ARN as."""
+        return Attr.TASK_ARN if self is Kind.TASK else Attr.CONFIG_ARN
+
+    @property
     def start_type_prop(self) -> str:
         """The resource property (and DMS parameter) that holds the start type."""
         return Prop.START_TYPE if self is Kind.TASK else Prop.REPLICATION_START_TYPE

@@ -211,9 +211,8 @@ class State:
 
     def attributes(self) -> dict[str, str]:
         """The ``Data`` readable with ``Fn::GetAtt``: strings only, each capped in length."""
-        arn_attr = Attr.TASK_ARN if self.kind is Kind.TASK else Attr.CONFIG_ARN
         values = {
-            arn_attr: self.arn,
+            self.kind.arn_attr: self.arn,
             Attr.STATUS: self.status,
             Attr.STOP_REASON: self.stop_reason,
             Attr.START_DATE: self.marks.scheduled or self.marks.start,
