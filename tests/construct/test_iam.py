@@ -35,6 +35,7 @@ from tests.support.cdk import (
     depends_on,
     make_config,
     make_task,
+    rendered_dms_arn,
     synthesize,
 )
 
@@ -59,21 +60,8 @@ MAX_MANAGED_POLICIES: Final = 10
 
 
 def _account_wide(resource: str) -> dict[str, Any]:
-    """``arn:${Partition}:dms:${Region}:${Account}:<resource>:*`` as CloudFormation renders it."""
-    return {
-        "Fn::Join": [
-            "",
-            [
-                "arn:",
-                {"Ref": "AWS::Partition"},
-                ":dms:",
-                {"Ref": "AWS::Region"},
-                ":",
-                {"Ref": "AWS::AccountId"},
-                f":{resource}:*",
-            ],
-        ]
-    }
+    """Every ``resource`` of the stack's account and region, as CloudFormation renders it."""
+    return rendered_dms_arn(f"{resource}:*")
 
 
 def _default_policy(synth: Synthesized) -> dict[str, Any]:

@@ -46,10 +46,15 @@ from dms_task_starter_runtime.text import truncate
 
 from tests.support.dms_double import (
     CLOCK_START,
+    Call,
     DmsDouble,
     DmsError,
     Replicating,
     config_arn,
+    start_replication,
+    start_task,
+    stop_replication,
+    stop_task,
     task_arn,
 )
 from tests.support.provider import (
@@ -88,8 +93,6 @@ NOT_FOUND: Final = (
     f"Replication task {T1} was not found (or this function may not describe it): "
     "check the ARN, the region and the account."
 )
-
-Call = tuple[str, dict[str, Any]]
 
 
 # -- the double, extended ------------------------------------------------------------------
@@ -189,22 +192,6 @@ def logged_warnings(log_output: io.StringIO) -> list[str]:
     """The reasons of the warnings the handler logged."""
     records = [json.loads(line) for line in log_output.getvalue().splitlines()]
     return [record["reason"] for record in records if record["level"] == "WARNING"]
-
-
-def start(arn: str, start_type: str, **cdc: str) -> Call:
-    return (START, {"ReplicationTaskArn": arn, "StartReplicationTaskType": start_type, **cdc})
-
-
-def stop(arn: str) -> Call:
-    return (STOP, {"ReplicationTaskArn": arn})
-
-
-def start_replication(arn: str, start_type: str) -> Call:
-    return (START_REPLICATION, {"ReplicationConfigArn": arn, "StartReplicationType": start_type})
-
-
-def stop_replication(arn: str) -> Call:
-    return (STOP_REPLICATION, {"ReplicationConfigArn": arn})
 
 
 def props(**settings: Any) -> dict[str, Any]:
@@ -358,7 +345,7 @@ def test_describe_fault(
     event = cfn_event("Create", props())
     if kind.transient:
         assert succeeds(event, faulty).data["Status"] == "running"
-        assert faulty.writes() == [start(T1, "start-replication")]
+        assert faulty.writes() == [start_task(T1, "start-replication")]
         assert_injected(faulty, DESCRIBE, kind, 1)
         return
     failure = fails(event, faulty)
@@ -377,7 +364,7 @@ def test_describe_fault(
         assert faulty.writes() == []
     else:
         # One that fails while waiting comes after the start: the rollback stops the task.
-        assert faulty.writes() == [start(T1, "start-replication")]
+        assert faulty.writes() == [start_task(T1, "start-replication")]
         assert faulty.attempted(START) == 1
         assert failure.physical_id == T1
     assert_nothing_left_started(faulty, stack_status, failure)
@@ -397,7 +384,7 @@ def test_start_fault(
     event = cfn_event("Create", props())
     if kind.transient:
         assert succeeds(event, faulty).data["Status"] == "running"
-        assert faulty.writes() == [start(T1, "start-replication")]
+        assert faulty.writes() == [start_task(T1, "start-replication")]
         assert_injected(faulty, START, kind, 1)
         return
     failure = fails(event, faulty)
@@ -439,7 +426,7 @@ def test_stop_fault_on_delete(
     if kind.transient:
         succeeds(event, faulty)
         assert status(faulty, T1) == "stopped"
-        assert faulty.writes() == [stop(T1)]
+        assert faulty.writes() == [stop_task(T1)]
         assert_injected(faulty, STOP, kind, 1)
     else:
         failure = fails(event, faulty)
@@ -468,8 +455,8 @@ def test_stop_fault_on_restart(
         succeeds(event, faulty)
         # The task ran before, with a full load: resume it from the new position.
         assert faulty.writes() == [
-            stop(T1),
-            start(T1, "resume-processing", CdcStartPosition=CDC_POSITION),
+            stop_task(T1),
+            start_task(T1, "resume-processing", CdcStartPosition=CDC_POSITION),
         ]
         assert status(faulty, T1) == "running"
         return
@@ -494,7 +481,7 @@ def test_stop_fault_on_rollback_delete_completes_with_a_warning(
     succeeds(cfn_event("Delete", props(), physical_id=T1), faulty)
     assert faulty.attempted(START) == 0
     if kind.transient:
-        assert faulty.writes() == [stop(T1)]
+        assert faulty.writes() == [stop_task(T1)]
         assert status(faulty, T1) == "stopped"
         assert logged_warnings(log_output) == []
         return
@@ -699,9 +686,9 @@ def test_start_whose_answer_is_lost_is_made_once_or_rolled_back(
         assert failure.physical_id == T1
         assert_nothing_left_started(faulty, stack_status, failure)
         assert faulty.writes()[case.starts_accepted :] == (
-            [stop(T1)] if case.starts_accepted else []
+            [stop_task(T1)] if case.starts_accepted else []
         )
-    assert faulty.writes()[: case.starts_accepted] == [start(T1, "start-replication")] * (
+    assert faulty.writes()[: case.starts_accepted] == [start_task(T1, "start-replication")] * (
         case.starts_accepted
     )
     assert faulty.attempted(START) == case.start_attempts
@@ -722,7 +709,7 @@ def test_start_that_gets_no_answer_in_time_is_found_made(
     faulty.faults.append(Fault(START, "InternalFailure", 500, applied=True, delay=0.5))
     result = succeeds(cfn_event("Create", props()), faulty)
     assert result.data["Status"] == "running"
-    assert faulty.writes() == [start(T1, "start-replication")]
+    assert faulty.writes() == [start_task(T1, "start-replication")]
     assert faulty.attempted(START) == 3
 
 
@@ -740,7 +727,7 @@ def test_start_that_gets_no_answer_and_was_not_made_is_made_by_is_complete(
     faulty.faults.append(outage(DESCRIBE, after=1, times=3))
     result = succeeds(cfn_event("Create", props()), faulty)
     assert result.data["Status"] == "running"
-    assert faulty.writes() == [start(T1, "start-replication")]
+    assert faulty.writes() == [start_task(T1, "start-replication")]
     assert faulty.attempted(START) == 4
 
 
@@ -752,7 +739,7 @@ def test_stop_whose_answer_is_lost_is_a_success(
     stack_status.status = "DELETE_IN_PROGRESS"
     succeeds(cfn_event("Delete", props(), physical_id=T1), faulty)
     assert status(faulty, T1) == "stopped"
-    assert faulty.writes() == [stop(T1)]
+    assert faulty.writes() == [stop_task(T1)]
     assert faulty.attempted(STOP) == 2
 
 
@@ -765,7 +752,7 @@ def test_stop_whose_answer_and_look_are_lost_is_confirmed_by_is_complete(
     stack_status.status = "DELETE_IN_PROGRESS"
     succeeds(cfn_event("Delete", props(), physical_id=T1), faulty)
     assert status(faulty, T1) == "stopped"
-    assert faulty.writes() == [stop(T1)]
+    assert faulty.writes() == [stop_task(T1)]
     assert faulty.attempted(STOP) == TOTAL_ATTEMPTS
 
 
@@ -796,10 +783,10 @@ def test_task_failing_while_starting(
     assert isinstance(failure.cause, StarterError)
     assert failure.reason == FAILED_STARTING
     assert failure.physical_id == T1
-    assert faulty.writes() == [start(T1, start_type)]
+    assert faulty.writes() == [start_task(T1, start_type)]
     assert status(faulty, T1) == "failed"
     assert_nothing_left_started(faulty, stack_status, failure)
-    assert faulty.writes() == [start(T1, start_type)]  # the rollback has nothing to stop
+    assert faulty.writes() == [start_task(T1, start_type)]  # the rollback has nothing to stop
 
 
 def test_replication_failing_while_starting(faulty: FaultyDouble, stack_status: FixedStack) -> None:
@@ -832,8 +819,8 @@ def test_restart_failing_while_starting_is_reported_once(
     failure = fails(cfn_event("Update", new, old_properties=props(), physical_id=T1), faulty)
     assert failure.reason == FAILED_STARTING
     assert faulty.writes() == [
-        stop(T1),
-        start(T1, "resume-processing", CdcStartPosition=CDC_POSITION),
+        stop_task(T1),
+        start_task(T1, "resume-processing", CdcStartPosition=CDC_POSITION),
     ]
 
 
@@ -1169,7 +1156,7 @@ def test_the_intact_plan_of_the_malformed_plan_cases_is_readable(faulty: FaultyD
     event = {**cfn_event("Create", props(), physical_id=T1), "Data": _plan_data()}
     with double_clock(faulty):
         assert handler.is_complete(event, CONTEXT) == {"IsComplete": False}
-    assert faulty.writes() == [start(T1, "start-replication")]
+    assert faulty.writes() == [start_task(T1, "start-replication")]
 
 
 def test_pending_start_with_invalid_properties_never_starts(faulty: FaultyDouble) -> None:
@@ -1197,7 +1184,7 @@ def test_delete_with_invalid_properties_still_stops_the_task(
     stack_status.status = "DELETE_IN_PROGRESS"
     properties = {"ReplicationTaskArn": 42, "OnDelete": "vaporise", "TimeoutSeconds": "x"}
     succeeds(cfn_event("Delete", properties, physical_id=T1), faulty)
-    assert faulty.writes() == [stop(T1)]
+    assert faulty.writes() == [stop_task(T1)]
     assert status(faulty, T1) == "stopped"
 
 
@@ -1207,7 +1194,7 @@ def test_delete_of_an_adopted_run_with_invalid_properties_stops_the_task(
     faulty.add_task("T1", status="running")
     stack_status.status = "DELETE_IN_PROGRESS"
     succeeds(cfn_event("Delete", {}, physical_id=T1 + "#adopted"), faulty)
-    assert faulty.writes() == [stop(T1)]
+    assert faulty.writes() == [stop_task(T1)]
 
 
 def test_delete_of_a_replication_with_invalid_properties_stops_it(
@@ -1541,7 +1528,7 @@ def test_rollback_guard_control_stops_a_changed_task(faulty: FaultyDouble) -> No
         resource_type=ROLLBACK_GUARD_RESOURCE_TYPE,
     )
     succeeds(event, faulty)
-    assert faulty.writes() == [stop(T1)]
+    assert faulty.writes() == [stop_task(T1)]
 
 
 def test_kind_of_a_plan_is_what_is_complete_reads(faulty: FaultyDouble) -> None:

@@ -14,7 +14,14 @@ import pytest
 from dms_task_starter_runtime import handler
 from dms_task_starter_runtime.plan import StarterError
 
-from tests.support.dms_double import DmsDouble, StartDates, endpoint_arn, task_arn
+from tests.support.dms_double import (
+    DmsDouble,
+    StartDates,
+    endpoint_arn,
+    start_task,
+    stop_task,
+    task_arn,
+)
 from tests.support.provider import (
     CONTEXT,
     CREATE_FAILED_MARKER,
@@ -31,16 +38,6 @@ T1 = task_arn("T1")
 OLD = task_arn("OLD")
 NEW = task_arn("NEW")
 POSITION = "mysql-bin-changelog.000024:373"
-Write = tuple[str, dict[str, Any]]
-
-
-def start(arn: str, start_type: str, **cdc: str) -> Write:
-    params = {"ReplicationTaskArn": arn, "StartReplicationTaskType": start_type, **cdc}
-    return ("StartReplicationTask", params)
-
-
-def stop(arn: str) -> Write:
-    return ("StopReplicationTask", {"ReplicationTaskArn": arn})
 
 
 def props(arn: str = T1, **settings: str) -> dict[str, str]:
@@ -81,11 +78,11 @@ def test_create_update_with_a_new_cdc_position_then_delete(
     delete(double, props(CdcStartPosition=POSITION))
     assert double.tasks[T1].status == "stopped"
     assert double.writes() == [
-        start(T1, "start-replication"),
-        stop(T1),
+        start_task(T1, "start-replication"),
+        stop_task(T1),
         # A cdc task that ran restarts at a new position with start-replication (API reference).
-        start(T1, "start-replication", CdcStartPosition=POSITION),
-        stop(T1),
+        start_task(T1, "start-replication", CdcStartPosition=POSITION),
+        stop_task(T1),
     ]
     assert double.rejected == []
 
@@ -115,7 +112,7 @@ def test_delete_of_a_missing_task_only_describes(double: DmsDouble) -> None:
 def test_delete_never_fails_on_bad_properties(double: DmsDouble) -> None:
     double.add_task("T1", status="running")
     delete(double, {"ReplicationTaskArn": "garbage", "TimeoutSeconds": "x", "OnDelete": "?"})
-    assert double.writes() == [stop(T1)]
+    assert double.writes() == [stop_task(T1)]
 
 
 def test_delete_with_leave_running_makes_no_dms_call(double: DmsDouble) -> None:
@@ -137,7 +134,7 @@ def test_delete_of_a_starting_task_waits_until_it_runs_and_stops_it(double: DmsD
     run_provider(cfn_event("Create", props(WaitFor="nothing")), double)
     assert double.tasks[T1].status == "starting"
     delete(double, props(WaitFor="nothing"))
-    assert double.writes() == [start(T1, "start-replication"), stop(T1)]
+    assert double.writes() == [start_task(T1, "start-replication"), stop_task(T1)]
     assert double.tasks[T1].status == "stopped"
 
 
@@ -159,9 +156,9 @@ def test_a_new_cdc_start_while_the_task_is_starting_is_applied(
     stack_status.status = "UPDATE_IN_PROGRESS"
     update(double, props(CdcStartPosition=POSITION), old=props(WaitFor="nothing"))
     assert double.writes() == [
-        start(T1, "start-replication"),
-        stop(T1),  # once it runs, however late DMS dated that run
-        start(T1, "start-replication", CdcStartPosition=POSITION),
+        start_task(T1, "start-replication"),
+        stop_task(T1),  # once it runs, however late DMS dated that run
+        start_task(T1, "start-replication", CdcStartPosition=POSITION),
     ]
     assert double.tasks[T1].cdc_start_position == POSITION
     assert double.tasks[T1].status == "running"
@@ -178,9 +175,9 @@ def test_a_rollback_after_a_restart_does_not_replay_the_old_start(
     stack_status.status = "UPDATE_ROLLBACK_IN_PROGRESS"
     update(double, props(CdcStartPosition="0/1"), old=props(CdcStartPosition=POSITION))
     assert double.writes() == [
-        start(T1, "start-replication", CdcStartPosition="0/1"),
-        stop(T1),
-        start(T1, "start-replication", CdcStartPosition=POSITION),
+        start_task(T1, "start-replication", CdcStartPosition="0/1"),
+        stop_task(T1),
+        start_task(T1, "start-replication", CdcStartPosition=POSITION),
     ]
 
 
@@ -192,7 +189,7 @@ def test_without_the_stack_status_a_rollback_looks_like_an_update(
     create(double, props())
     stack_status.denied = True
     update(double, props(CdcStartPosition=POSITION), old=props())
-    assert double.writes()[-1] == start(T1, "start-replication", CdcStartPosition=POSITION)
+    assert double.writes()[-1] == start_task(T1, "start-replication", CdcStartPosition=POSITION)
 
 
 def test_the_rollback_of_an_update_that_failed_validation_touches_nothing(
@@ -205,7 +202,7 @@ def test_the_rollback_of_an_update_that_failed_validation_touches_nothing(
     assert reason(lambda: update(double, bad, old=props())).startswith("CdcStopPosition: ")
     stack_status.status = "UPDATE_ROLLBACK_IN_PROGRESS"
     update(double, props(), old=bad)
-    assert double.writes() == [start(T1, "start-replication")]
+    assert double.writes() == [start_task(T1, "start-replication")]
 
 
 def test_duplicate_delivery_starts_once(double: DmsDouble) -> None:
@@ -216,7 +213,7 @@ def test_duplicate_delivery_starts_once(double: DmsDouble) -> None:
         second = handler.on_event(event, CONTEXT)
     assert first["PhysicalResourceId"] == second["PhysicalResourceId"] == T1
     run_provider(event, double)
-    assert double.writes() == [start(T1, "start-replication")]
+    assert double.writes() == [start_task(T1, "start-replication")]
     assert double.tasks[T1].status == "running"
 
 
@@ -229,7 +226,7 @@ def test_duplicate_is_complete_polls_start_once(double: DmsDouble) -> None:
             double.advance()
         for _ in range(3):
             handler.is_complete(resource_event, CONTEXT)
-    assert double.writes() == [start(T1, "start-replication")]
+    assert double.writes() == [start_task(T1, "start-replication")]
 
 
 def test_a_lifecycle_survives_throttling(double: DmsDouble) -> None:
@@ -238,7 +235,7 @@ def test_a_lifecycle_survives_throttling(double: DmsDouble) -> None:
     create(double, props())
     delete(double, props())
     assert len(double.throttled_calls) > 5
-    assert double.writes() == [start(T1, "start-replication"), stop(T1)]
+    assert double.writes() == [start_task(T1, "start-replication"), stop_task(T1)]
 
 
 def test_a_task_failing_while_starting_fails_with_its_reasons(double: DmsDouble) -> None:
@@ -247,14 +244,17 @@ def test_a_task_failing_while_starting_fails_with_its_reasons(double: DmsDouble)
         f"Replication task {T1} did not reach 'running': it is failed "
         "(StopReason 'Stop Reason FATAL_ERROR', LastFailureMessage 'Error connecting to source')."
     )
-    assert double.writes() == [start(T1, "resume-processing")]
+    assert double.writes() == [start_task(T1, "resume-processing")]
 
 
 def test_a_failed_first_start_is_started_again_with_start_replication(double: DmsDouble) -> None:
     double.add_task("T1", fails_while_starting="Error connecting to source")
     reason(lambda: create(double, props()))
     create(double, props())
-    assert double.writes() == [start(T1, "start-replication"), start(T1, "start-replication")]
+    assert double.writes() == [
+        start_task(T1, "start-replication"),
+        start_task(T1, "start-replication"),
+    ]
     assert double.rejected == []
 
 
@@ -299,7 +299,7 @@ def test_an_update_leaves_a_task_that_stopped_at_its_cdc_stop(
         double,
     )
     assert result.data["StopReason"] == "Stop Reason STOPPED_AT_SERVER_TIME"
-    assert double.writes() == [start(T1, "start-replication", CdcStopPosition=stop_at)]
+    assert double.writes() == [start_task(T1, "start-replication", CdcStopPosition=stop_at)]
 
 
 def test_a_wait_for_the_full_load_of_a_cdc_task_fails_before_any_call(double: DmsDouble) -> None:
@@ -324,7 +324,7 @@ def test_a_task_still_creating_is_started_once_ready(double: DmsDouble) -> None:
     double.add_task("T1", status="creating")
     result = run_provider(cfn_event("Create", props()), double)
     assert result.data["Status"] == "running"
-    assert double.writes() == [start(T1, "start-replication")]
+    assert double.writes() == [start_task(T1, "start-replication")]
 
 
 @pytest.mark.parametrize(
@@ -337,7 +337,7 @@ def test_wait_for_nothing_completes_at_the_first_poll(
     properties = props(WaitFor="nothing", StartReplicationTaskType="reload-target")
     result = run_provider(cfn_event("Create", properties), double)
     assert result.polls == 1
-    assert double.writes() == [start(T1, start_type)]
+    assert double.writes() == [start_task(T1, start_type)]
 
 
 def test_a_reload_target_restart_is_made_once(double: DmsDouble, stack_status: FixedStack) -> None:
@@ -345,7 +345,7 @@ def test_a_reload_target_restart_is_made_once(double: DmsDouble, stack_status: F
     stack_status.status = "UPDATE_IN_PROGRESS"
     update(double, props(StartReplicationTaskType="reload-target"), old=props())
     # reload-target moves FreshStartDate only: the starter still knows its run began.
-    assert double.writes() == [stop(T1), start(T1, "reload-target")]
+    assert double.writes() == [stop_task(T1), start_task(T1, "reload-target")]
     assert double.tasks[T1].status == "running"
 
 
@@ -371,10 +371,10 @@ def test_a_replacement_hands_cdc_over_from_the_old_task(
     # The starter's physical id never changes: CloudFormation sends no Delete for it.
     assert update(double, props(NEW), old=props(OLD), physical_id=OLD) == OLD
     written = double.writes()
-    assert written[:2] == [start(OLD, "start-replication"), stop(OLD)]
+    assert written[:2] == [start_task(OLD, "start-replication"), stop_task(OLD)]
     assert written[2][1]["CdcStartPosition"].startswith("checkpoint:")
     assert written[2][1]["CdcStartPosition"] >= checkpoint
-    assert written[2] == start(
+    assert written[2] == start_task(
         NEW, "start-replication", CdcStartPosition=written[2][1]["CdcStartPosition"]
     )
     assert double.tasks[OLD].status == "stopped"
@@ -388,7 +388,7 @@ def test_a_replacement_reading_another_source_starts_fresh(
     double.add_task("NEW", migration_type="cdc", source_endpoint_arn=endpoint_arn("OTHER"))
     stack_status.status = "UPDATE_IN_PROGRESS"
     update(double, props(NEW), old=props(OLD), physical_id=OLD)
-    assert double.writes() == [stop(OLD), start(NEW, "start-replication")]
+    assert double.writes() == [stop_task(OLD), start_task(NEW, "start-replication")]
 
 
 def test_a_replacement_leaves_the_old_task_running_if_asked(
@@ -399,7 +399,7 @@ def test_a_replacement_leaves_the_old_task_running_if_asked(
     stack_status.status = "UPDATE_IN_PROGRESS"
     new_props = props(NEW, OnDelete="leave-running")
     update(double, new_props, old=props(OLD, OnDelete="leave-running"), physical_id=OLD)
-    assert double.writes() == [start(NEW, "start-replication")]
+    assert double.writes() == [start_task(NEW, "start-replication")]
     assert double.tasks[OLD].status == "running"
 
 
@@ -419,14 +419,14 @@ def test_an_update_starts_a_task_that_is_not_running(
     double.add_task("T1", status="stopped")
     stack_status.status = "UPDATE_IN_PROGRESS"
     update(double, props(), old=props())
-    assert double.writes() == [start(T1, "resume-processing")]
+    assert double.writes() == [start_task(T1, "resume-processing")]
 
 
 def test_a_lost_start_answer_is_confirmed_from_the_task(double: DmsDouble) -> None:
     double.add_task("T1")
     double.lose_answer_of.add("StartReplicationTask")
     create(double, props())
-    assert double.writes() == [start(T1, "start-replication")]
+    assert double.writes() == [start_task(T1, "start-replication")]
     assert double.tasks[T1].status == "running"
 
 
@@ -452,7 +452,7 @@ def test_a_start_whose_every_answer_is_lost_leaves_nothing_starting_behind_a_fai
     except ProviderFailedError as error:
         failed = error
     double.handle = original  # type: ignore[method-assign]
-    assert double.writes() == [start(T1, "start-replication")]
+    assert double.writes() == [start_task(T1, "start-replication")]
     if failed is not None:
         # The failed Create kept the task's ARN as physical id: its rollback Delete stops it.
         assert failed.physical_id == T1
@@ -486,7 +486,7 @@ def test_a_failed_create_stops_the_run_it_started(
     assert failed.startswith("Timed out after 60 s")
     stack_status.status = "ROLLBACK_IN_PROGRESS"
     delete(double, props(WaitFor="full-load-finished", TimeoutSeconds="60"))
-    assert double.writes() == [start(T1, "start-replication"), stop(T1)]
+    assert double.writes() == [start_task(T1, "start-replication"), stop_task(T1)]
 
 
 def test_start_dates_may_appear_only_once_the_task_runs(double: DmsDouble) -> None:

@@ -22,9 +22,14 @@ from tests.support.cloud import (
     Cloud,
     Failure,
 )
-from tests.support.dms_double import ACCOUNT, REGION, endpoint_arn
+from tests.support.dms_double import (
+    ACCOUNT,
+    REGION,
+    endpoint_arn,
+    start_replication,
+    stop_replication,
+)
 
-Write = tuple[str, dict[str, Any]]
 POSITION = "mysql-bin-changelog.000024:373"
 
 
@@ -115,21 +120,6 @@ def config_arn(cloud: Cloud, prefix: str = "Orders") -> str:
     return cloud.physical_id(logical_id)
 
 
-def writes(cloud: Cloud, phase: str) -> list[Write]:
-    return [write for step in cloud.steps_of(phase) for write in step.writes]
-
-
-def start(arn: str, start_type: str, **cdc: str) -> Write:
-    return (
-        "StartReplication",
-        {"ReplicationConfigArn": arn, "StartReplicationType": start_type, **cdc},
-    )
-
-
-def stop(arn: str) -> Write:
-    return ("StopReplication", {"ReplicationConfigArn": arn})
-
-
 def assert_clean(cloud: Cloud) -> None:
     assert cloud.double.denials == []
     assert cloud.cleanup_failures == []
@@ -138,7 +128,7 @@ def assert_clean(cloud: Cloud) -> None:
 def test_create_starts_the_replication_and_waits_through_provisioning(cloud: Cloud) -> None:
     assert cloud.deploy(template(Orders())) == "CREATE_COMPLETE"
     arn = config_arn(cloud)
-    assert writes(cloud, "CREATE_IN_PROGRESS") == [start(arn, "start-replication")]
+    assert cloud.writes_of("CREATE_IN_PROGRESS") == [start_replication(arn, "start-replication")]
     starter = cloud.deployed[cloud.logical_ids(REPLICATION_STARTER_RESOURCE_TYPE)[0]]
     assert starter.data["Status"] == "running"
     assert starter.data["ProvisionState"] == "provisioned"
@@ -155,10 +145,10 @@ def test_a_definition_change_replaces_the_configuration_with_cdc_handed_over(clo
     )
     new = config_arn(cloud)
     assert new != old
-    forward = writes(cloud, "UPDATE_IN_PROGRESS")
-    assert forward[0] == stop(old)
+    forward = cloud.writes_of("UPDATE_IN_PROGRESS")
+    assert forward[0] == stop_replication(old)
     assert forward[1][1]["CdcStartPosition"].startswith("checkpoint:")
-    assert forward[1] == start(
+    assert forward[1] == start_replication(
         new, "start-replication", CdcStartPosition=forward[1][1]["CdcStartPosition"]
     )
     # The old configuration was stopped, so CloudFormation could delete it in the cleanup.
@@ -169,7 +159,7 @@ def test_a_definition_change_replaces_the_configuration_with_cdc_handed_over(clo
 def test_an_unchanged_update_leaves_the_replication_alone(cloud: Cloud) -> None:
     cloud.deploy(template(Orders()))
     assert cloud.deploy(template(Orders(later="2"))) == "UPDATE_COMPLETE"
-    assert writes(cloud, "UPDATE_IN_PROGRESS") == []
+    assert cloud.writes_of("UPDATE_IN_PROGRESS") == []
     assert_clean(cloud)
 
 
@@ -177,9 +167,9 @@ def test_a_new_cdc_start_restarts_a_cdc_replication_from_it(cloud: Cloud) -> Non
     cloud.deploy(template(Orders()))
     arn = config_arn(cloud)
     assert cloud.deploy(template(Orders(cdc_position=POSITION, later="2"))) == "UPDATE_COMPLETE"
-    assert writes(cloud, "UPDATE_IN_PROGRESS") == [
-        stop(arn),
-        start(arn, "start-replication", CdcStartPosition=POSITION),
+    assert cloud.writes_of("UPDATE_IN_PROGRESS") == [
+        stop_replication(arn),
+        start_replication(arn, "start-replication", CdcStartPosition=POSITION),
     ]
     assert_clean(cloud)
 
@@ -188,7 +178,7 @@ def test_delete_stops_the_replication_before_its_configuration_goes(cloud: Cloud
     cloud.deploy(template(Orders()))
     arn = config_arn(cloud)
     assert cloud.delete_stack() == "DELETE_COMPLETE"
-    assert writes(cloud, "DELETE_IN_PROGRESS") == [stop(arn)]
+    assert cloud.writes_of("DELETE_IN_PROGRESS") == [stop_replication(arn)]
     assert cloud.double.replications == {}
     assert_clean(cloud)
 
@@ -200,8 +190,8 @@ def test_a_rolled_back_definition_change_resumes_the_old_replication(cloud: Clou
         template(Orders(tables=("orders", "customers"), later="2")), fail=Failure("Later", "Update")
     )
     assert final == "UPDATE_ROLLBACK_COMPLETE"
-    rollback = writes(cloud, "UPDATE_ROLLBACK_IN_PROGRESS")
-    assert rollback[1] == start(old, "resume-processing")
+    rollback = cloud.writes_of("UPDATE_ROLLBACK_IN_PROGRESS")
+    assert rollback[1] == start_replication(old, "resume-processing")
     assert rollback[0][0] == "StopReplication"
     assert configs(cloud) == {old.rsplit(":", 1)[1]: "running"}
     assert_clean(cloud)
@@ -213,7 +203,7 @@ def test_a_rolled_back_cdc_change_does_not_replay_the_old_start(cloud: Cloud) ->
         template(Orders(cdc_position=POSITION, later="2")), fail=Failure("Later", "Update")
     )
     assert final == "UPDATE_ROLLBACK_COMPLETE"
-    assert writes(cloud, "UPDATE_ROLLBACK_IN_PROGRESS") == []
+    assert cloud.writes_of("UPDATE_ROLLBACK_IN_PROGRESS") == []
     assert list(configs(cloud).values()) == ["running"]
     assert_clean(cloud)
 
@@ -222,7 +212,7 @@ def test_removing_one_starter_and_its_configuration(cloud: Cloud) -> None:
     cloud.deploy(template(Orders(with_customers=True)))
     customers = config_arn(cloud, "Customers")
     assert cloud.deploy(template(Orders(later="2"))) == "UPDATE_COMPLETE"
-    assert writes(cloud, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS") == [stop(customers)]
+    assert cloud.writes_of("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS") == [stop_replication(customers)]
     assert customers not in cloud.double.replications
     assert_clean(cloud)
 
@@ -249,12 +239,12 @@ def test_full_load_replication_restarts_reload_by_default(cloud: Cloud) -> None:
     # Finished: an update that changes nothing about starting leaves it so.
     shorter = Orders(replication_type="full-load", timeout_minutes=20)
     assert cloud.deploy(template(shorter)) == "UPDATE_COMPLETE"
-    assert writes(cloud, "UPDATE_IN_PROGRESS") == []
+    assert cloud.writes_of("UPDATE_IN_PROGRESS") == []
     interrupted = cloud.double.replications[arn]  # as if someone had stopped it mid-load
     interrupted.stop_reason = "Stop Reason NORMAL"
     interrupted.run.full_load_finish_date = None
     longer = Orders(replication_type="full-load", timeout_minutes=25)
     assert cloud.deploy(template(longer)) == "UPDATE_COMPLETE"
     # A stopped replication is started again; DMS cannot resume a full-load one: it reloads.
-    assert writes(cloud, "UPDATE_IN_PROGRESS") == [start(arn, "reload-target")]
+    assert cloud.writes_of("UPDATE_IN_PROGRESS") == [start_replication(arn, "reload-target")]
     assert_clean(cloud)

@@ -24,6 +24,8 @@ from dms_task_starter_runtime.state import (
     unstarted_replication_state,
 )
 
+from tests.support.dms_double import SERVERLESS_START_STATUSES
+
 ARN = "arn:aws:dms:eu-west-1:123456789012:task:T1"
 CONFIG = "arn:aws:dms:eu-west-1:123456789012:replication-config:R1"
 D1 = "2026-03-01T10:00:00+00:00"
@@ -56,16 +58,8 @@ def test_every_documented_task_status_has_its_phase() -> None:
 
 
 def test_serverless_provisioning_statuses_are_starting() -> None:
-    provisioning = (
-        "initializing",
-        "preparing_metadata_resources",
-        "testing_connection",
-        "fetching_metadata",
-        "calculating_capacity",
-        "provisioning_capacity",
-        "replication_starting",
-    )
-    assert {phase_of(Kind.REPLICATION, status) for status in provisioning} == {Phase.STARTING}
+    starting = {phase_of(Kind.REPLICATION, status) for status in SERVERLESS_START_STATUSES}
+    assert starting == {Phase.STARTING}
     assert REPLICATION_PHASES["created"] is Phase.AT_REST
 
 

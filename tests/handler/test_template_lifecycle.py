@@ -36,13 +36,20 @@ from tests.support.cloud import (
     Failure,
     Step,
 )
-from tests.support.dms_double import ACCOUNT, REGION, endpoint_arn, task_arn
+from tests.support.dms_double import (
+    ACCOUNT,
+    REGION,
+    Call,
+    endpoint_arn,
+    start_task,
+    stop_task,
+    task_arn,
+)
 from tests.support.served import STACK_ID
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-Write = tuple[str, dict[str, Any]]
 T1 = datetime(2026, 1, 1, tzinfo=UTC)
 T2 = datetime(2026, 2, 1, 6, 30, tzinfo=UTC)
 ORDERS = task_arn("orders")
@@ -50,17 +57,6 @@ ORDERS_V2 = task_arn("orders-v2")
 CUSTOMERS = task_arn("customers")
 EXISTING = task_arn("EXISTINGTASK")
 INSTANCE = f"arn:aws:dms:{REGION}:{ACCOUNT}:rep:INSTANCE"
-
-
-def start(arn: str, start_type: str, **cdc: object) -> Write:
-    return (
-        "StartReplicationTask",
-        {"ReplicationTaskArn": arn, "StartReplicationTaskType": start_type, **cdc},
-    )
-
-
-def stop(arn: str) -> Write:
-    return ("StopReplicationTask", {"ReplicationTaskArn": arn})
 
 
 def epoch(moment: datetime) -> int:
@@ -174,16 +170,7 @@ def logical_id(cloud: Cloud, resource_type: str, prefix: str = "") -> str:
     return found
 
 
-def writes(cloud: Cloud, phase: str, name: str | None = None) -> list[Write]:
-    return [
-        write
-        for step in cloud.steps_of(phase)
-        if name is None or step.logical_id == name
-        for write in step.writes
-    ]
-
-
-def steps_with_writes(cloud: Cloud, phase: str) -> list[tuple[str, str, list[Write]]]:
+def steps_with_writes(cloud: Cloud, phase: str) -> list[tuple[str, str, list[Call]]]:
     return [(s.action, s.logical_id, s.writes) for s in cloud.steps_of(phase) if s.writes]
 
 
@@ -205,7 +192,7 @@ def running_as_before(
     assert task.table_mappings == table_mappings(*tables)
 
 
-def cdc_starts(written: list[Write]) -> list[Write]:
+def cdc_starts(written: list[Call]) -> list[Call]:
     return [w for w in written if {"CdcStartTime", "CdcStartPosition"} & set(w[1])]
 
 
@@ -215,8 +202,8 @@ def cdc_starts(written: list[Write]) -> list[Write]:
 def test_create_starts_the_task_at_the_cdc_start_time(cloud: Cloud) -> None:
     assert cloud.deploy(template(BASE)) == "CREATE_COMPLETE"
     starter = logical_id(cloud, STARTER_RESOURCE_TYPE)
-    assert writes(cloud, "CREATE_IN_PROGRESS") == [
-        start(ORDERS, "start-replication", CdcStartTime=epoch(T1))
+    assert cloud.writes_of("CREATE_IN_PROGRESS") == [
+        start_task(ORDERS, "start-replication", CdcStartTime=epoch(T1))
     ]
     assert cloud.physical_id(starter) == ORDERS
     assert cloud.deployed[starter].data["Status"] == "running"
@@ -230,11 +217,11 @@ def test_definition_change_stops_modifies_and_resumes(cloud: Cloud) -> None:
     guard = logical_id(cloud, GUARD_RESOURCE_TYPE)
     starter = logical_id(cloud, STARTER_RESOURCE_TYPE)
     assert steps_with_writes(cloud, "UPDATE_IN_PROGRESS") == [
-        ("Update", guard, [stop(ORDERS)]),
+        ("Update", guard, [stop_task(ORDERS)]),
         # The CDC start time was applied by the first run: resume at the checkpoint.
-        ("Update", starter, [start(ORDERS, "resume-processing")]),
+        ("Update", starter, [start_task(ORDERS, "resume-processing")]),
     ]
-    assert writes(cloud, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS") == []
+    assert cloud.writes_of("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS") == []
     running_as_before(cloud, tables=("orders", "customers"))
     assert_clean(cloud)
 
@@ -243,9 +230,9 @@ def test_new_cdc_start_restarts_a_full_load_and_cdc_task_resuming_from_it(cloud:
     cloud.deploy(template(BASE))
     assert cloud.deploy(template(CHANGES["cdc-start"])) == "UPDATE_COMPLETE"
     # A task with a full load that ran refuses start-replication: resume, from the new time.
-    assert writes(cloud, "UPDATE_IN_PROGRESS") == [
-        stop(ORDERS),
-        start(ORDERS, "resume-processing", CdcStartTime=epoch(T2)),
+    assert cloud.writes_of("UPDATE_IN_PROGRESS") == [
+        stop_task(ORDERS),
+        start_task(ORDERS, "resume-processing", CdcStartTime=epoch(T2)),
     ]
     assert_clean(cloud)
 
@@ -253,8 +240,8 @@ def test_new_cdc_start_restarts_a_full_load_and_cdc_task_resuming_from_it(cloud:
 def test_replacement_hands_cdc_over_from_the_old_checkpoint(cloud: Cloud) -> None:
     cloud.deploy(template(BASE))
     assert cloud.deploy(template(CHANGES["replacement"])) == "UPDATE_COMPLETE"
-    checkpoint_writes = writes(cloud, "UPDATE_IN_PROGRESS")
-    assert checkpoint_writes[0] == stop(ORDERS)
+    checkpoint_writes = cloud.writes_of("UPDATE_IN_PROGRESS")
+    assert checkpoint_writes[0] == stop_task(ORDERS)
     handover = checkpoint_writes[1]
     assert handover[0] == "StartReplicationTask"
     assert handover[1]["StartReplicationTaskType"] == "start-replication"
@@ -274,9 +261,9 @@ def test_replacement_reading_another_source_starts_fresh(cloud: Cloud) -> None:
     )
     assert cloud.deploy(template(other_source)) == "UPDATE_COMPLETE"
     # A checkpoint of one source's log means nothing in another's: no handover.
-    assert writes(cloud, "UPDATE_IN_PROGRESS") == [
-        stop(ORDERS),
-        start(ORDERS_V2, "start-replication"),
+    assert cloud.writes_of("UPDATE_IN_PROGRESS") == [
+        stop_task(ORDERS),
+        start_task(ORDERS_V2, "start-replication"),
     ]
     assert_clean(cloud)
 
@@ -284,7 +271,7 @@ def test_replacement_reading_another_source_starts_fresh(cloud: Cloud) -> None:
 def test_stack_delete_stops_the_task_before_it_is_deleted(cloud: Cloud) -> None:
     cloud.deploy(template(BASE))
     assert cloud.delete_stack() == "DELETE_COMPLETE"
-    assert writes(cloud, "DELETE_IN_PROGRESS") == [stop(ORDERS)]
+    assert cloud.writes_of("DELETE_IN_PROGRESS") == [stop_task(ORDERS)]
     assert cloud.double.tasks == {}
     assert cloud.double.policies == {}
     assert_clean(cloud)
@@ -295,7 +282,7 @@ def test_stack_delete_while_the_task_is_still_starting(cloud: Cloud) -> None:
     assert status(cloud, ORDERS) == "starting"
     assert cloud.delete_stack() == "DELETE_COMPLETE"
     # The Delete waits until the task runs (whenever DMS dates the run) and stops it.
-    assert writes(cloud, "DELETE_IN_PROGRESS") == [stop(ORDERS)]
+    assert cloud.writes_of("DELETE_IN_PROGRESS") == [stop_task(ORDERS)]
     assert cloud.double.tasks == {}
     assert_clean(cloud)
 
@@ -306,14 +293,14 @@ def test_failed_create_with_a_slow_start_is_rolled_back_cleanly(cloud: Cloud) ->
     failed = [step for step in cloud.steps if step.error]
     assert "Timed out after 60 s waiting for replication task" in failed[0].error
     # The rollback's Delete gets the time it needs: it waits until the task runs, stops it.
-    assert writes(cloud, "ROLLBACK_IN_PROGRESS") == [stop(ORDERS)]
+    assert cloud.writes_of("ROLLBACK_IN_PROGRESS") == [stop_task(ORDERS)]
     assert cloud.double.tasks == {}
     assert_clean(cloud)
 
 
 def test_a_create_that_fails_after_the_starter_stops_the_task_it_started(cloud: Cloud) -> None:
     assert cloud.deploy(template(BASE), fail=Failure("Later", "Create")) == "ROLLBACK_COMPLETE"
-    assert writes(cloud, "ROLLBACK_IN_PROGRESS") == [stop(ORDERS)]
+    assert cloud.writes_of("ROLLBACK_IN_PROGRESS") == [stop_task(ORDERS)]
     assert cloud.double.tasks == {}
     assert_clean(cloud)
 
@@ -328,7 +315,7 @@ def test_a_starter_added_to_a_stack_whose_update_fails_stops_what_it_started(clo
         "UPDATE_ROLLBACK_COMPLETE"
     )
     # The new starter started the task; its Delete in the rollback's cleanup stops it again.
-    assert writes(cloud, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS") == [stop(CUSTOMERS)]
+    assert cloud.writes_of("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS") == [stop_task(CUSTOMERS)]
     assert status(cloud, CUSTOMERS) == "stopped"
     assert_clean(cloud)
 
@@ -353,13 +340,13 @@ def failure_for(cloud: Cloud, change: str, where: str) -> Failure | None:
     return Failure(logical_id(cloud, STARTER_RESOURCE_TYPE), "Update")
 
 
-RESUME = start(ORDERS, "resume-processing")
-ROLLBACK_WRITES: dict[tuple[str, str], tuple[list[Write], list[Write]]] = {
+RESUME = start_task(ORDERS, "resume-processing")
+ROLLBACK_WRITES: dict[tuple[str, str], tuple[list[Call], list[Call]]] = {
     # (change, where the update fails): (writes of the rollback, writes of its cleanup)
-    ("definition", "later"): ([stop(ORDERS), RESUME], []),
+    ("definition", "later"): ([stop_task(ORDERS), RESUME], []),
     ("definition", "task"): ([], [RESUME]),
     ("definition", "own"): ([], []),
-    ("replacement", "later"): ([stop(ORDERS_V2), RESUME], []),
+    ("replacement", "later"): ([stop_task(ORDERS_V2), RESUME], []),
     ("replacement", "task"): ([], []),
     ("replacement", "own"): ([RESUME], []),
     ("cdc-start", "later"): ([], []),
@@ -383,8 +370,8 @@ def test_every_rolled_back_update_leaves_the_tasks_as_they_were(
     final = cloud.deploy(template(CHANGES[change]), fail=failure_for(cloud, change, where))
     assert final == "UPDATE_ROLLBACK_COMPLETE"
     rollback, cleanup = ROLLBACK_WRITES[change, where]
-    assert writes(cloud, "UPDATE_ROLLBACK_IN_PROGRESS") == rollback
-    assert writes(cloud, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS") == cleanup
+    assert cloud.writes_of("UPDATE_ROLLBACK_IN_PROGRESS") == rollback
+    assert cloud.writes_of("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS") == cleanup
     running_as_before(cloud)
     assert set(cloud.double.tasks) == {ORDERS}  # a replacing task is stopped and deleted
     assert_clean(cloud)
@@ -400,8 +387,8 @@ def test_a_later_failure_after_a_guarded_change_restores_the_previous_definition
     rollback_guard = logical_id(cloud, ROLLBACK_GUARD_RESOURCE_TYPE)
     starter = logical_id(cloud, STARTER_RESOURCE_TYPE)
     assert steps_with_writes(cloud, "UPDATE_ROLLBACK_IN_PROGRESS") == [
-        ("Update", rollback_guard, [stop(ORDERS)]),  # before the task is modified back
-        ("Update", starter, [start(ORDERS, "resume-processing")]),  # after it
+        ("Update", rollback_guard, [stop_task(ORDERS)]),  # before the task is modified back
+        ("Update", starter, [start_task(ORDERS, "resume-processing")]),  # after it
     ]
     modified = [s for s in cloud.steps_of("UPDATE_ROLLBACK_IN_PROGRESS") if s.type == TASK_TYPE]
     assert [s.error for s in modified] == [""]
@@ -418,7 +405,7 @@ def test_a_failed_task_modify_is_restored_by_the_guard_in_the_cleanup(cloud: Clo
     # The starter never ran: the guard's new physical id is deleted in the rollback
     # cleanup, finds the task still stopped in the run it stopped, and resumes it.
     assert steps_with_writes(cloud, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS") == [
-        ("Delete", guard, [start(ORDERS, "resume-processing")])
+        ("Delete", guard, [start_task(ORDERS, "resume-processing")])
     ]
     running_as_before(cloud)
     assert_clean(cloud)
@@ -430,7 +417,7 @@ def test_a_rolled_back_replacement_resumes_the_old_task_and_deletes_the_new(clou
     assert final == "UPDATE_ROLLBACK_COMPLETE"
     starter = logical_id(cloud, STARTER_RESOURCE_TYPE)
     assert steps_with_writes(cloud, "UPDATE_ROLLBACK_IN_PROGRESS") == [
-        ("Update", starter, [stop(ORDERS_V2), start(ORDERS, "resume-processing")])
+        ("Update", starter, [stop_task(ORDERS_V2), start_task(ORDERS, "resume-processing")])
     ]
     assert ORDERS_V2 not in cloud.double.tasks
     running_as_before(cloud)
@@ -441,13 +428,13 @@ def test_a_rolled_back_cdc_start_change_does_not_replay_the_old_start(cloud: Clo
     cloud.deploy(template(BASE))
     final = cloud.deploy(template(CHANGES["cdc-start"]), fail=Failure("Later", "Update"))
     assert final == "UPDATE_ROLLBACK_COMPLETE"
-    assert writes(cloud, "UPDATE_IN_PROGRESS") == [
-        stop(ORDERS),
-        start(ORDERS, "resume-processing", CdcStartTime=epoch(T2)),
+    assert cloud.writes_of("UPDATE_IN_PROGRESS") == [
+        stop_task(ORDERS),
+        start_task(ORDERS, "resume-processing", CdcStartTime=epoch(T2)),
     ]
     # The rollback Update of the starter knows it is a rollback (the stack says so) and
     # leaves the running task as it is: restarting at T1 would replay every change since.
-    assert writes(cloud, "UPDATE_ROLLBACK_IN_PROGRESS") == []
+    assert cloud.writes_of("UPDATE_ROLLBACK_IN_PROGRESS") == []
     assert "UPDATE_ROLLBACK_IN_PROGRESS" in cloud.stack_calls
     assert_clean(cloud)
 
@@ -460,7 +447,9 @@ def test_removing_one_starter_and_its_task_stops_it_before_it_is_deleted(cloud: 
     assert status(cloud, CUSTOMERS) == "running"
     assert cloud.deploy(template(Orders(later="2"))) == "UPDATE_COMPLETE"
     cleanup = steps_with_writes(cloud, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
-    assert [(action, written) for action, _, written in cleanup] == [("Delete", [stop(CUSTOMERS)])]
+    assert [(action, written) for action, _, written in cleanup] == [
+        ("Delete", [stop_task(CUSTOMERS)])
+    ]
     assert CUSTOMERS not in cloud.double.tasks
     running_as_before(cloud)
     assert_clean(cloud)
@@ -470,7 +459,7 @@ def test_removing_a_starter_but_keeping_its_task_stops_the_task(cloud: Cloud) ->
     cloud.deploy(template(Orders(with_customers=True)))
     kept = Orders(with_customers=True, customers_starter=False, later="2")
     assert cloud.deploy(template(kept)) == "UPDATE_COMPLETE"
-    assert writes(cloud, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS") == [stop(CUSTOMERS)]
+    assert cloud.writes_of("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS") == [stop_task(CUSTOMERS)]
     assert status(cloud, CUSTOMERS) == "stopped"
     assert_clean(cloud)
 
@@ -481,7 +470,7 @@ def test_removing_a_starter_of_a_task_given_by_arn_stops_it(cloud: Cloud) -> Non
     assert status(cloud, EXISTING) == "running"
     assert cloud.deploy(template(Orders(later="2"))) == "UPDATE_COMPLETE"
     # The ARN grant was rewritten in the update phase; the task's tag still grants the stop.
-    assert writes(cloud, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS") == [stop(EXISTING)]
+    assert cloud.writes_of("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS") == [stop_task(EXISTING)]
     assert_clean(cloud)
 
 

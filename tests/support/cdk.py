@@ -207,8 +207,8 @@ def build_mixed(stack: Stack) -> None:
     ReplicationStarter(stack, "Serverless", replication_config=make_config(stack, "Config"))
 
 
-def deterministic_arn(identifier: str) -> dict[str, Any]:
-    """The task ARN a guard knows before the task exists, as CloudFormation renders it."""
+def rendered_dms_arn(resource: str) -> dict[str, Any]:
+    """``arn:${Partition}:dms:${Region}:${Account}:<resource>`` as CloudFormation renders it."""
     return {
         "Fn::Join": [
             "",
@@ -219,10 +219,15 @@ def deterministic_arn(identifier: str) -> dict[str, Any]:
                 {"Ref": "AWS::Region"},
                 ":",
                 {"Ref": "AWS::AccountId"},
-                f":task:{identifier}",
+                f":{resource}",
             ],
         ]
     }
+
+
+def deterministic_arn(identifier: str) -> dict[str, Any]:
+    """The task ARN a guard knows before the task exists, as CloudFormation renders it."""
+    return rendered_dms_arn(f"task:{identifier}")
 
 
 def run_python_process(

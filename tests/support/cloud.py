@@ -35,7 +35,7 @@ from dms_task_starter_runtime.contract import (
     STARTER_RESOURCE_TYPE,
 )
 
-from .dms_double import ACCOUNT, REGION, DmsDouble, DmsError
+from .dms_double import ACCOUNT, REGION, Call, DmsDouble, DmsError
 from .provider import ProviderFailedError, cfn_event, run_provider
 from .served import STACK_ID, StackError
 
@@ -104,7 +104,7 @@ class Step:
     logical_id: str
     type: str
     physical_id: str
-    writes: list[tuple[str, dict[str, Any]]]
+    writes: list[Call]
     error: str = ""
 
 
@@ -578,6 +578,10 @@ class Cloud:
 
     def steps_of(self, phase: str | None = None) -> list[Step]:
         return [step for step in self.steps if phase is None or step.phase == phase]
+
+    def writes_of(self, phase: str) -> list[Call]:
+        """The DMS writes of every step of ``phase``, in order."""
+        return [write for step in self.steps_of(phase) for write in step.writes]
 
     def physical_id(self, logical_id: str) -> str:
         return self.deployed[logical_id].physical_id

@@ -90,6 +90,34 @@ def endpoint_arn(endpoint_id: str) -> str:
     return f"arn:aws:dms:{REGION}:{ACCOUNT}:endpoint:{endpoint_id}"
 
 
+Call = tuple[str, dict[str, Any]]
+"""A DMS call as the double records it: the operation and its exact parameters."""
+
+
+def start_task(arn: str, start_type: str, **cdc: object) -> Call:
+    """The ``StartReplicationTask`` call the handler should make (CDC fields as on the wire)."""
+    return (
+        "StartReplicationTask",
+        {"ReplicationTaskArn": arn, "StartReplicationTaskType": start_type, **cdc},
+    )
+
+
+def stop_task(arn: str) -> Call:
+    return ("StopReplicationTask", {"ReplicationTaskArn": arn})
+
+
+def start_replication(arn: str, start_type: str, **cdc: object) -> Call:
+    """The ``StartReplication`` call the handler should make (CDC fields as on the wire)."""
+    return (
+        "StartReplication",
+        {"ReplicationConfigArn": arn, "StartReplicationType": start_type, **cdc},
+    )
+
+
+def stop_replication(arn: str) -> Call:
+    return ("StopReplication", {"ReplicationConfigArn": arn})
+
+
 class StartDates(Enum):
     """When DMS fills the start dates of a run: the reference does not say."""
 
@@ -130,14 +158,18 @@ BEHAVIOURS: Final = (
 """Two opposite readings of every open point; suites run against both."""
 
 
-class DmsError(Exception):
-    """An error answer: HTTP 400 (or ``status``) with the DMS error code in ``__type``."""
+class ServedError(Exception):
+    """An error answer of a served service: HTTP 400 (or ``status``) with an error code."""
 
     def __init__(self, code: str, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
+
+
+class DmsError(ServedError):
+    """A DMS error answer: the code goes in ``__type``."""
 
 
 @dataclass
@@ -286,9 +318,9 @@ class DmsDouble:
     behaviour: Behaviour = field(default_factory=Behaviour)
     tasks: dict[str, FakeTask] = field(default_factory=dict)
     replications: dict[str, FakeReplication] = field(default_factory=dict)
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
     """Every call the model answered, accepted or rejected, in order."""
-    accepted_writes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    accepted_writes: list[Call] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)
     """(operation, error code) of every call the model refused."""
     throttle_rate: float = 0.0
@@ -296,7 +328,7 @@ class DmsDouble:
     """Throttle this many of the next calls, whatever ``throttle_rate`` says."""
     lose_answer_of: set[str] = field(default_factory=set)
     """Operations whose next call DMS carries out but answers with a 500 (answer lost)."""
-    throttled_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    throttled_calls: list[Call] = field(default_factory=list)
     clock: float = CLOCK_START
     default_start_steps: int = 0
     """How many steps ``starting`` lasts (0: ``transition_steps``), for slow starts."""
@@ -358,7 +390,7 @@ class DmsDouble:
         else:
             self._failing_starts[arn] = message
 
-    def writes(self) -> list[tuple[str, dict[str, Any]]]:
+    def writes(self) -> list[Call]:
         """The write calls DMS carried out, in order, with their parameters."""
         return list(self.accepted_writes)
 

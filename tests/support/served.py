@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from .dms_double import ACCOUNT, REGION, TARGET_PREFIX
+from .dms_double import ACCOUNT, REGION, TARGET_PREFIX, ServedError
 
 if TYPE_CHECKING:
     from .dms_double import DmsDouble
@@ -41,12 +41,8 @@ class StackSource(Protocol):
         ...
 
 
-class StackError(Exception):
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+class StackError(ServedError):
+    """A CloudFormation error answer: the code goes in the query protocol's ``Error``."""
 
 
 @dataclass
