@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from cfnlint.api import ManualArgs, lint
+
+from tests.support.cdk import run_python_process
+
+if TYPE_CHECKING:
+    import subprocess
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 APP = REPO_ROOT / "integ" / "integ_task_starter.py"
@@ -38,15 +41,7 @@ def _synth(outdir: Path, context: dict[str, str]) -> subprocess.CompletedProcess
         "CDK_CONTEXT_JSON": json.dumps(context),
         "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
     }
-    return subprocess.run(
-        [sys.executable, str(APP)],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=180,
-    )
+    return run_python_process([str(APP)], cwd=REPO_ROOT, env=env)
 
 
 def _synthesized(outdir: Path, context: dict[str, str]) -> Path:

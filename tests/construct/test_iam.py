@@ -30,6 +30,7 @@ from tests.support.cdk import (
     TASK_ARN,
     UPDATE_GUARD_TYPE,
     Synthesized,
+    arn_grants,
     as_list,
     dependency_closure,
     depends_on,
@@ -520,18 +521,7 @@ def test_a_task_outside_the_starters_stack_is_granted_or_refused(
     synth_starter = Template.from_stack(starter_stack)
     ((_, starter),) = synth_starter.find_resources(STARTER_TYPE).items()
     arn = starter["Properties"]["ReplicationTaskArn"]
-    policies = {
-        **synth_starter.find_resources("AWS::IAM::Policy"),
-        **synth_starter.find_resources("AWS::IAM::ManagedPolicy"),
-    }
-    granted_by_arn = [
-        name
-        for name, policy in policies.items()
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-        if "dms:StartReplicationTask" in as_list(statement["Action"])
-        and "Condition" not in statement
-        and arn in as_list(statement["Resource"])
-    ]
+    granted_by_arn = arn_grants(synth_starter, "dms:StartReplicationTask", arn)
     task_template = Template.from_stack(Stack.of(task)).to_json()
     task_tags = task_template["Resources"][Stack.of(task).get_logical_id(task)]["Properties"].get(
         "Tags", []

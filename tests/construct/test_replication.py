@@ -27,6 +27,7 @@ from tests.support.cdk import (
     REPLICATION_STARTER_TYPE,
     STACK_TAG,
     Synthesized,
+    arn_grants,
     as_list,
     depends_on,
     make_config,
@@ -202,17 +203,6 @@ def test_a_config_given_by_arn_is_granted_or_refused() -> None:
         assert refusal.startswith("replication_config: ")
         return
     template = Template.from_stack(stack)
-    policies = {
-        **template.find_resources("AWS::IAM::Policy"),
-        **template.find_resources("AWS::IAM::ManagedPolicy"),
-    }
-    granted = [
-        name
-        for name, policy in policies.items()
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-        if "dms:StartReplication" in as_list(statement["Action"])
-        and "Condition" not in statement
-        and CONFIG_ARN in as_list(statement["Resource"])
-    ]
+    granted = arn_grants(template, "dms:StartReplication", CONFIG_ARN)
     props = _props(template)
     assert granted, f"no grant of dms:StartReplication on {CONFIG_ARN}; properties: {props}"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import logging
 from typing import TYPE_CHECKING
 
 import pytest
+from dms_task_starter_runtime import handler
 
 from tests.support.dms_double import BEHAVIOURS, Behaviour, DmsDouble
 from tests.support.served import FixedStack, ServedAws
@@ -31,3 +34,17 @@ def double(behaviour: Behaviour, stack_status: FixedStack) -> Iterator[DmsDouble
     state = DmsDouble(behaviour=behaviour)
     with ServedAws(state, stack_status):
         yield state
+
+
+@pytest.fixture
+def log_output() -> Iterator[io.StringIO]:
+    """Everything the handler's logger writes during the test, at every level."""
+    stream = io.StringIO()
+    log_handler = handler.logger.registered_handler
+    assert isinstance(log_handler, logging.StreamHandler)
+    previous = log_handler.setStream(stream)
+    level = handler.logger.log_level
+    handler.logger.setLevel(logging.DEBUG)
+    yield stream
+    handler.logger.setLevel(level)
+    log_handler.setStream(previous)

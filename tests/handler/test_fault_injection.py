@@ -18,9 +18,7 @@ Every case runs under both readings of what the DMS reference leaves open.
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import math
 import time
 from dataclasses import dataclass, field, replace
@@ -70,6 +68,7 @@ from tests.support.provider import (
 from tests.support.served import STACK_ID, FixedStack, ServedAws
 
 if TYPE_CHECKING:
+    import io
     from collections.abc import Iterator
 
     from tests.support.dms_double import Behaviour
@@ -175,17 +174,6 @@ def faulty(behaviour: Behaviour, stack_status: FixedStack) -> Iterator[FaultyDou
     state = FaultyDouble(behaviour=behaviour)
     with ServedAws(state, stack_status):
         yield state
-
-
-@pytest.fixture
-def log_output() -> Iterator[io.StringIO]:
-    """Everything the handler's logger writes during the test."""
-    stream = io.StringIO()
-    log_handler = handler.logger.registered_handler
-    assert isinstance(log_handler, logging.StreamHandler)
-    previous = log_handler.setStream(stream)
-    yield stream
-    log_handler.setStream(previous)
 
 
 def logged_warnings(log_output: io.StringIO) -> list[str]:

@@ -9,7 +9,6 @@ tracing is on, and then the Tracer wraps both entry points.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -39,26 +38,12 @@ from tests.support.provider import (
 from tests.support.served import STACK_ID, FixedStack
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    import io
 
 T1: Final = task_arn("T1")
 R1: Final = config_arn("R1")
 SECRET: Final = "SECRET-SIGNATURE"
 REQUEST_KEYS: Final = ("request_type", "logical_resource_id", "resource_type", "task_arn")
-
-
-@pytest.fixture
-def log_output() -> Iterator[io.StringIO]:
-    """Everything the handler's logger writes during the test, at every level."""
-    stream = io.StringIO()
-    log_handler = handler.logger.registered_handler
-    assert isinstance(log_handler, logging.StreamHandler)
-    previous = log_handler.setStream(stream)
-    level = handler.logger.log_level
-    handler.logger.setLevel(logging.DEBUG)
-    yield stream
-    handler.logger.setLevel(level)
-    log_handler.setStream(previous)
 
 
 @pytest.fixture

@@ -9,43 +9,25 @@ phase, the final replication statuses, the stack's status and that no call was d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from aws_cdk import App, CfnResource, Duration, Environment, Stack
+from aws_cdk import CfnResource, Duration, Stack
 from aws_cdk import aws_dms as dms
-from aws_cdk.assertions import Template
 from dms_task_starter import CdcStart, ReplicationStarter
 from dms_task_starter_runtime.contract import REPLICATION_STARTER_RESOURCE_TYPE
 
+from tests.support.cdk import selection_rules, shape_template
 from tests.support.cloud import (
     CONFIG_TYPE,
     Cloud,
     Failure,
 )
 from tests.support.dms_double import (
-    ACCOUNT,
-    REGION,
     endpoint_arn,
     start_replication,
     stop_replication,
 )
 
 POSITION = "mysql-bin-changelog.000024:373"
-
-
-def mappings(*tables: str) -> dict[str, Any]:
-    return {
-        "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": str(n),
-                "rule-name": table,
-                "object-locator": {"schema-name": "public", "table-name": table},
-                "rule-action": "include",
-            }
-            for n, table in enumerate(tables, start=1)
-        ]
-    }
 
 
 @dataclass(frozen=True)
@@ -93,21 +75,9 @@ class Orders:
             source_endpoint_arn=endpoint_arn("SOURCE"),
             target_endpoint_arn=endpoint_arn("TARGET"),
             compute_config=dms.CfnReplicationConfig.ComputeConfigProperty(max_capacity_units=16),
-            table_mappings=mappings(*tables),
+            table_mappings=selection_rules(*tables),
             resource_identifier=None if self.replace_on_change else identifier,
         )
-
-
-_templates: dict[Orders, dict[str, Any]] = {}
-
-
-def template(shape: Orders) -> dict[str, Any]:
-    if shape not in _templates:
-        app = App()
-        stack = Stack(app, "OrdersReplication", env=Environment(account=ACCOUNT, region=REGION))
-        shape.build(stack)
-        _templates[shape] = dict(Template.from_stack(stack).to_json())
-    return _templates[shape]
 
 
 def configs(cloud: Cloud) -> dict[str, str]:
@@ -126,7 +96,7 @@ def assert_clean(cloud: Cloud) -> None:
 
 
 def test_create_starts_the_replication_and_waits_through_provisioning(cloud: Cloud) -> None:
-    assert cloud.deploy(template(Orders())) == "CREATE_COMPLETE"
+    assert cloud.deploy(shape_template(Orders())) == "CREATE_COMPLETE"
     arn = config_arn(cloud)
     assert cloud.writes_of("CREATE_IN_PROGRESS") == [start_replication(arn, "start-replication")]
     starter = cloud.deployed[cloud.logical_ids(REPLICATION_STARTER_RESOURCE_TYPE)[0]]
@@ -137,10 +107,10 @@ def test_create_starts_the_replication_and_waits_through_provisioning(cloud: Clo
 
 
 def test_a_definition_change_replaces_the_configuration_with_cdc_handed_over(cloud: Cloud) -> None:
-    cloud.deploy(template(Orders()))
+    cloud.deploy(shape_template(Orders()))
     old = config_arn(cloud)
     assert (
-        cloud.deploy(template(Orders(tables=("orders", "customers"), later="2")))
+        cloud.deploy(shape_template(Orders(tables=("orders", "customers"), later="2")))
         == "UPDATE_COMPLETE"
     )
     new = config_arn(cloud)
@@ -157,16 +127,18 @@ def test_a_definition_change_replaces_the_configuration_with_cdc_handed_over(clo
 
 
 def test_an_unchanged_update_leaves_the_replication_alone(cloud: Cloud) -> None:
-    cloud.deploy(template(Orders()))
-    assert cloud.deploy(template(Orders(later="2"))) == "UPDATE_COMPLETE"
+    cloud.deploy(shape_template(Orders()))
+    assert cloud.deploy(shape_template(Orders(later="2"))) == "UPDATE_COMPLETE"
     assert cloud.writes_of("UPDATE_IN_PROGRESS") == []
     assert_clean(cloud)
 
 
 def test_a_new_cdc_start_restarts_a_cdc_replication_from_it(cloud: Cloud) -> None:
-    cloud.deploy(template(Orders()))
+    cloud.deploy(shape_template(Orders()))
     arn = config_arn(cloud)
-    assert cloud.deploy(template(Orders(cdc_position=POSITION, later="2"))) == "UPDATE_COMPLETE"
+    assert (
+        cloud.deploy(shape_template(Orders(cdc_position=POSITION, later="2"))) == "UPDATE_COMPLETE"
+    )
     assert cloud.writes_of("UPDATE_IN_PROGRESS") == [
         stop_replication(arn),
         start_replication(arn, "start-replication", CdcStartPosition=POSITION),
@@ -175,7 +147,7 @@ def test_a_new_cdc_start_restarts_a_cdc_replication_from_it(cloud: Cloud) -> Non
 
 
 def test_delete_stops_the_replication_before_its_configuration_goes(cloud: Cloud) -> None:
-    cloud.deploy(template(Orders()))
+    cloud.deploy(shape_template(Orders()))
     arn = config_arn(cloud)
     assert cloud.delete_stack() == "DELETE_COMPLETE"
     assert cloud.writes_of("DELETE_IN_PROGRESS") == [stop_replication(arn)]
@@ -184,10 +156,11 @@ def test_delete_stops_the_replication_before_its_configuration_goes(cloud: Cloud
 
 
 def test_a_rolled_back_definition_change_resumes_the_old_replication(cloud: Cloud) -> None:
-    cloud.deploy(template(Orders()))
+    cloud.deploy(shape_template(Orders()))
     old = config_arn(cloud)
     final = cloud.deploy(
-        template(Orders(tables=("orders", "customers"), later="2")), fail=Failure("Later", "Update")
+        shape_template(Orders(tables=("orders", "customers"), later="2")),
+        fail=Failure("Later", "Update"),
     )
     assert final == "UPDATE_ROLLBACK_COMPLETE"
     rollback = cloud.writes_of("UPDATE_ROLLBACK_IN_PROGRESS")
@@ -198,9 +171,9 @@ def test_a_rolled_back_definition_change_resumes_the_old_replication(cloud: Clou
 
 
 def test_a_rolled_back_cdc_change_does_not_replay_the_old_start(cloud: Cloud) -> None:
-    cloud.deploy(template(Orders(cdc_position="mysql-bin-changelog.000001:4")))
+    cloud.deploy(shape_template(Orders(cdc_position="mysql-bin-changelog.000001:4")))
     final = cloud.deploy(
-        template(Orders(cdc_position=POSITION, later="2")), fail=Failure("Later", "Update")
+        shape_template(Orders(cdc_position=POSITION, later="2")), fail=Failure("Later", "Update")
     )
     assert final == "UPDATE_ROLLBACK_COMPLETE"
     assert cloud.writes_of("UPDATE_ROLLBACK_IN_PROGRESS") == []
@@ -209,9 +182,9 @@ def test_a_rolled_back_cdc_change_does_not_replay_the_old_start(cloud: Cloud) ->
 
 
 def test_removing_one_starter_and_its_configuration(cloud: Cloud) -> None:
-    cloud.deploy(template(Orders(with_customers=True)))
+    cloud.deploy(shape_template(Orders(with_customers=True)))
     customers = config_arn(cloud, "Customers")
-    assert cloud.deploy(template(Orders(later="2"))) == "UPDATE_COMPLETE"
+    assert cloud.deploy(shape_template(Orders(later="2"))) == "UPDATE_COMPLETE"
     assert cloud.writes_of("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS") == [stop_replication(customers)]
     assert customers not in cloud.double.replications
     assert_clean(cloud)
@@ -220,9 +193,9 @@ def test_removing_one_starter_and_its_configuration(cloud: Cloud) -> None:
 def test_without_replacement_dms_refuses_the_modify_even_to_roll_back(cloud: Cloud) -> None:
     """The wall Terraform's users meet, and the reason ``replace_on_change`` is the default:
     once a replication ran, DMS refuses the modify and then the modify back."""
-    cloud.deploy(template(Orders(replace_on_change=False)))
+    cloud.deploy(shape_template(Orders(replace_on_change=False)))
     changed = Orders(replace_on_change=False, tables=("orders", "customers"), later="2")
-    assert cloud.deploy(template(changed)) == "UPDATE_ROLLBACK_FAILED"
+    assert cloud.deploy(shape_template(changed)) == "UPDATE_ROLLBACK_FAILED"
     refused = [step.error for step in cloud.steps if step.error]
     assert len(refused) == 2
     assert all("You can only modify a replication configuration before any" in e for e in refused)
@@ -231,20 +204,20 @@ def test_without_replacement_dms_refuses_the_modify_even_to_roll_back(cloud: Clo
 
 
 def test_full_load_replication_restarts_reload_by_default(cloud: Cloud) -> None:
-    cloud.deploy(template(Orders(replication_type="full-load")))
+    cloud.deploy(shape_template(Orders(replication_type="full-load")))
     arn = config_arn(cloud)
     while cloud.double.replications[arn].status == "running":
         cloud.double.advance()
     assert cloud.double.replications[arn].stop_reason == "Stop Reason FULL_LOAD_ONLY_FINISHED"
     # Finished: an update that changes nothing about starting leaves it so.
     shorter = Orders(replication_type="full-load", timeout_minutes=20)
-    assert cloud.deploy(template(shorter)) == "UPDATE_COMPLETE"
+    assert cloud.deploy(shape_template(shorter)) == "UPDATE_COMPLETE"
     assert cloud.writes_of("UPDATE_IN_PROGRESS") == []
     interrupted = cloud.double.replications[arn]  # as if someone had stopped it mid-load
     interrupted.stop_reason = "Stop Reason NORMAL"
     interrupted.run.full_load_finish_date = None
     longer = Orders(replication_type="full-load", timeout_minutes=25)
-    assert cloud.deploy(template(longer)) == "UPDATE_COMPLETE"
+    assert cloud.deploy(shape_template(longer)) == "UPDATE_COMPLETE"
     # A stopped replication is started again; DMS cannot resume a full-load one: it reloads.
     assert cloud.writes_of("UPDATE_IN_PROGRESS") == [start_replication(arn, "reload-target")]
     assert_clean(cloud)

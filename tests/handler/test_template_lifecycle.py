@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 from aws_cdk import App, CfnResource, Duration, Environment, Stack
@@ -30,6 +30,7 @@ from dms_task_starter_runtime.contract import (
     STARTER_RESOURCE_TYPE,
 )
 
+from tests.support.cdk import selection_rules, shape_template
 from tests.support.cloud import (
     TASK_TYPE,
     Cloud,
@@ -65,20 +66,6 @@ def epoch(moment: datetime) -> int:
 
 
 # -- the templates --------------------------------------------------------------------------
-
-
-def table_mappings(*tables: str) -> str:
-    rules = [
-        {
-            "rule-type": "selection",
-            "rule-id": str(n),
-            "rule-name": table,
-            "object-locator": {"schema-name": "public", "table-name": table},
-            "rule-action": "include",
-        }
-        for n, table in enumerate(tables, start=1)
-    ]
-    return json.dumps({"rules": rules})
 
 
 @dataclass(frozen=True)
@@ -135,22 +122,9 @@ class Orders:
             replication_instance_arn=INSTANCE,
             source_endpoint_arn=endpoint_arn(self.source),
             target_endpoint_arn=endpoint_arn("TARGET"),
-            table_mappings=table_mappings(*tables),
+            table_mappings=json.dumps(selection_rules(*tables)),
             resource_identifier=identifier,
         )
-
-
-_templates: dict[Orders, dict[str, Any]] = {}
-
-
-def template(shape: Orders) -> dict[str, Any]:
-    """The template of ``shape``, synthesized once per test session."""
-    if shape not in _templates:
-        app = App()
-        stack = Stack(app, "OrdersReplication", env=Environment(account=ACCOUNT, region=REGION))
-        shape.build(stack)
-        _templates[shape] = dict(Template.from_stack(stack).to_json())
-    return _templates[shape]
 
 
 BASE = Orders()
@@ -189,7 +163,7 @@ def running_as_before(
 ) -> None:
     task = cloud.double.tasks[arn]
     assert task.status == "running"
-    assert task.table_mappings == table_mappings(*tables)
+    assert task.table_mappings == json.dumps(selection_rules(*tables))
 
 
 def cdc_starts(written: list[Call]) -> list[Call]:
@@ -200,7 +174,7 @@ def cdc_starts(written: list[Call]) -> list[Call]:
 
 
 def test_create_starts_the_task_at_the_cdc_start_time(cloud: Cloud) -> None:
-    assert cloud.deploy(template(BASE)) == "CREATE_COMPLETE"
+    assert cloud.deploy(shape_template(BASE)) == "CREATE_COMPLETE"
     starter = logical_id(cloud, STARTER_RESOURCE_TYPE)
     assert cloud.writes_of("CREATE_IN_PROGRESS") == [
         start_task(ORDERS, "start-replication", CdcStartTime=epoch(T1))
@@ -212,8 +186,8 @@ def test_create_starts_the_task_at_the_cdc_start_time(cloud: Cloud) -> None:
 
 
 def test_definition_change_stops_modifies_and_resumes(cloud: Cloud) -> None:
-    cloud.deploy(template(BASE))
-    assert cloud.deploy(template(CHANGES["definition"])) == "UPDATE_COMPLETE"
+    cloud.deploy(shape_template(BASE))
+    assert cloud.deploy(shape_template(CHANGES["definition"])) == "UPDATE_COMPLETE"
     guard = logical_id(cloud, GUARD_RESOURCE_TYPE)
     starter = logical_id(cloud, STARTER_RESOURCE_TYPE)
     assert steps_with_writes(cloud, "UPDATE_IN_PROGRESS") == [
@@ -227,8 +201,8 @@ def test_definition_change_stops_modifies_and_resumes(cloud: Cloud) -> None:
 
 
 def test_new_cdc_start_restarts_a_full_load_and_cdc_task_resuming_from_it(cloud: Cloud) -> None:
-    cloud.deploy(template(BASE))
-    assert cloud.deploy(template(CHANGES["cdc-start"])) == "UPDATE_COMPLETE"
+    cloud.deploy(shape_template(BASE))
+    assert cloud.deploy(shape_template(CHANGES["cdc-start"])) == "UPDATE_COMPLETE"
     # A task with a full load that ran refuses start-replication: resume, from the new time.
     assert cloud.writes_of("UPDATE_IN_PROGRESS") == [
         stop_task(ORDERS),
@@ -238,8 +212,8 @@ def test_new_cdc_start_restarts_a_full_load_and_cdc_task_resuming_from_it(cloud:
 
 
 def test_replacement_hands_cdc_over_from_the_old_checkpoint(cloud: Cloud) -> None:
-    cloud.deploy(template(BASE))
-    assert cloud.deploy(template(CHANGES["replacement"])) == "UPDATE_COMPLETE"
+    cloud.deploy(shape_template(BASE))
+    assert cloud.deploy(shape_template(CHANGES["replacement"])) == "UPDATE_COMPLETE"
     checkpoint_writes = cloud.writes_of("UPDATE_IN_PROGRESS")
     assert checkpoint_writes[0] == stop_task(ORDERS)
     handover = checkpoint_writes[1]
@@ -255,11 +229,11 @@ def test_replacement_hands_cdc_over_from_the_old_checkpoint(cloud: Cloud) -> Non
 
 
 def test_replacement_reading_another_source_starts_fresh(cloud: Cloud) -> None:
-    cloud.deploy(template(BASE))
+    cloud.deploy(shape_template(BASE))
     other_source = Orders(
         identifier="orders-v2", migration_type="cdc", cdc_start=None, source="OTHER"
     )
-    assert cloud.deploy(template(other_source)) == "UPDATE_COMPLETE"
+    assert cloud.deploy(shape_template(other_source)) == "UPDATE_COMPLETE"
     # A checkpoint of one source's log means nothing in another's: no handover.
     assert cloud.writes_of("UPDATE_IN_PROGRESS") == [
         stop_task(ORDERS),
@@ -269,7 +243,7 @@ def test_replacement_reading_another_source_starts_fresh(cloud: Cloud) -> None:
 
 
 def test_stack_delete_stops_the_task_before_it_is_deleted(cloud: Cloud) -> None:
-    cloud.deploy(template(BASE))
+    cloud.deploy(shape_template(BASE))
     assert cloud.delete_stack() == "DELETE_COMPLETE"
     assert cloud.writes_of("DELETE_IN_PROGRESS") == [stop_task(ORDERS)]
     assert cloud.double.tasks == {}
@@ -278,7 +252,7 @@ def test_stack_delete_stops_the_task_before_it_is_deleted(cloud: Cloud) -> None:
 
 
 def test_stack_delete_while_the_task_is_still_starting(cloud: Cloud) -> None:
-    cloud.deploy(template(Orders(wait_for=WaitFor.NOTHING)))
+    cloud.deploy(shape_template(Orders(wait_for=WaitFor.NOTHING)))
     assert status(cloud, ORDERS) == "starting"
     assert cloud.delete_stack() == "DELETE_COMPLETE"
     # The Delete waits until the task runs (whenever DMS dates the run) and stops it.
@@ -289,7 +263,7 @@ def test_stack_delete_while_the_task_is_still_starting(cloud: Cloud) -> None:
 
 def test_failed_create_with_a_slow_start_is_rolled_back_cleanly(cloud: Cloud) -> None:
     cloud.double.default_start_steps = 12  # 120 s of "starting", longer than the 60 s timeout
-    assert cloud.deploy(template(Orders(timeout=Duration.minutes(1)))) == "ROLLBACK_COMPLETE"
+    assert cloud.deploy(shape_template(Orders(timeout=Duration.minutes(1)))) == "ROLLBACK_COMPLETE"
     failed = [step for step in cloud.steps if step.error]
     assert "Timed out after 60 s waiting for replication task" in failed[0].error
     # The rollback's Delete gets the time it needs: it waits until the task runs, stops it.
@@ -299,19 +273,21 @@ def test_failed_create_with_a_slow_start_is_rolled_back_cleanly(cloud: Cloud) ->
 
 
 def test_a_create_that_fails_after_the_starter_stops_the_task_it_started(cloud: Cloud) -> None:
-    assert cloud.deploy(template(BASE), fail=Failure("Later", "Create")) == "ROLLBACK_COMPLETE"
+    assert (
+        cloud.deploy(shape_template(BASE), fail=Failure("Later", "Create")) == "ROLLBACK_COMPLETE"
+    )
     assert cloud.writes_of("ROLLBACK_IN_PROGRESS") == [stop_task(ORDERS)]
     assert cloud.double.tasks == {}
     assert_clean(cloud)
 
 
 def test_a_starter_added_to_a_stack_whose_update_fails_stops_what_it_started(cloud: Cloud) -> None:
-    cloud.deploy(template(Orders(with_customers=True, customers_starter=False)))
+    cloud.deploy(shape_template(Orders(with_customers=True, customers_starter=False)))
     while status(cloud, CUSTOMERS) == "creating":
         cloud.double.advance()
     assert status(cloud, CUSTOMERS) == "ready"
     added = Orders(with_customers=True, later="2")
-    assert cloud.deploy(template(added), fail=Failure("Later", "Update")) == (
+    assert cloud.deploy(shape_template(added), fail=Failure("Later", "Update")) == (
         "UPDATE_ROLLBACK_COMPLETE"
     )
     # The new starter started the task; its Delete in the rollback's cleanup stops it again.
@@ -363,11 +339,11 @@ and never send a CDC start again. The task modify cannot fail when the task is u
 def test_every_rolled_back_update_leaves_the_tasks_as_they_were(
     cloud: Cloud, change: str, where: str
 ) -> None:
-    cloud.deploy(template(BASE))
+    cloud.deploy(shape_template(BASE))
     if where == "own" and change in ("replacement", "cdc-start"):
         new_task = "orders-v2" if change == "replacement" else "orders"
         cloud.double.fail_next_start(task_arn(new_task), "Error connecting to the source database")
-    final = cloud.deploy(template(CHANGES[change]), fail=failure_for(cloud, change, where))
+    final = cloud.deploy(shape_template(CHANGES[change]), fail=failure_for(cloud, change, where))
     assert final == "UPDATE_ROLLBACK_COMPLETE"
     rollback, cleanup = ROLLBACK_WRITES[change, where]
     assert cloud.writes_of("UPDATE_ROLLBACK_IN_PROGRESS") == rollback
@@ -381,8 +357,8 @@ def test_a_later_failure_after_a_guarded_change_restores_the_previous_definition
     cloud: Cloud,
 ) -> None:
     """The issue's first case, step by step."""
-    cloud.deploy(template(BASE))
-    final = cloud.deploy(template(CHANGES["definition"]), fail=Failure("Later", "Update"))
+    cloud.deploy(shape_template(BASE))
+    final = cloud.deploy(shape_template(CHANGES["definition"]), fail=Failure("Later", "Update"))
     assert final == "UPDATE_ROLLBACK_COMPLETE"
     rollback_guard = logical_id(cloud, ROLLBACK_GUARD_RESOURCE_TYPE)
     starter = logical_id(cloud, STARTER_RESOURCE_TYPE)
@@ -397,9 +373,9 @@ def test_a_later_failure_after_a_guarded_change_restores_the_previous_definition
 
 
 def test_a_failed_task_modify_is_restored_by_the_guard_in_the_cleanup(cloud: Cloud) -> None:
-    cloud.deploy(template(BASE))
+    cloud.deploy(shape_template(BASE))
     task = logical_id(cloud, TASK_TYPE)
-    final = cloud.deploy(template(CHANGES["definition"]), fail=Failure(task, "Update"))
+    final = cloud.deploy(shape_template(CHANGES["definition"]), fail=Failure(task, "Update"))
     assert final == "UPDATE_ROLLBACK_COMPLETE"
     guard = logical_id(cloud, GUARD_RESOURCE_TYPE)
     # The starter never ran: the guard's new physical id is deleted in the rollback
@@ -412,8 +388,8 @@ def test_a_failed_task_modify_is_restored_by_the_guard_in_the_cleanup(cloud: Clo
 
 
 def test_a_rolled_back_replacement_resumes_the_old_task_and_deletes_the_new(cloud: Cloud) -> None:
-    cloud.deploy(template(BASE))
-    final = cloud.deploy(template(CHANGES["replacement"]), fail=Failure("Later", "Update"))
+    cloud.deploy(shape_template(BASE))
+    final = cloud.deploy(shape_template(CHANGES["replacement"]), fail=Failure("Later", "Update"))
     assert final == "UPDATE_ROLLBACK_COMPLETE"
     starter = logical_id(cloud, STARTER_RESOURCE_TYPE)
     assert steps_with_writes(cloud, "UPDATE_ROLLBACK_IN_PROGRESS") == [
@@ -425,8 +401,8 @@ def test_a_rolled_back_replacement_resumes_the_old_task_and_deletes_the_new(clou
 
 
 def test_a_rolled_back_cdc_start_change_does_not_replay_the_old_start(cloud: Cloud) -> None:
-    cloud.deploy(template(BASE))
-    final = cloud.deploy(template(CHANGES["cdc-start"]), fail=Failure("Later", "Update"))
+    cloud.deploy(shape_template(BASE))
+    final = cloud.deploy(shape_template(CHANGES["cdc-start"]), fail=Failure("Later", "Update"))
     assert final == "UPDATE_ROLLBACK_COMPLETE"
     assert cloud.writes_of("UPDATE_IN_PROGRESS") == [
         stop_task(ORDERS),
@@ -443,9 +419,9 @@ def test_a_rolled_back_cdc_start_change_does_not_replay_the_old_start(cloud: Clo
 
 
 def test_removing_one_starter_and_its_task_stops_it_before_it_is_deleted(cloud: Cloud) -> None:
-    cloud.deploy(template(Orders(with_customers=True)))
+    cloud.deploy(shape_template(Orders(with_customers=True)))
     assert status(cloud, CUSTOMERS) == "running"
-    assert cloud.deploy(template(Orders(later="2"))) == "UPDATE_COMPLETE"
+    assert cloud.deploy(shape_template(Orders(later="2"))) == "UPDATE_COMPLETE"
     cleanup = steps_with_writes(cloud, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
     assert [(action, written) for action, _, written in cleanup] == [
         ("Delete", [stop_task(CUSTOMERS)])
@@ -456,9 +432,9 @@ def test_removing_one_starter_and_its_task_stops_it_before_it_is_deleted(cloud: 
 
 
 def test_removing_a_starter_but_keeping_its_task_stops_the_task(cloud: Cloud) -> None:
-    cloud.deploy(template(Orders(with_customers=True)))
+    cloud.deploy(shape_template(Orders(with_customers=True)))
     kept = Orders(with_customers=True, customers_starter=False, later="2")
-    assert cloud.deploy(template(kept)) == "UPDATE_COMPLETE"
+    assert cloud.deploy(shape_template(kept)) == "UPDATE_COMPLETE"
     assert cloud.writes_of("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS") == [stop_task(CUSTOMERS)]
     assert status(cloud, CUSTOMERS) == "stopped"
     assert_clean(cloud)
@@ -466,9 +442,9 @@ def test_removing_a_starter_but_keeping_its_task_stops_the_task(cloud: Cloud) ->
 
 def test_removing_a_starter_of_a_task_given_by_arn_stops_it(cloud: Cloud) -> None:
     cloud.double.add_task("EXISTINGTASK", status="stopped")
-    cloud.deploy(template(Orders(by_arn=True)))
+    cloud.deploy(shape_template(Orders(by_arn=True)))
     assert status(cloud, EXISTING) == "running"
-    assert cloud.deploy(template(Orders(later="2"))) == "UPDATE_COMPLETE"
+    assert cloud.deploy(shape_template(Orders(later="2"))) == "UPDATE_COMPLETE"
     # The ARN grant was rewritten in the update phase; the task's tag still grants the stop.
     assert cloud.writes_of("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS") == [stop_task(EXISTING)]
     assert_clean(cloud)
@@ -476,9 +452,9 @@ def test_removing_a_starter_of_a_task_given_by_arn_stops_it(cloud: Cloud) -> Non
 
 def test_the_emulated_iam_denies_what_no_policy_grants(cloud: Cloud) -> None:
     """Control: a task that lost its tag cannot be stopped, so the policing is real."""
-    cloud.deploy(template(Orders(with_customers=True)))
+    cloud.deploy(shape_template(Orders(with_customers=True)))
     cloud.double.tasks[CUSTOMERS].tags.clear()
-    cloud.deploy(template(Orders(later="2")))
+    cloud.deploy(shape_template(Orders(later="2")))
     assert cloud.double.denials == [("StopReplicationTask", CUSTOMERS)]
     assert cloud.cleanup_failures != []
 

@@ -1,16 +1,19 @@
-"""Synthesis helpers for the construct tests: tasks, the mixed stack, template queries."""
+"""Synthesis helpers: tasks, the mixed stack, template queries, the lifecycle suites' stacks."""
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from aws_cdk import App, CfnTag, Stack, Validations
+from aws_cdk import App, CfnTag, Environment, Stack, Validations
 from aws_cdk import aws_dms as dms
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
+
+from .dms_double import ACCOUNT, REGION
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -37,6 +40,36 @@ STARTER_TYPE: Final = "Custom::DmsReplicationTaskStarter"
 UPDATE_GUARD_TYPE: Final = "Custom::DmsReplicationTaskUpdateGuard"
 ROLLBACK_GUARD_TYPE: Final = "Custom::DmsReplicationTaskRollbackGuard"
 REPLICATION_STARTER_TYPE: Final = "Custom::DmsReplicationStarter"
+
+
+class StackShape(Protocol):
+    """A hashable description of a stack that a lifecycle test deploys, updates or rolls back."""
+
+    def build(self, stack: Stack) -> None: ...
+
+
+@functools.cache
+def shape_template(shape: StackShape) -> dict[str, Any]:
+    """The template of ``shape`` in the emulator's account and region, synthesized once."""
+    stack = Stack(App(), "OrdersReplication", env=Environment(account=ACCOUNT, region=REGION))
+    shape.build(stack)
+    return dict(Template.from_stack(stack).to_json())
+
+
+def selection_rules(*tables: str) -> dict[str, Any]:
+    """Table mappings that include ``tables`` of the ``public`` schema."""
+    return {
+        "rules": [
+            {
+                "rule-type": "selection",
+                "rule-id": str(n),
+                "rule-name": table,
+                "object-locator": {"schema-name": "public", "table-name": table},
+                "rule-action": "include",
+            }
+            for n, table in enumerate(tables, start=1)
+        ]
+    }
 
 
 def make_task(
@@ -71,6 +104,22 @@ def make_config(scope: Stack, id: str, **overrides: Any) -> dms.CfnReplicationCo
 
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def arn_grants(template: Template, action: str, arn: Any) -> list[str]:
+    """The policies of ``template`` that allow ``action`` on ``arn`` itself (no condition)."""
+    policies = {
+        **template.find_resources("AWS::IAM::Policy"),
+        **template.find_resources("AWS::IAM::ManagedPolicy"),
+    }
+    return [
+        name
+        for name, policy in policies.items()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if action in as_list(statement["Action"])
+        and "Condition" not in statement
+        and arn in as_list(statement["Resource"])
+    ]
 
 
 def depends_on(resource: Mapping[str, Any]) -> set[str]:

@@ -482,7 +482,13 @@ class Cloud:
                 raise DeploymentFailedError(f"{logical_id}: injected failure of its {action}")
             handle = self._handlers().get(resource.type)
             if handle is not None:
-                handle(action, logical_id, resource, old)
+                try:
+                    handle(action, logical_id, resource, old)
+                except DmsError as refused:
+                    # CloudFormation's DMS handlers fail the resource with DMS's refusal.
+                    raise DeploymentFailedError(
+                        f"{logical_id}: {refused.code}: {refused.message}"
+                    ) from refused
             elif not resource.physical_id:
                 resource.physical_id = _physical_id_of_unmodelled(resource.type, logical_id)
         except DeploymentFailedError as failed:
@@ -540,18 +546,13 @@ class Cloud:
     def _task(self, action: str, logical_id: str, resource: Deployed, old: Deployed | None) -> None:
         """CloudFormation's handler of AWS::DMS::ReplicationTask, as DMS lets it act."""
         props = resource.properties
-        try:
-            if action == "Create":
-                task = self.double.create_task(props["ResourceIdentifier"], **_task_fields(props))
-                resource.physical_id = task.arn
-            elif action == "Update":
-                self.double.modify_task(resource.physical_id, **_task_fields(props))
-            else:
-                self.double.delete_task(resource.physical_id)
-        except DmsError as refused:
-            raise DeploymentFailedError(
-                f"{logical_id}: {refused.code}: {refused.message}"
-            ) from refused
+        if action == "Create":
+            task = self.double.create_task(props["ResourceIdentifier"], **_task_fields(props))
+            resource.physical_id = task.arn
+        elif action == "Update":
+            self.double.modify_task(resource.physical_id, **_task_fields(props))
+        else:
+            self.double.delete_task(resource.physical_id)
         resource.data = {"TaskArn": resource.physical_id}
 
     def _config(
@@ -559,20 +560,13 @@ class Cloud:
     ) -> None:
         """CloudFormation's handler of AWS::DMS::ReplicationConfig, as DMS lets it act."""
         props = resource.properties
-        try:
-            if action == "Create":
-                config = self.double.create_config(
-                    props["ResourceIdentifier"], **_config_fields(props)
-                )
-                resource.physical_id = config.arn
-            elif action == "Update":
-                self.double.modify_config(resource.physical_id, **_config_fields(props))
-            else:
-                self.double.delete_config(resource.physical_id)
-        except DmsError as refused:
-            raise DeploymentFailedError(
-                f"{logical_id}: {refused.code}: {refused.message}"
-            ) from refused
+        if action == "Create":
+            config = self.double.create_config(props["ResourceIdentifier"], **_config_fields(props))
+            resource.physical_id = config.arn
+        elif action == "Update":
+            self.double.modify_config(resource.physical_id, **_config_fields(props))
+        else:
+            self.double.delete_config(resource.physical_id)
 
     # -- reading what happened ----------------------------------------------------------
 
