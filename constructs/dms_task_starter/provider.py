@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Final
 from aws_cdk import (
     ArnFormat,
     Aws,
+    CfnResource,
     CustomResource,
     Duration,
     RemovalPolicy,
@@ -61,7 +62,9 @@ TAG_ACTION: Final = "dms:AddTagsToResource"
 """Granted on tasks given by ARN only: the handler tags them with the stack's tag."""
 REPLICATION_ACTIONS: Final = ("dms:StartReplication", "dms:StopReplication")
 """Granted on the replication configurations that carry the stack's tag."""
-DESCRIBE_ACTIONS: Final = ("dms:DescribeReplicationTasks",)
+DESCRIBE_ACTIONS: Final = ("dms:DescribeReplicationTasks", "dms:DescribeConnections")
+"""Granted on ``*``: these actions support no resource-level permissions (a start refused
+while an endpoint is tested waits for the test: ``DescribeConnections``)."""
 REPLICATION_DESCRIBE_ACTIONS: Final = ("dms:DescribeReplications", "dms:DescribeReplicationConfigs")
 """Granted on ``*``: these actions support no resource-level permissions."""
 STACK_ACTION: Final = "cloudformation:DescribeStacks"
@@ -305,6 +308,17 @@ class ReplicationTaskStarterProvider(Construct):
         self._guarded_digests[task.resource_identifier] = digest
         rollback_guard.node.add_dependency(guard)
         task.node.add_dependency(rollback_guard)
+
+    def guard_endpoint(self, endpoint: CfnResource, guard: CustomResource) -> None:
+        """Order an endpoint of the stack after ``guard`` and the stack's rollback guard.
+
+        DMS refuses to modify an endpoint while a task using it runs. Forward, ``guard``
+        stops the task before CloudFormation modifies the endpoint; in a rollback the
+        rollback guard (which keeps its physical id) stops it before the endpoint is
+        modified back.
+        """
+        endpoint.node.add_dependency(guard)
+        endpoint.node.add_dependency(self._rollback_guard_resource())
 
     def enable_replications(self) -> None:
         """Grant what Serverless replication starters need (once per provider)."""

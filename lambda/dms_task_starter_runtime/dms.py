@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dms_task_starter_runtime.text import MAX_DMS_MESSAGE_CHARS, truncate
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from mypy_boto3_dms.client import DatabaseMigrationServiceClient
     from mypy_boto3_dms.type_defs import (
@@ -201,4 +201,27 @@ def tag(arn: str, key: str, value: str) -> None:
         lambda: dms_client().add_tags_to_resource(
             ResourceArn=arn, Tags=[{"Key": key, "Value": value}]
         ),
+    )
+
+
+ENDPOINT_ARN_FILTER: Final = "endpoint-arn"
+CONNECTION_TESTING: Final = "testing"
+"""A connection's status while DMS tests it (ModifyEndpoint tests the endpoint's
+connections; DMS refuses to start a task that uses the endpoint meanwhile)."""
+
+
+def connections_being_tested(endpoint_arns: Sequence[str]) -> bool:
+    """Whether DMS is testing a connection of one of ``endpoint_arns`` right now."""
+    if not endpoint_arns:
+        return False
+    response = _call(
+        "DescribeConnections",
+        ", ".join(endpoint_arns),
+        lambda: dms_client().describe_connections(
+            Filters=[{"Name": ENDPOINT_ARN_FILTER, "Values": list(endpoint_arns)}]
+        ),
+    )
+    return any(
+        connection.get("Status") == CONNECTION_TESTING
+        for connection in response.get("Connections", [])
     )

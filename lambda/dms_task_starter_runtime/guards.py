@@ -5,6 +5,10 @@
   starter could.
 - The rollback guard (one per stack, after the update guards, before the guarded tasks)
   stops them again before a rollback modifies them back.
+- Both come before the endpoints of the stack that guarded tasks use, and their digests
+  cover those endpoints: DMS refuses to modify an endpoint while a task using it runs.
+  The starter then resumes only the run its update guard stopped
+  (``decide_starter_update_behind_guard``).
 
 Pure functions, like ``decisions``, whose plans and shapes they share.
 """
@@ -20,6 +24,7 @@ from dms_task_starter_runtime.decisions import (
     OnEventDecision,
     StackOperation,
     bring_to_rest,
+    decide_starter_update,
     restoring,
     start_parameters,
 )
@@ -163,3 +168,63 @@ def changed_tasks(old: Mapping[str, str] | None, new: Mapping[str, str]) -> tupl
     if old is None:
         return ()
     return tuple(sorted(arn for arn, digest in new.items() if arn in old and old[arn] != digest))
+
+
+def guard_only_change(old: StarterSettings | None, settings: StarterSettings) -> bool:
+    """Whether an Update changes the starter's update guard id and nothing else.
+
+    The task's own definition is the same (its digest did not change): an endpoint of
+    the stack that the task uses changed, and the guard stopped the task, or not.
+    """
+    return (
+        old is not None
+        and old.update_guard != settings.update_guard
+        and replace(old, update_guard=settings.update_guard) == settings
+    )
+
+
+def decide_starter_update_behind_guard(
+    old: StarterSettings | None,
+    settings: StarterSettings,
+    task: State | None,
+    old_task: State | None,
+    context: Context,
+) -> OnEventDecision:
+    """A starter's Update; when only its update guard's id changed, resume only what the
+    guard stopped in this update, at its checkpoint, and leave anything else as it is.
+
+    Forward, the guard's new id names the run it stopped (if any); in a rollback, the
+    forward update's id (``old``) does. A task stopped by hand before the update is
+    never started for an endpoint change, forward or back.
+    """
+    if not guard_only_change(old, settings) or task is None or task.phase is Phase.GONE:
+        return decide_starter_update(old, settings, task, old_task, context)
+    rolls_back = context.operation is StackOperation.UPDATE_ROLLBACK
+    stopping_guard = (old if rolls_back else settings) or settings
+    _, stopped = parse_guard_physical_id(stopping_guard.update_guard or "")
+    if stopped is not None and rolls_back:
+        return decide_starter_update(old, settings, task, old_task, context)
+    now = context.now
+    plan = Plan(
+        kind=settings.kind,
+        deadline=now + settings.timeout_seconds,
+        timeout_seconds=settings.timeout_seconds,
+        subject=task.arn,
+        wait_for=settings.wait_for,
+        snapshot=snapshot(task),
+        resume_only=True,
+        best_effort=rolls_back,
+    )
+    ours = stopped is not None and not started_since(stopped, task)
+    if not ours or task.phase not in (Phase.AT_REST, Phase.BUSY):
+        if task.phase is Phase.AT_REST:
+            plan = replace(plan, wait_for=WaitFor.NOTHING)
+        note = f"{task.status}, and no run the update guard stopped in this update: left so"
+        return OnEventDecision(context.physical_id, plan, note)
+    note = "an endpoint the task uses changed: resuming the run the update guard stopped"
+    if task.phase is Phase.BUSY:
+        return OnEventDecision(
+            context.physical_id, replace(plan, start_pending=True), note + " once at rest"
+        )
+    start = start_parameters(settings, task, plan)
+    return OnEventDecision(context.physical_id, plan, note, start=start)

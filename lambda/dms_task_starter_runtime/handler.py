@@ -35,7 +35,6 @@ from dms_task_starter_runtime.decisions import (
     StartParameters,
     decide_starter_create,
     decide_starter_delete,
-    decide_starter_update,
     delete_reads_task,
 )
 from dms_task_starter_runtime.guards import (
@@ -43,6 +42,7 @@ from dms_task_starter_runtime.guards import (
     decide_guard_delete,
     decide_guard_update,
     decide_rollback_guard_update,
+    decide_starter_update_behind_guard,
     parse_guard_physical_id,
 )
 from dms_task_starter_runtime.plan import Plan, StarterError
@@ -189,6 +189,19 @@ def stop(kind: Kind, arn: str) -> None:
         _log("the task is gone, at rest or stopping: nothing left to stop", after)
 
 
+def refused_during_connection_test(error: dms.DmsCallError, subject: State | None) -> bool:
+    """Whether a start was refused only because DMS tests a connection of the subject's
+    endpoints (``ModifyEndpoint`` does): the start stays pending until the deadline.
+    If the connections cannot be read, the refusal stands."""
+    if error.code != dms.INVALID_STATE_CODE or subject is None:
+        return False
+    try:
+        return dms.connections_being_tested(subject.endpoint_arns)
+    except dms.DmsCallError as unread:
+        logger.warning("could not read the endpoints' connections", extra={"reason": str(unread)})
+        return False
+
+
 def _task_start_request(parameters: StartParameters) -> StartReplicationTaskMessageTypeDef:
     request: StartReplicationTaskMessageTypeDef = {
         "ReplicationTaskArn": parameters.arn,
@@ -296,7 +309,7 @@ def _starter_on_event(
         old = _old_properties(lambda props: parse_starter_settings(props, kind), request)
         task = read(kind, settings.arn)
         old_task = read(kind, old.arn) if old is not None and old.arn != settings.arn else None
-        decision = decide_starter_update(old, settings, task, old_task, context)
+        decision = decide_starter_update_behind_guard(old, settings, task, old_task, context)
         return carry_out(decision, task, request)
     except (StarterError, InvalidSettingError, dms.DmsCallError) as error:
         if operation is not StackOperation.UPDATE_ROLLBACK:
@@ -416,14 +429,25 @@ def _carry_out_poll(
                 stop(plan.kind, arn)
             return {"IsComplete": False}
         case Start(parameters=parameters):
-            started = start(parameters, plan.snapshot)
-            if plan.wait_for is WaitFor.NOTHING:
-                return {"IsComplete": True, "Data": started.attributes()}
-            return {"IsComplete": False}
+            return _poll_start(parameters, plan, tasks.get(plan.subject))
         case Complete(task=final, warning=warning):
             if warning:
                 logger.warning("gave up, leaving the task as it is", extra={"reason": warning})
             return {"IsComplete": True, "Data": {} if final is None else final.attributes()}
+
+
+def _poll_start(parameters: StartParameters, plan: Plan, subject: State | None) -> dict[str, Any]:
+    """Make the pending start; one that an endpoint's connection test refuses stays pending."""
+    try:
+        started = start(parameters, plan.snapshot)
+    except dms.DmsCallError as error:
+        if not refused_during_connection_test(error, subject):
+            raise
+        _log("an endpoint's connection test refused the start: next poll", reason=str(error))
+        return {"IsComplete": False}
+    if plan.wait_for is WaitFor.NOTHING:
+        return {"IsComplete": True, "Data": started.attributes()}
+    return {"IsComplete": False}
 
 
 def _dispatch_on_event(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:

@@ -241,6 +241,8 @@ class StarterSettings:
     task_definition_digest: str | None = None
     migration_type: MigrationType | None = None
     tag_resource: bool = False
+    update_guard: str | None = None
+    """The update guard's physical id: it names the run the guard stopped, if any."""
 
     @property
     def has_cdc_start(self) -> bool:
@@ -400,6 +402,7 @@ def parse_starter_settings(props: Mapping[str, object], kind: Kind = Kind.TASK) 
         tag_resource=bool(
             _optional(props, Prop.TAG_RESOURCE, partial(parse_boolean, prop=Prop.TAG_RESOURCE))
         ),
+        update_guard=_raw_string(props, Prop.UPDATE_GUARD),
     )
     if settings.migration_type is not None:
         impossible = impossible_setting(settings, settings.migration_type)

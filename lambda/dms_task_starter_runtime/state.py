@@ -144,6 +144,7 @@ class State:
     kind: Kind = Kind.TASK
     migration_type: str = ""
     source_endpoint_arn: str = ""
+    target_endpoint_arn: str = ""
     stop_reason: str = ""
     failure: str = ""
     """LastFailureMessage (tasks) or the FailureMessages joined (replications)."""
@@ -161,6 +162,11 @@ class State:
     @property
     def phase(self) -> Phase:
         return phase_of(self.kind, self.status)
+
+    @property
+    def endpoint_arns(self) -> tuple[str, ...]:
+        """The source and target endpoints DMS reports (those it reports)."""
+        return tuple(arn for arn in (self.source_endpoint_arn, self.target_endpoint_arn) if arn)
 
     @property
     def has_run(self) -> bool:
@@ -255,6 +261,7 @@ def task_state(task: Mapping[str, Any]) -> State:
         status=task.get("Status", ""),
         migration_type=task.get("MigrationType", ""),
         source_endpoint_arn=task.get("SourceEndpointArn", ""),
+        target_endpoint_arn=task.get("TargetEndpointArn", ""),
         stop_reason=task.get("StopReason", ""),
         failure=task.get("LastFailureMessage", ""),
         marks=RunMarks(
@@ -279,6 +286,7 @@ def replication_state(replication: Mapping[str, Any]) -> State:
         status=replication.get("Status", ""),
         migration_type=replication.get("ReplicationType", ""),
         source_endpoint_arn=replication.get("SourceEndpointArn", ""),
+        target_endpoint_arn=replication.get("TargetEndpointArn", ""),
         stop_reason=replication.get("StopReason", ""),
         failure="; ".join(replication.get("FailureMessages", [])),
         marks=RunMarks(
@@ -302,6 +310,7 @@ def unstarted_replication_state(config: Mapping[str, Any]) -> State:
         status="created",
         migration_type=config.get("ReplicationType", ""),
         source_endpoint_arn=config.get("SourceEndpointArn", ""),
+        target_endpoint_arn=config.get("TargetEndpointArn", ""),
     )
 
 

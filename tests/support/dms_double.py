@@ -23,6 +23,10 @@ protocol (``AmazonDMSv20160101.<Operation>``). What the reference documents, it 
 - A task is modified in place (``modifying``) only at rest, deleted only when not running.
 - A Serverless replication passes through DMS's provisioning statuses before it runs,
   and its configuration cannot be modified once a replication using it has started.
+- An endpoint cannot be modified while a task or replication using it runs, starts or
+  stops (terraform-provider-aws#27661); a modify tests the endpoint's connections
+  (DescribeConnections: ``testing``), and meanwhile DMS refuses to start a task or
+  replication that uses it ("Replication Task cannot be started, invalid state").
 
 What the reference leaves open is a ``Behaviour`` setting, so that tests can run the
 starter against each reading (see ``BEHAVIOURS``): when the start dates appear (at the
@@ -294,6 +298,24 @@ class FakeReplication(Replicating):
         return description
 
 
+@dataclass
+class FakeEndpoint:
+    """One endpoint: its properties, and the connection test a modify runs."""
+
+    arn: str
+    properties: dict[str, Any] = field(default_factory=dict)
+    testing_steps: int = 0
+    """Steps the connection test of the last modify still lasts (0: not testing)."""
+
+
+ENDPOINT_TEST_STEPS: Final = 2
+"""Transition steps a modify's connection test lasts (times ``transition_steps``)."""
+CANNOT_START_WHILE_TESTING: Final = "Replication Task cannot be started, invalid state"
+"""DMS's refusal of a start while an endpoint the task uses is being tested."""
+BUSY_STATUSES: Final = ("running", "starting", "stopping", *SERVERLESS_START_STATUSES)
+"""A task or replication in one of these holds its endpoints: DMS refuses to modify them."""
+
+
 def _stats(run: Run) -> dict[str, Any]:
     stats: dict[str, Any] = {
         "FullLoadProgressPercent": run.full_load_progress_percent,
@@ -318,6 +340,7 @@ class DmsDouble:
     behaviour: Behaviour = field(default_factory=Behaviour)
     tasks: dict[str, FakeTask] = field(default_factory=dict)
     replications: dict[str, FakeReplication] = field(default_factory=dict)
+    endpoints: dict[str, FakeEndpoint] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     """Every call the model answered, accepted or rejected, in order."""
     accepted_writes: list[Call] = field(default_factory=list)
@@ -382,6 +405,14 @@ class DmsDouble:
         if item.migration_type != "full-load" and not item.recovery_checkpoint:
             item.recovery_checkpoint = self._checkpoint(item)
 
+    def stop_by_hand(self, arn: str) -> None:
+        """A user stops a running task (or replication) outside CloudFormation, and waits."""
+        item = self.item(arn)
+        assert item is not None, arn
+        self._stop(item)
+        while item.status != "stopped":
+            self.advance()
+
     def fail_next_start(self, arn: str, message: str) -> None:
         """The next start of ``arn`` fails before the task runs, with ``message``."""
         item = self.item(arn)
@@ -405,6 +436,8 @@ class DmsDouble:
             self.clock += seconds
             for item in [*self.tasks.values(), *self.replications.values()]:
                 self._step(item)
+            for endpoint in self.endpoints.values():
+                endpoint.testing_steps = max(0, endpoint.testing_steps - 1)
 
     def _step(self, item: Replicating) -> None:
         if item._queue:
@@ -558,6 +591,38 @@ class DmsDouble:
                 )
             del self.replications[arn]
 
+    def create_endpoint(self, identifier: str, properties: dict[str, Any]) -> FakeEndpoint:
+        endpoint = FakeEndpoint(endpoint_arn(identifier), dict(properties))
+        self.endpoints[endpoint.arn] = endpoint
+        return endpoint
+
+    def modify_endpoint(self, arn: str, properties: dict[str, Any]) -> None:
+        """ModifyEndpoint: refused while a task using the endpoint is busy; tests it after."""
+        with self._lock:
+            endpoint = self.endpoints[arn]
+            for item in [*self.tasks.values(), *self.replications.values()]:
+                uses = arn in (item.source_endpoint_arn, item.target_endpoint_arn)
+                if uses and item.status in BUSY_STATUSES:
+                    raise DmsError(
+                        "InvalidResourceStateFault",
+                        f"Endpoint {arn} cannot be modified while replication task "
+                        f"{item.arn} that uses it is in {item.status} state. Stop the task "
+                        "and try again",
+                    )
+            endpoint.properties = dict(properties)
+            endpoint.testing_steps = ENDPOINT_TEST_STEPS * self.behaviour.transition_steps
+
+    def delete_endpoint(self, arn: str) -> None:
+        with self._lock:
+            self.endpoints.pop(arn, None)
+
+    def _testing(self, item: Replicating) -> bool:
+        """Whether an endpoint ``item`` uses is being tested."""
+        return any(
+            (endpoint := self.endpoints.get(arn)) is not None and endpoint.testing_steps > 0
+            for arn in (item.source_endpoint_arn, item.target_endpoint_arn)
+        )
+
     # -- the protocol ---------------------------------------------------------------
 
     def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -576,6 +641,7 @@ class DmsDouble:
                 "StartReplication": self._start_replication,
                 "StopReplication": self._stop_replication,
                 "AddTagsToResource": self._add_tags,
+                "DescribeConnections": self._describe_connections,
             }.get(operation)
             if handler is None:
                 raise DmsError("InvalidAction", f"{operation} is not modelled by the double")
@@ -633,6 +699,21 @@ class DmsDouble:
         }
         return {"ReplicationConfigs": [config]}
 
+    def _describe_connections(self, params: dict[str, Any]) -> dict[str, Any]:
+        (only,) = params["Filters"]
+        assert only["Name"] == "endpoint-arn", only
+        endpoints = [self.endpoints[arn] for arn in only["Values"] if arn in self.endpoints]
+        connections = [
+            {
+                "EndpointArn": endpoint.arn,
+                "EndpointIdentifier": endpoint.arn.rsplit(":", 1)[1],
+                "ReplicationInstanceArn": f"arn:aws:dms:{REGION}:{ACCOUNT}:rep:INSTANCE",
+                "Status": "testing" if endpoint.testing_steps else "successful",
+            }
+            for endpoint in endpoints
+        ]
+        return {"Connections": connections}
+
     def _check_start(self, item: Replicating, start_type: str, params: dict[str, Any]) -> None:
         if start_type not in START_TYPES:
             raise DmsError("InvalidParameterValueException", f"Invalid start type {start_type}")
@@ -647,6 +728,8 @@ class DmsDouble:
                 "InvalidResourceStateFault",
                 f"Replication cannot be started, current status is {item.status}",
             )
+        if self._testing(item):
+            raise DmsError("InvalidResourceStateFault", CANNOT_START_WHILE_TESTING)
         refusal = self._start_type_refusal(item, start_type)
         if refusal:
             raise DmsError("InvalidParameterCombinationException", refusal)

@@ -1,0 +1,244 @@
+"""Changing an endpoint under a running task, under the emulated CloudFormation, both ways.
+
+CloudFormation modifies an ``AWS::DMS::Endpoint`` in place (same ARN) for every property
+but ``KmsKeyId`` and ``ResourceIdentifier``. DMS refuses ``ModifyEndpoint`` while a task
+that uses the endpoint runs (terraform-provider-aws#27661), and the modify tests the
+endpoint's connections, during which DMS refuses to start a task that uses it
+(terraform-provider-aws#46139). The DMS double enforces both; each scenario runs under
+each reading of DMS (``BEHAVIOURS``) and asserts the stack's status, the DMS writes of
+each phase, the refusals, and the tasks' final statuses.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pytest
+from aws_cdk import CfnResource, Stack
+from aws_cdk import aws_dms as dms
+from dms_task_starter import ReplicationTaskStarter
+from dms_task_starter_runtime.contract import (
+    GUARD_RESOURCE_TYPE,
+    ROLLBACK_GUARD_RESOURCE_TYPE,
+    STARTER_RESOURCE_TYPE,
+)
+
+from tests.support.cdk import selection_rules, shape_template
+from tests.support.cloud import ENDPOINT_TYPE, Cloud, Failure
+from tests.support.dms_double import (
+    ACCOUNT,
+    CANNOT_START_WHILE_TESTING,
+    REGION,
+    DmsError,
+    endpoint_arn,
+    start_task,
+    stop_task,
+    task_arn,
+)
+
+if TYPE_CHECKING:
+    from tests.support.cloud import Step
+    from tests.support.dms_double import Call
+
+ORDERS = task_arn("orders")
+CUSTOMERS = task_arn("customers")
+SOURCE = endpoint_arn("orders-source")
+INSTANCE = f"arn:aws:dms:{REGION}:{ACCOUNT}:rep:INSTANCE"
+RESUME_ORDERS = start_task(ORDERS, "resume-processing")
+
+
+@dataclass(frozen=True)
+class WithEndpoint:
+    """Guarded tasks reading a source endpoint of their own stack, and a later resource."""
+
+    port: int = 5432
+    attributes: str = "heartbeatEnable=true"
+    later: str = "1"
+    tasks: tuple[str, ...] = ("orders",)
+
+    def build(self, stack: Stack) -> None:
+        source = dms.CfnEndpoint(
+            stack,
+            "Source",
+            endpoint_type="source",
+            engine_name="postgres",
+            server_name="orders.db.example.com",
+            port=self.port,
+            database_name="orders",
+            extra_connection_attributes=self.attributes,
+            resource_identifier="orders-source",
+        )
+        later = CfnResource(
+            stack, "Later", type="AWS::SSM::Parameter", properties={"Value": self.later}
+        )
+        for identifier in self.tasks:
+            task = dms.CfnReplicationTask(
+                stack,
+                f"{identifier.title()}Task",
+                migration_type="full-load-and-cdc",
+                replication_instance_arn=INSTANCE,
+                source_endpoint_arn=source.ref,
+                target_endpoint_arn=endpoint_arn("TARGET"),
+                table_mappings=json.dumps(selection_rules(identifier)),
+                resource_identifier=identifier,
+            )
+            starter = ReplicationTaskStarter(stack, f"Start{identifier.title()}Task", task=task)
+            later.node.add_dependency(starter)
+
+
+BASE = WithEndpoint()
+NEW_PORT = WithEndpoint(port=5433, later="2")
+
+
+def logical_id(cloud: Cloud, resource_type: str, prefix: str = "") -> str:
+    (found,) = [name for name in cloud.logical_ids(resource_type) if name.startswith(prefix)]
+    return found
+
+
+def steps(cloud: Cloud, phase: str) -> list[tuple[str, str, list[Call], str]]:
+    """The steps of ``phase`` that wrote to DMS or touched the endpoint, in order."""
+    return [
+        (step.action, step.logical_id, step.writes, step.error)
+        for step in cloud.steps_of(phase)
+        if step.writes or step.type == ENDPOINT_TYPE
+    ]
+
+
+def refused_only_starts_during_the_test(cloud: Cloud) -> None:
+    """No call was denied and DMS refused nothing but starts during the connection test,
+    each of which the handler checked with DescribeConnections and made again later."""
+    assert cloud.double.denials == []
+    assert cloud.cleanup_failures == []
+    assert {refusal for refusal in cloud.double.rejected} <= {
+        ("StartReplicationTask", "InvalidResourceStateFault")
+    }
+    operations = [operation for operation, _ in cloud.double.calls]
+    assert operations.count("DescribeConnections") <= len(cloud.double.rejected)
+
+
+def no_cdc_start_after_create(cloud: Cloud) -> None:
+    later = [
+        write
+        for step in cloud.steps
+        if not step.phase.startswith("CREATE")
+        for write in step.writes
+        if {"CdcStartTime", "CdcStartPosition"} & set(write[1])
+    ]
+    assert later == []
+
+
+def running_on(cloud: Cloud, port: int, *arns: str) -> None:
+    assert cloud.double.endpoints[SOURCE].properties["Port"] == port
+    assert cloud.double.endpoints[SOURCE].testing_steps == 0
+    for arn in arns or (ORDERS,):
+        assert cloud.double.tasks[arn].status == "running", arn
+
+
+def test_the_modify_is_refused_while_the_task_runs_and_starts_while_it_tests(cloud: Cloud) -> None:
+    """Control: the double refuses what DMS refuses, so the scenarios below can fail."""
+    cloud.deploy(shape_template(BASE))
+    with pytest.raises(DmsError, match="cannot be modified while replication task"):
+        cloud.double.modify_endpoint(SOURCE, {"Port": 1})
+    cloud.double.stop_by_hand(ORDERS)
+    cloud.double.modify_endpoint(SOURCE, {"Port": 1})
+    with pytest.raises(DmsError, match=CANNOT_START_WHILE_TESTING):
+        cloud.double.handle(*RESUME_ORDERS)
+    assert cloud.double.rejected == [("StartReplicationTask", "InvalidResourceStateFault")]
+    while cloud.double.endpoints[SOURCE].testing_steps:
+        cloud.double.advance()
+    cloud.double.handle(*RESUME_ORDERS)
+    assert cloud.double.tasks[ORDERS].status == "starting"
+
+
+def test_an_endpoint_change_stops_the_task_modifies_and_resumes_it_after_the_test(
+    cloud: Cloud,
+) -> None:
+    assert cloud.deploy(shape_template(BASE)) == "CREATE_COMPLETE"
+    assert cloud.deploy(shape_template(NEW_PORT)) == "UPDATE_COMPLETE"
+    guard = logical_id(cloud, GUARD_RESOURCE_TYPE)
+    starter = logical_id(cloud, STARTER_RESOURCE_TYPE)
+    assert steps(cloud, "UPDATE_IN_PROGRESS") == [
+        ("Update", guard, [stop_task(ORDERS)], ""),  # before the endpoint is modified
+        ("Update", "Source", [], ""),
+        # The task's own definition did not change: resumed at its checkpoint.
+        ("Update", starter, [RESUME_ORDERS], ""),
+    ]
+    assert cloud.writes_of("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS") == []
+    assert cloud.double.rejected != []  # DMS refused the start while it tested the endpoint
+    refused_only_starts_during_the_test(cloud)
+    no_cdc_start_after_create(cloud)
+    running_on(cloud, 5433)
+
+
+def test_a_rolled_back_endpoint_change_resumes_the_task_on_the_old_endpoint(cloud: Cloud) -> None:
+    cloud.deploy(shape_template(BASE))
+    final = cloud.deploy(shape_template(NEW_PORT), fail=Failure("Later", "Update"))
+    assert final == "UPDATE_ROLLBACK_COMPLETE"
+    rollback_guard = logical_id(cloud, ROLLBACK_GUARD_RESOURCE_TYPE)
+    starter = logical_id(cloud, STARTER_RESOURCE_TYPE)
+    assert steps(cloud, "UPDATE_ROLLBACK_IN_PROGRESS") == [
+        ("Update", rollback_guard, [stop_task(ORDERS)], ""),  # before the modify back
+        ("Update", "Source", [], ""),
+        ("Update", starter, [RESUME_ORDERS], ""),
+    ]
+    # The update guard's new id names the run it stopped; that run was resumed since.
+    assert cloud.writes_of("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS") == []
+    refused_only_starts_during_the_test(cloud)
+    no_cdc_start_after_create(cloud)
+    running_on(cloud, 5432)
+
+
+def test_a_failed_endpoint_modify_is_resumed_by_the_update_guard_in_the_cleanup(
+    cloud: Cloud,
+) -> None:
+    cloud.deploy(shape_template(BASE))
+    final = cloud.deploy(shape_template(NEW_PORT), fail=Failure("Source", "Update"))
+    assert final == "UPDATE_ROLLBACK_COMPLETE"
+    guard = logical_id(cloud, GUARD_RESOURCE_TYPE)
+    assert [s for s in steps(cloud, "UPDATE_ROLLBACK_IN_PROGRESS") if s[2]] == []
+    # The starter was never reached: the guard's Delete resumes the run it stopped.
+    cleanup: list[Step] = cloud.steps_of("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+    assert [(s.action, s.logical_id, s.writes) for s in cleanup if s.writes] == [
+        ("Delete", guard, [RESUME_ORDERS])
+    ]
+    refused_only_starts_during_the_test(cloud)
+    no_cdc_start_after_create(cloud)
+    running_on(cloud, 5432)
+
+
+def test_a_task_stopped_by_hand_before_the_update_is_left_stopped(cloud: Cloud) -> None:
+    cloud.deploy(shape_template(BASE))
+    cloud.double.stop_by_hand(ORDERS)
+    assert cloud.deploy(shape_template(NEW_PORT)) == "UPDATE_COMPLETE"
+    assert steps(cloud, "UPDATE_IN_PROGRESS") == [("Update", "Source", [], "")]
+    assert cloud.double.tasks[ORDERS].status == "stopped"
+    assert cloud.double.rejected == []
+    assert cloud.double.endpoints[SOURCE].properties["Port"] == 5433
+
+
+def test_a_task_stopped_by_hand_stays_stopped_when_the_change_is_rolled_back(
+    cloud: Cloud,
+) -> None:
+    cloud.deploy(shape_template(BASE))
+    cloud.double.stop_by_hand(ORDERS)
+    final = cloud.deploy(shape_template(NEW_PORT), fail=Failure("Later", "Update"))
+    assert final == "UPDATE_ROLLBACK_COMPLETE"
+    assert cloud.writes_of("UPDATE_ROLLBACK_IN_PROGRESS") == []
+    assert cloud.writes_of("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS") == []
+    assert cloud.double.tasks[ORDERS].status == "stopped"
+    assert cloud.double.endpoints[SOURCE].properties["Port"] == 5432
+
+
+def test_every_task_on_the_endpoint_is_stopped_and_only_those_running_resumed(
+    cloud: Cloud,
+) -> None:
+    both = ("orders", "customers")
+    cloud.deploy(shape_template(WithEndpoint(tasks=both)))
+    cloud.double.stop_by_hand(CUSTOMERS)
+    assert cloud.deploy(shape_template(WithEndpoint(tasks=both, port=5433))) == "UPDATE_COMPLETE"
+    assert cloud.writes_of("UPDATE_IN_PROGRESS") == [stop_task(ORDERS), RESUME_ORDERS]
+    assert cloud.double.tasks[CUSTOMERS].status == "stopped"
+    refused_only_starts_during_the_test(cloud)
+    running_on(cloud, 5433, ORDERS)
