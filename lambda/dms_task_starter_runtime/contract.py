@@ -81,6 +81,9 @@ class Prop:
     task uses changed) resumes only that run, at its checkpoint."""
     GUARDED_TASKS: Final = "GuardedTasks"
     """Rollback guard: a JSON object of guarded task resource identifier to definition digest."""
+    GUARDED_REPLICATIONS: Final = "GuardedReplications"
+    """Rollback guard: a JSON object of guarded replication config resource identifier to the
+    digest of the endpoints of the stack it uses (absent when there is none)."""
 
 
 class Attr:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
-from dms_task_starter_runtime.contract import MAX_TIMEOUT_SECONDS, WaitFor
+from dms_task_starter_runtime.contract import MAX_TIMEOUT_SECONDS, Kind, WaitFor
 from dms_task_starter_runtime.decisions import (
     Context,
     OnEventDecision,
@@ -71,10 +71,11 @@ def parse_guard_physical_id(physical_id: str) -> tuple[str, Snapshot | None]:
         return task_arn, None
 
 
-def _guard_plan(now: int) -> Plan:
+def _guard_plan(now: int, kind: Kind = Kind.TASK) -> Plan:
     return Plan(
         deadline=now + MAX_TIMEOUT_SECONDS,
         timeout_seconds=MAX_TIMEOUT_SECONDS,
+        kind=kind,
         best_effort=True,
     )
 
@@ -88,7 +89,7 @@ def decide_guard_update(
     CloudFormation's modify fails with DMS's reason and the rollback restores the task.
     In a rollback it keeps its physical id (CloudFormation accepts no new one then).
     """
-    plan = _guard_plan(context.now)
+    plan = _guard_plan(context.now, settings.kind)
     unchanged = (
         old is None
         or old.task_arn != settings.task_arn

@@ -50,6 +50,7 @@ from dms_task_starter_runtime.polls import Complete, Start, Stop, Wait, decide_p
 from dms_task_starter_runtime.settings import (
     InvalidSettingError,
     StarterSettings,
+    arn_kind,
     parse_delete_settings,
     parse_guard_settings,
     parse_rollback_guard_settings,
@@ -86,6 +87,8 @@ STARTER_KINDS: Final = {
 }
 RESOURCE_TYPES: Final = (*STARTER_KINDS, GUARD_RESOURCE_TYPE, ROLLBACK_GUARD_RESOURCE_TYPE)
 TRUTHY: Final = frozenset({"1", "true", "yes", "y", "t", "on"})
+CONFIG_RESOURCE: Final = "replication-config"
+"""The resource type in a replication configuration's ARN."""
 
 logger = Logger(service=SERVICE)
 
@@ -255,7 +258,7 @@ def carry_out(
         _tag(decision.tag, request.stack_id)
     for arn in decision.stops:
         try:
-            stop(plan.kind, arn)
+            stop(arn_kind(arn, plan.kind), arn)
         except dms.DmsCallError as error:
             if not error.answer_unknown:
                 raise
@@ -350,11 +353,11 @@ def _guard_on_event(request: CloudFormationCustomResourceEvent, now: int) -> dic
     try:
         if request.request_type == "Delete":
             task_arn, _ = parse_guard_physical_id(physical_id)
-            task = read(Kind.TASK, task_arn) if task_arn.startswith("arn:") else None
+            task = read(arn_kind(task_arn), task_arn) if task_arn.startswith("arn:") else None
             return carry_out(decide_guard_delete(task, context), task, request)
         settings = parse_guard_settings(request.resource_properties)
         old = _old_properties(parse_guard_settings, request)
-        task = read(Kind.TASK, settings.task_arn)
+        task = read(settings.kind, settings.task_arn)
         return carry_out(decide_guard_update(old, settings, task, context), task, request)
     except (InvalidSettingError, dms.DmsCallError) as error:
         if request.request_type == "Update" and not operation.rolls_back:
@@ -375,7 +378,7 @@ def _rollback_guard_on_event(
         old = None
         if request.request_type == "Update":
             old = _old_properties(lambda props: _guarded_tasks(request, props), request)
-        tasks = {arn: read(Kind.TASK, arn) for arn in changed_tasks(old, new)}
+        tasks = {arn: read(arn_kind(arn), arn) for arn in changed_tasks(old, new)}
         context = Context(physical_id, now=now)
         return carry_out(decide_rollback_guard_update(old, new, tasks, context), None, request)
     except (InvalidSettingError, dms.DmsCallError) as error:
@@ -385,16 +388,21 @@ def _rollback_guard_on_event(
 def _guarded_tasks(
     request: CloudFormationCustomResourceEvent, properties: Mapping[str, object]
 ) -> dict[str, str]:
-    """The rollback guard's tasks as ARN -> definition digest."""
-    guarded = parse_rollback_guard_settings(properties).guarded_tasks
-    return {task_arn_in_stack(request.stack_id, ident): digest for ident, digest in guarded.items()}
+    """The rollback guard's tasks (and replication configurations) as ARN -> digest."""
+    guarded = parse_rollback_guard_settings(properties)
+    by_resource = {"task": guarded.guarded_tasks, CONFIG_RESOURCE: guarded.guarded_replications}
+    return {
+        task_arn_in_stack(request.stack_id, ident, resource): digest
+        for resource, digests in by_resource.items()
+        for ident, digest in digests.items()
+    }
 
 
 def _is_complete(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:
     plan = Plan.from_data(request.get("Data") or {})
     arns = {plan.subject, *plan.rest, plan.handover_from} - {""}
     try:
-        tasks = {arn: read(plan.kind, arn) for arn in sorted(arns)}
+        tasks = {arn: read(arn_kind(arn, plan.kind), arn) for arn in sorted(arns)}
         settings = _poll_settings(request, plan)
         decision = decide_poll(plan, tasks, settings, now)
         _log(decision.note, tasks.get(plan.subject), decision=type(decision).__name__.lower())
@@ -426,7 +434,7 @@ def _carry_out_poll(
             return {"IsComplete": False}
         case Stop(arns=arns):
             for arn in arns:
-                stop(plan.kind, arn)
+                stop(arn_kind(arn, plan.kind), arn)
             return {"IsComplete": False}
         case Start(parameters=parameters):
             return _poll_start(parameters, plan, tasks.get(plan.subject))

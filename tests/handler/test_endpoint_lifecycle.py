@@ -18,22 +18,26 @@ from typing import TYPE_CHECKING
 import pytest
 from aws_cdk import CfnResource, Stack
 from aws_cdk import aws_dms as dms
-from dms_task_starter import ReplicationTaskStarter
+from dms_task_starter import ReplicationStarter, ReplicationTaskStarter
 from dms_task_starter_runtime.contract import (
     GUARD_RESOURCE_TYPE,
+    REPLICATION_STARTER_RESOURCE_TYPE,
     ROLLBACK_GUARD_RESOURCE_TYPE,
     STARTER_RESOURCE_TYPE,
 )
 
 from tests.support.cdk import selection_rules, shape_template
-from tests.support.cloud import ENDPOINT_TYPE, Cloud, Failure
+from tests.support.cloud import CONFIG_TYPE, ENDPOINT_TYPE, Cloud, Failure
 from tests.support.dms_double import (
     ACCOUNT,
     CANNOT_START_WHILE_TESTING,
     REGION,
+    WRITE_OPERATIONS,
     DmsError,
     endpoint_arn,
+    start_replication,
     start_task,
+    stop_replication,
     stop_task,
     task_arn,
 )
@@ -106,14 +110,15 @@ def steps(cloud: Cloud, phase: str) -> list[tuple[str, str, list[Call], str]]:
     ]
 
 
-def refused_only_starts_during_the_test(cloud: Cloud) -> None:
-    """No call was denied and DMS refused nothing but starts during the connection test,
-    each of which the handler checked with DescribeConnections and made again later."""
+def refused_only_starts_during_the_test(cloud: Cloud, start: str = "StartReplicationTask") -> None:
+    """No call was denied and DMS refused no write but starts during the connection test,
+    each of which the handler checked with DescribeConnections and made again later (a
+    read may find nothing: DescribeReplications lists no unstarted replication in one
+    reading)."""
     assert cloud.double.denials == []
     assert cloud.cleanup_failures == []
-    assert {refusal for refusal in cloud.double.rejected} <= {
-        ("StartReplicationTask", "InvalidResourceStateFault")
-    }
+    writes = {refusal for refusal in cloud.double.rejected if refusal[0] in WRITE_OPERATIONS}
+    assert writes <= {(start, "InvalidResourceStateFault")}
     operations = [operation for operation, _ in cloud.double.calls]
     assert operations.count("DescribeConnections") <= len(cloud.double.rejected)
 
@@ -242,3 +247,115 @@ def test_every_task_on_the_endpoint_is_stopped_and_only_those_running_resumed(
     assert cloud.double.tasks[CUSTOMERS].status == "stopped"
     refused_only_starts_during_the_test(cloud)
     running_on(cloud, 5433, ORDERS)
+
+
+# -- DMS Serverless ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerlessWithEndpoint:
+    """A Serverless configuration reading a source endpoint of its stack (replace_on_change)."""
+
+    port: int = 5432
+    later: str = "1"
+    tables: tuple[str, ...] = ("orders",)
+
+    def build(self, stack: Stack) -> None:
+        source = dms.CfnEndpoint(
+            stack,
+            "Source",
+            endpoint_type="source",
+            engine_name="postgres",
+            server_name="orders.db.example.com",
+            port=self.port,
+            database_name="orders",
+            resource_identifier="orders-source",
+        )
+        config = dms.CfnReplicationConfig(
+            stack,
+            "OrdersConfig",
+            replication_config_identifier="orders",
+            replication_type="cdc",
+            source_endpoint_arn=source.ref,
+            target_endpoint_arn=endpoint_arn("TARGET"),
+            compute_config=dms.CfnReplicationConfig.ComputeConfigProperty(max_capacity_units=16),
+            table_mappings=selection_rules(*self.tables),
+        )
+        starter = ReplicationStarter(stack, "StartOrders", replication_config=config)
+        later = CfnResource(
+            stack, "Later", type="AWS::SSM::Parameter", properties={"Value": self.later}
+        )
+        later.node.add_dependency(starter)
+
+
+SERVERLESS = ServerlessWithEndpoint()
+SERVERLESS_NEW_PORT = ServerlessWithEndpoint(port=5433, later="2")
+
+
+def only_config(cloud: Cloud) -> str:
+    (arn,) = cloud.double.replications
+    return arn
+
+
+def test_an_endpoint_change_under_a_serverless_replication(cloud: Cloud) -> None:
+    assert cloud.deploy(shape_template(SERVERLESS)) == "CREATE_COMPLETE"
+    config = only_config(cloud)
+    assert cloud.deploy(shape_template(SERVERLESS_NEW_PORT)) == "UPDATE_COMPLETE"
+    guard = logical_id(cloud, GUARD_RESOURCE_TYPE)
+    starter = logical_id(cloud, REPLICATION_STARTER_RESOURCE_TYPE)
+    assert steps(cloud, "UPDATE_IN_PROGRESS") == [
+        ("Update", guard, [stop_replication(config)], ""),
+        ("Update", "Source", [], ""),
+        ("Update", starter, [start_replication(config, "resume-processing")], ""),
+    ]
+    # The configuration is neither modified (DMS refuses that after a run) nor replaced.
+    assert only_config(cloud) == config
+    assert [s for s in cloud.steps_of("UPDATE_IN_PROGRESS") if s.type == CONFIG_TYPE] == []
+    assert cloud.writes_of("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS") == []
+    refused_only_starts_during_the_test(cloud, "StartReplication")
+    no_cdc_start_after_create(cloud)
+    assert cloud.double.replications[config].status == "running"
+    assert cloud.double.endpoints[SOURCE].properties["Port"] == 5433
+
+
+def test_a_rolled_back_endpoint_change_under_a_serverless_replication(cloud: Cloud) -> None:
+    cloud.deploy(shape_template(SERVERLESS))
+    config = only_config(cloud)
+    final = cloud.deploy(shape_template(SERVERLESS_NEW_PORT), fail=Failure("Later", "Update"))
+    assert final == "UPDATE_ROLLBACK_COMPLETE"
+    rollback_guard = logical_id(cloud, ROLLBACK_GUARD_RESOURCE_TYPE)
+    starter = logical_id(cloud, REPLICATION_STARTER_RESOURCE_TYPE)
+    assert steps(cloud, "UPDATE_ROLLBACK_IN_PROGRESS") == [
+        ("Update", rollback_guard, [stop_replication(config)], ""),
+        ("Update", "Source", [], ""),
+        ("Update", starter, [start_replication(config, "resume-processing")], ""),
+    ]
+    assert cloud.writes_of("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS") == []
+    refused_only_starts_during_the_test(cloud, "StartReplication")
+    no_cdc_start_after_create(cloud)
+    assert cloud.double.replications[config].status == "running"
+    assert cloud.double.endpoints[SOURCE].properties["Port"] == 5432
+
+
+def test_a_failed_endpoint_modify_under_a_serverless_replication_resumes_it(cloud: Cloud) -> None:
+    cloud.deploy(shape_template(SERVERLESS))
+    config = only_config(cloud)
+    final = cloud.deploy(shape_template(SERVERLESS_NEW_PORT), fail=Failure("Source", "Update"))
+    assert final == "UPDATE_ROLLBACK_COMPLETE"
+    guard = logical_id(cloud, GUARD_RESOURCE_TYPE)
+    cleanup = cloud.steps_of("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+    assert [(s.action, s.logical_id, s.writes) for s in cleanup if s.writes] == [
+        ("Delete", guard, [start_replication(config, "resume-processing")])
+    ]
+    refused_only_starts_during_the_test(cloud, "StartReplication")
+    assert cloud.double.replications[config].status == "running"
+
+
+def test_a_serverless_replication_stopped_by_hand_is_left_stopped(cloud: Cloud) -> None:
+    cloud.deploy(shape_template(SERVERLESS))
+    config = only_config(cloud)
+    cloud.double.stop_by_hand(config)
+    assert cloud.deploy(shape_template(SERVERLESS_NEW_PORT)) == "UPDATE_COMPLETE"
+    assert cloud.writes_of("UPDATE_IN_PROGRESS") == []
+    assert cloud.double.replications[config].status == "stopped"
+    assert [r for r in cloud.double.rejected if r[0] in WRITE_OPERATIONS] == []
