@@ -192,12 +192,20 @@ def stop(kind: Kind, arn: str) -> None:
         _log("the task is gone, at rest or stopping: nothing left to stop", after)
 
 
-def refused_during_connection_test(error: dms.DmsCallError, subject: State | None) -> bool:
-    """Whether a start was refused only because DMS tests a connection of the subject's
-    endpoints (``ModifyEndpoint`` does): the start stays pending until the deadline.
-    If the connections cannot be read, the refusal stands."""
+def start_may_wait(error: dms.DmsCallError, plan: Plan, subject: State | None) -> bool:
+    """Whether a start refused for the state of a task at rest stays pending until the
+    deadline instead of failing now.
+
+    A start that restores a run (after an endpoint change, a rollback, a guard) waits out
+    whatever DMS refuses it for: the modify of an endpoint tests its connections, and DMS
+    may not list that test. Any other start waits only while DMS reports a connection of
+    the task's endpoints as ``testing``; if the connections cannot be read, the refusal
+    stands.
+    """
     if error.code != dms.INVALID_STATE_CODE or subject is None:
         return False
+    if plan.resume_only:
+        return True
     try:
         return dms.connections_being_tested(subject.endpoint_arns)
     except dms.DmsCallError as unread:
@@ -449,9 +457,9 @@ def _poll_start(parameters: StartParameters, plan: Plan, subject: State | None) 
     try:
         started = start(parameters, plan.snapshot)
     except dms.DmsCallError as error:
-        if not refused_during_connection_test(error, subject):
+        if not start_may_wait(error, plan, subject):
             raise
-        _log("an endpoint's connection test refused the start: next poll", reason=str(error))
+        _log("DMS refused the start for now (an endpoint's test?): next poll", reason=str(error))
         return {"IsComplete": False}
     if plan.wait_for is WaitFor.NOTHING:
         return {"IsComplete": True, "Data": started.attributes()}

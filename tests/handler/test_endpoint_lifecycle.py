@@ -41,10 +41,11 @@ from tests.support.dms_double import (
     stop_task,
     task_arn,
 )
+from tests.support.provider import ProviderFailedError, cfn_event, run_provider
 
 if TYPE_CHECKING:
     from tests.support.cloud import Step
-    from tests.support.dms_double import Call
+    from tests.support.dms_double import Call, DmsDouble
 
 ORDERS = task_arn("orders")
 CUSTOMERS = task_arn("customers")
@@ -359,3 +360,32 @@ def test_a_serverless_replication_stopped_by_hand_is_left_stopped(cloud: Cloud) 
     assert cloud.writes_of("UPDATE_IN_PROGRESS") == []
     assert cloud.double.replications[config].status == "stopped"
     assert [r for r in cloud.double.rejected if r[0] in WRITE_OPERATIONS] == []
+
+
+# -- a start that is not a restore ------------------------------------------------------------
+
+
+def test_a_first_start_waits_out_a_connection_test_only_while_dms_lists_it(
+    double: DmsDouble,
+) -> None:
+    """A start that restores nothing waits only for a test that DescribeConnections shows;
+    any other refusal for the task's state fails the request, as it always did."""
+    source = double.create_endpoint("orders-source", {"Port": 5432})
+    task = double.add_task("T1", source_endpoint_arn=source.arn)
+    double.modify_endpoint(source.arn, {"Port": 5433})
+    event = cfn_event("Create", {"ReplicationTaskArn": task.arn})
+    connections = (
+        "DescribeConnections",
+        {"Filters": [{"Name": "endpoint-arn", "Values": [source.arn, task.target_endpoint_arn]}]},
+    )
+    if double.behaviour.lists_modify_connection_test:
+        assert run_provider(event, double).data["Status"] == "running"
+        assert double.writes() == [start_task(task.arn, "start-replication")]
+    else:
+        with pytest.raises(ProviderFailedError) as failed:
+            run_provider(event, double)
+        assert failed.value.reason.endswith(
+            f"InvalidResourceStateFault: {CANNOT_START_WHILE_TESTING}"
+        )
+        assert double.writes() == []
+    assert connections in double.calls
