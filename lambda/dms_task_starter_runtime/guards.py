@@ -198,9 +198,12 @@ def decide_starter_update_behind_guard(
     forward update's id (``old``) does. A task stopped by hand before the update is
     never started for an endpoint change, forward or back.
     """
-    if not guard_only_change(old, settings) or task is None or task.phase is Phase.GONE:
-        return decide_starter_update(old, settings, task, old_task, context)
     rolls_back = context.operation is StackOperation.UPDATE_ROLLBACK
+    if not guard_only_change(old, settings) or task is None or task.phase is Phase.GONE:
+        decision = decide_starter_update(old, settings, task, old_task, context)
+        if rolls_back or not _guard_stopped_a_run(old, settings):
+            return decision
+        return replace(decision, plan=replace(decision.plan, waits_out_refusals=True))
     stopping_guard = (old if rolls_back else settings) or settings
     _, stopped = parse_guard_physical_id(stopping_guard.update_guard or "")
     if stopped is not None and rolls_back:
@@ -229,3 +232,10 @@ def decide_starter_update_behind_guard(
         )
     start = start_parameters(settings, task, plan)
     return OnEventDecision(context.physical_id, plan, note, start=start)
+
+
+def _guard_stopped_a_run(old: StarterSettings | None, settings: StarterSettings) -> bool:
+    """Whether this update changed the update guard's id to one that names a stopped run."""
+    if old is None or old.update_guard == settings.update_guard:
+        return False
+    return parse_guard_physical_id(settings.update_guard or "")[1] is not None

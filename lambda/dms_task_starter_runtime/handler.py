@@ -196,15 +196,15 @@ def start_may_wait(error: dms.DmsCallError, plan: Plan, subject: State | None) -
     """Whether a start refused for the state of a task at rest stays pending until the
     deadline instead of failing now.
 
-    A start that restores a run (after an endpoint change, a rollback, a guard) waits out
-    whatever DMS refuses it for: the modify of an endpoint tests its connections, and DMS
-    may not list that test. Any other start waits only while DMS reports a connection of
-    the task's endpoints as ``testing``; if the connections cannot be read, the refusal
-    stands.
+    A start that restores a run (after an endpoint change, a rollback, a guard), or that
+    follows a stop of this update's guard, waits out whatever DMS refuses it for: the modify
+    of an endpoint tests its connections, and DMS may not list that test. Any other start
+    waits only while DMS reports a connection of the task's endpoints as ``testing``; if
+    the connections cannot be read, the refusal stands.
     """
     if error.code != dms.INVALID_STATE_CODE or subject is None:
         return False
-    if plan.resume_only:
+    if plan.resume_only or plan.waits_out_refusals:
         return True
     try:
         return dms.connections_being_tested(subject.endpoint_arns)

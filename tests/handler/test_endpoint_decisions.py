@@ -105,3 +105,18 @@ def test_a_definition_change_keeps_its_own_rule() -> None:
     assert not guard_only_change(BEFORE, changed)
     decision = decide_starter_update_behind_guard(BEFORE, changed, task("stopped"), None, context())
     assert summary(decision) == "start resume-processing; await running"
+    # Its guard stopped the task in this update: CloudFormation may have modified an
+    # endpoint since, so a start refused during the endpoint's test is made again later.
+    assert decision.plan.waits_out_refusals
+
+
+def test_only_a_start_after_this_updates_guard_stop_waits_out_refusals() -> None:
+    unguarded = replace(BEFORE, task_definition_digest="new")
+    plain = decide_starter_update_behind_guard(BEFORE, unguarded, task("stopped"), None, context())
+    assert not plain.plan.waits_out_refusals
+    rollback = context(StackOperation.UPDATE_ROLLBACK)
+    changed = replace(AFTER, task_definition_digest="new")
+    restore = decide_starter_update_behind_guard(changed, BEFORE, task("stopped"), None, rollback)
+    assert summary(restore) == "start resume-processing; await running"
+    assert restore.plan.resume_only  # a restoring start waits out refusals anyway
+    assert not restore.plan.waits_out_refusals

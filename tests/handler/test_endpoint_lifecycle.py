@@ -62,6 +62,7 @@ class WithEndpoint:
     attributes: str = "heartbeatEnable=true"
     later: str = "1"
     tasks: tuple[str, ...] = ("orders",)
+    extra_tables: tuple[str, ...] = ()
 
     def build(self, stack: Stack) -> None:
         source = dms.CfnEndpoint(
@@ -86,7 +87,7 @@ class WithEndpoint:
                 replication_instance_arn=INSTANCE,
                 source_endpoint_arn=source.ref,
                 target_endpoint_arn=endpoint_arn("TARGET"),
-                table_mappings=json.dumps(selection_rules(identifier)),
+                table_mappings=json.dumps(selection_rules(identifier, *self.extra_tables)),
                 resource_identifier=identifier,
             )
             starter = ReplicationTaskStarter(stack, f"Start{identifier.title()}Task", task=task)
@@ -248,6 +249,22 @@ def test_every_task_on_the_endpoint_is_stopped_and_only_those_running_resumed(
     assert cloud.double.tasks[CUSTOMERS].status == "stopped"
     refused_only_starts_during_the_test(cloud)
     running_on(cloud, 5433, ORDERS)
+
+
+def test_a_change_of_the_task_and_its_endpoint_restarts_it_once_after_the_test(
+    cloud: Cloud,
+) -> None:
+    """The definition change keeps its own rule (start with the new definition); its start
+    waits out the endpoint's test too, whether or not DescribeConnections lists it."""
+    cloud.deploy(shape_template(BASE))
+    both = WithEndpoint(port=5433, extra_tables=("customers",), later="2")
+    assert cloud.deploy(shape_template(both)) == "UPDATE_COMPLETE"
+    assert cloud.writes_of("UPDATE_IN_PROGRESS") == [stop_task(ORDERS), RESUME_ORDERS]
+    refused_only_starts_during_the_test(cloud)
+    no_cdc_start_after_create(cloud)
+    running_on(cloud, 5433)
+    mappings = cloud.double.tasks[ORDERS].table_mappings
+    assert mappings == json.dumps(selection_rules("orders", "customers"))
 
 
 # -- DMS Serverless ------------------------------------------------------------------------
