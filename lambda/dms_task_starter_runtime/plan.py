@@ -132,10 +132,7 @@ class Plan:
                 handover_from=text(PlanKey.HANDOVER_FROM),
                 resume_only=_read_boolean(text(PlanKey.RESUME_ONLY)),
                 best_effort=_read_boolean(text(PlanKey.BEST_EFFORT)),
-                # Absent from a plan an earlier version of on_event wrote.
-                waits_out_refusals=_read_boolean(
-                    str(data.get(PlanKey.WAITS_OUT_REFUSALS, BOOLEAN_FALSE))
-                ),
+                waits_out_refusals=_read_boolean(text(PlanKey.WAITS_OUT_REFUSALS)),
             )
         except ValueError as error:
             raise StarterError(
