@@ -160,22 +160,15 @@ class ReplicationStarter(StarterBase):
         identifier = config.resource_identifier
         assert identifier is not None, "set by _replace_on_change"
         digest = lazy_string(partial(replication_endpoints_digest, config))
-        guard = CustomResource(
-            self,
-            "UpdateGuard",
-            service_token=self.provider.service_token,
-            resource_type=contract.GUARD_RESOURCE_TYPE,
-            properties={
-                Prop.CONFIG_ARN: Stack.of(config).format_arn(
-                    service="dms",
-                    resource="replication-config",
-                    resource_name=identifier,
-                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                ),
-                Prop.TASK_DEFINITION_DIGEST: digest,
-            },
+        config_arn = Stack.of(config).format_arn(
+            service="dms",
+            resource="replication-config",
+            resource_name=identifier,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
-        guard.node.add_dependency(self.provider.role)
+        guard = self._update_guard(
+            {Prop.CONFIG_ARN: config_arn, Prop.TASK_DEFINITION_DIGEST: digest}
+        )
         self.provider.guard_replication(identifier=identifier, guard=guard, digest=digest)
         for endpoint in endpoints:
             self.provider.guard_endpoint(endpoint, guard)

@@ -160,17 +160,10 @@ class ReplicationTaskStarter(StarterBase):
             return None
         properties[Prop.TASK_DEFINITION_DIGEST] = lazy_string(partial(task_definition_digest, task))
         digest = lazy_string(partial(guarded_definition_digest, task))
-        guard = CustomResource(
-            self,
-            "UpdateGuard",
-            service_token=self.provider.service_token,
-            resource_type=contract.GUARD_RESOURCE_TYPE,
-            properties={Prop.TASK_ARN: guard_arn, Prop.TASK_DEFINITION_DIGEST: digest},
-        )
+        guard = self._update_guard({Prop.TASK_ARN: guard_arn, Prop.TASK_DEFINITION_DIGEST: digest})
         # The guard's id names the run it stopped: the starter resumes that run after an
         # endpoint change, and only that run.
         properties[Prop.UPDATE_GUARD] = guard.ref
-        guard.node.add_dependency(self.provider.role)
         # The guard comes before the task: CloudFormation updates it before it modifies the task.
         task.node.add_dependency(guard)
         self.provider.guard_task(task=task, guard=guard, digest=digest)

@@ -28,6 +28,7 @@ from dms_task_starter_runtime.decisions import (
     restoring,
     start_parameters,
 )
+from dms_task_starter_runtime.decisions import _plan as starter_plan
 from dms_task_starter_runtime.plan import Plan
 from dms_task_starter_runtime.settings import PHYSICAL_ID_SEPARATOR, StarterSettings
 from dms_task_starter_runtime.state import (
@@ -208,17 +209,7 @@ def decide_starter_update_behind_guard(
     _, stopped = parse_guard_physical_id(stopping_guard.update_guard or "")
     if stopped is not None and rolls_back:
         return decide_starter_update(old, settings, task, old_task, context)
-    now = context.now
-    plan = Plan(
-        kind=settings.kind,
-        deadline=now + settings.timeout_seconds,
-        timeout_seconds=settings.timeout_seconds,
-        subject=task.arn,
-        wait_for=settings.wait_for,
-        snapshot=snapshot(task),
-        resume_only=True,
-        best_effort=rolls_back,
-    )
+    plan = starter_plan(settings, task, context.now, resume_only=True, best_effort=rolls_back)
     ours = stopped is not None and not started_since(stopped, task)
     if not ours or task.phase not in (Phase.AT_REST, Phase.BUSY):
         if task.phase is Phase.AT_REST:

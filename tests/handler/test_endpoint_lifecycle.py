@@ -310,6 +310,14 @@ SERVERLESS = ServerlessWithEndpoint()
 SERVERLESS_NEW_PORT = ServerlessWithEndpoint(port=5433, later="2")
 
 
+def replication_running_on(cloud: Cloud, config: str, port: int) -> None:
+    """Running again at its checkpoint, on the endpoint's definition of ``port``."""
+    refused_only_starts_during_the_test(cloud, "StartReplication")
+    no_cdc_start_after_create(cloud)
+    assert cloud.double.replications[config].status == "running"
+    assert cloud.double.endpoints[SOURCE].properties["Port"] == port
+
+
 def only_config(cloud: Cloud) -> str:
     (arn,) = cloud.double.replications
     return arn
@@ -330,10 +338,7 @@ def test_an_endpoint_change_under_a_serverless_replication(cloud: Cloud) -> None
     assert only_config(cloud) == config
     assert [s for s in cloud.steps_of("UPDATE_IN_PROGRESS") if s.type == CONFIG_TYPE] == []
     assert cloud.writes_of("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS") == []
-    refused_only_starts_during_the_test(cloud, "StartReplication")
-    no_cdc_start_after_create(cloud)
-    assert cloud.double.replications[config].status == "running"
-    assert cloud.double.endpoints[SOURCE].properties["Port"] == 5433
+    replication_running_on(cloud, config, 5433)
 
 
 def test_a_rolled_back_endpoint_change_under_a_serverless_replication(cloud: Cloud) -> None:
@@ -349,10 +354,7 @@ def test_a_rolled_back_endpoint_change_under_a_serverless_replication(cloud: Clo
         ("Update", starter, [start_replication(config, "resume-processing")], ""),
     ]
     assert cloud.writes_of("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS") == []
-    refused_only_starts_during_the_test(cloud, "StartReplication")
-    no_cdc_start_after_create(cloud)
-    assert cloud.double.replications[config].status == "running"
-    assert cloud.double.endpoints[SOURCE].properties["Port"] == 5432
+    replication_running_on(cloud, config, 5432)
 
 
 def test_a_failed_endpoint_modify_under_a_serverless_replication_resumes_it(cloud: Cloud) -> None:
@@ -365,8 +367,7 @@ def test_a_failed_endpoint_modify_under_a_serverless_replication_resumes_it(clou
     assert [(s.action, s.logical_id, s.writes) for s in cleanup if s.writes] == [
         ("Delete", guard, [start_replication(config, "resume-processing")])
     ]
-    refused_only_starts_during_the_test(cloud, "StartReplication")
-    assert cloud.double.replications[config].status == "running"
+    replication_running_on(cloud, config, 5432)
 
 
 def test_a_serverless_replication_stopped_by_hand_is_left_stopped(cloud: Cloud) -> None:
