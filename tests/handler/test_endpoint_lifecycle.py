@@ -12,19 +12,24 @@ each phase, the refusals, and the tasks' final statuses.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import pytest
 from aws_cdk import CfnResource, Stack
 from aws_cdk import aws_dms as dms
 from dms_task_starter import ReplicationStarter, ReplicationTaskStarter
+from dms_task_starter_runtime import dms as dms_calls
+from dms_task_starter_runtime import handler
 from dms_task_starter_runtime.contract import (
     GUARD_RESOURCE_TYPE,
     REPLICATION_STARTER_RESOURCE_TYPE,
     ROLLBACK_GUARD_RESOURCE_TYPE,
     STARTER_RESOURCE_TYPE,
 )
+from dms_task_starter_runtime.dms import DmsCallError
+from dms_task_starter_runtime.plan import Plan
+from dms_task_starter_runtime.state import State
 
 from tests.support.cdk import selection_rules, shape_template
 from tests.support.cloud import CONFIG_TYPE, ENDPOINT_TYPE, Cloud, Failure
@@ -407,3 +412,27 @@ def test_a_first_start_waits_out_a_connection_test_only_while_dms_lists_it(
         )
         assert double.writes() == []
     assert connections in double.calls
+
+
+def test_which_refused_starts_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Restoring starts wait out any refusal for the task's state; other starts only a test
+    DMS lists, and not when the connections cannot be read; other refusals never wait."""
+    refused = DmsCallError("StartReplicationTask", ORDERS, "InvalidResourceStateFault", "x", 400)
+    subject = State(arn=ORDERS, status="stopped", source_endpoint_arn=SOURCE)
+    plan = Plan(deadline=0, timeout_seconds=0, subject=ORDERS)
+    listed: list[tuple[str, ...]] = []
+
+    def denied(arns: tuple[str, ...]) -> bool:
+        listed.append(arns)
+        raise DmsCallError("DescribeConnections", SOURCE, "AccessDeniedFault", "denied", 400)
+
+    monkeypatch.setattr(dms_calls, "connections_being_tested", denied)
+    assert not handler.start_may_wait(refused, plan, subject)
+    assert listed == [(SOURCE,)]
+    assert handler.start_may_wait(refused, replace(plan, resume_only=True), subject)
+    assert handler.start_may_wait(refused, replace(plan, waits_out_refusals=True), subject)
+    invalid = DmsCallError(
+        "StartReplicationTask", ORDERS, "InvalidParameterValueException", "x", 400
+    )
+    assert not handler.start_may_wait(invalid, replace(plan, resume_only=True), subject)
+    assert listed == [(SOURCE,)]
