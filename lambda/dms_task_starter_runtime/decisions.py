@@ -51,6 +51,10 @@ existed: the Delete after a failed Create then leaves that run alone."""
 UNSETTLED: Final = frozenset({*STARTED_PHASES, Phase.BUSY})
 """A task in one of these phases is not at rest yet: a Delete or a guard waits it out."""
 CDC_MIGRATION_TYPES: Final = frozenset({MigrationType.CDC, MigrationType.FULL_LOAD_AND_CDC})
+UNLISTED_NOTE: Final = (
+    "DMS no longer lists the replication this starter started (deprovisioned after a stop), "
+    "so it cannot say whether it finished"
+)
 
 
 class StackOperation(Enum):
@@ -118,6 +122,16 @@ class Context:
 
 
 # -- reading the situation --------------------------------------------------------------
+
+
+def started_before(physical_id: str, old_arn: str | None, arn: str) -> bool:
+    """Whether this starter started ``arn`` in an earlier request, whatever DMS lists now.
+
+    ``physical_id`` is the ARN its Create started (or adopted), "" for a Create itself;
+    ``old_arn`` is the ARN its previous properties named, which that deployment started.
+    """
+    first = physical_id.removesuffix(ADOPTED_SUFFIX)
+    return bool(physical_id) and arn in (first, old_arn)
 
 
 def not_found(kind: Kind, arn: str) -> StarterError:
@@ -361,6 +375,12 @@ def _decide_same_task(
         plan = _plan(settings, checked, now, wait_for=WaitFor.NOTHING)
         note = f"finished ({checked.stop_reason}) and no start setting changed: not starting it"
         return OnEventDecision(physical_id, plan, note)
+    if not changed and not checked.listed:
+        # Finished or stopped, DMS cannot say: a start could reload a finished full load or
+        # run on past a CdcStopPosition it reached, so only a changed start setting starts it.
+        plan = _plan(settings, checked, now, wait_for=WaitFor.NOTHING)
+        note = f"{UNLISTED_NOTE} and no start setting changed: not starting it"
+        return OnEventDecision(physical_id, plan, note)
     return _start_or_wait(settings, checked, now, physical_id, send_cdc_start=send_cdc_start)
 
 
@@ -433,7 +453,7 @@ def _decide_restore(
         return OnEventDecision(physical_id, plan, note, stops=(*stops, task.arn))
     if task.phase in (Phase.STARTING, Phase.RUNNING):
         return OnEventDecision(physical_id, plan, f"rollback: {task.status}, left so", stops=stops)
-    if task.phase is Phase.AT_REST and task.finished:
+    if task.phase is Phase.AT_REST and (task.finished or not task.listed):
         plan = replace(plan, wait_for=WaitFor.NOTHING)
         return OnEventDecision(
             physical_id, plan, f"rollback: {task.describe()}, left so", stops=stops

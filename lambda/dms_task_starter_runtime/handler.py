@@ -37,6 +37,7 @@ from dms_task_starter_runtime.decisions import (
     decide_starter_delete,
     decide_starter_update,
     delete_reads_task,
+    started_before,
 )
 from dms_task_starter_runtime.guards import (
     changed_tasks,
@@ -64,7 +65,7 @@ from dms_task_starter_runtime.state import (
     snapshot,
     started_since,
     task_state,
-    unstarted_replication_state,
+    unlisted_replication_state,
 )
 
 if TYPE_CHECKING:
@@ -113,8 +114,12 @@ def now_epoch_seconds() -> int:
 # -- reading ------------------------------------------------------------------------------
 
 
-def read(kind: Kind, arn: str) -> State | None:
-    """A task or Serverless replication as DMS reports it; None when it does not exist."""
+def read(kind: Kind, arn: str, *, started: bool = False) -> State | None:
+    """A task or Serverless replication as DMS reports it; None when it does not exist.
+
+    ``started``: this starter started it before, which tells a replication DMS no longer
+    lists (deprovisioned after a stop) from one that never started.
+    """
     if kind is Kind.TASK:
         task = dms.describe_task(arn)
         return None if task is None else task_state(task)
@@ -122,7 +127,15 @@ def read(kind: Kind, arn: str) -> State | None:
     if replication is not None:
         return replication_state(replication)
     config = dms.describe_replication_config(arn)
-    return None if config is None else unstarted_replication_state(config)
+    return None if config is None else unlisted_replication_state(config, started_before=started)
+
+
+def read_history(kind: Kind, arn: str, request: CloudFormationCustomResourceEvent) -> State | None:
+    """``read``, knowing from the request whether this starter started ``arn`` before."""
+    physical_id = "" if request.request_type == "Create" else request.physical_resource_id
+    old_arn = (request.old_resource_properties or {}).get(kind.arn_prop)
+    old = old_arn if isinstance(old_arn, str) else None
+    return read(kind, arn, started=started_before(physical_id, old, arn))
 
 
 def read_operation(request: CloudFormationCustomResourceEvent) -> StackOperation:
@@ -294,8 +307,12 @@ def _starter_on_event(
     try:
         settings = parse_starter_settings(request.resource_properties, kind)
         old = _old_properties(lambda props: parse_starter_settings(props, kind), request)
-        task = read(kind, settings.arn)
-        old_task = read(kind, old.arn) if old is not None and old.arn != settings.arn else None
+        task = read_history(kind, settings.arn, request)
+        old_task = (
+            read_history(kind, old.arn, request)
+            if old is not None and old.arn != settings.arn
+            else None
+        )
         decision = decide_starter_update(old, settings, task, old_task, context)
         return carry_out(decision, task, request)
     except (StarterError, InvalidSettingError, dms.DmsCallError) as error:
@@ -381,7 +398,7 @@ def _is_complete(request: CloudFormationCustomResourceEvent, now: int) -> dict[s
     plan = Plan.from_data(request.get("Data") or {})
     arns = {plan.subject, *plan.rest, plan.handover_from} - {""}
     try:
-        tasks = {arn: read(plan.kind, arn) for arn in sorted(arns)}
+        tasks = {arn: read_history(plan.kind, arn, request) for arn in sorted(arns)}
         settings = _poll_settings(request, plan)
         decision = decide_poll(plan, tasks, settings, now)
         _log(decision.note, tasks.get(plan.subject), decision=type(decision).__name__.lower())

@@ -30,6 +30,7 @@ from dms_task_starter_runtime.decisions import (
     decide_starter_update,
     hands_over_cdc,
     start_parameters,
+    started_before,
 )
 from dms_task_starter_runtime.guards import (
     changed_tasks,
@@ -50,7 +51,14 @@ from dms_task_starter_runtime.polls import (
     outcome,
 )
 from dms_task_starter_runtime.settings import DeleteSettings, GuardSettings, StarterSettings
-from dms_task_starter_runtime.state import TASK_PHASES, Phase, RunMarks, State, snapshot
+from dms_task_starter_runtime.state import (
+    TASK_PHASES,
+    UNLISTED_STATUS,
+    Phase,
+    RunMarks,
+    State,
+    snapshot,
+)
 
 ARN = "arn:aws:dms:eu-west-1:123456789012:task:T1"
 OLD = "arn:aws:dms:eu-west-1:123456789012:task:OLD"
@@ -334,6 +342,99 @@ def test_a_new_cdc_start_on_a_cdc_task_that_ran_is_a_start_replication() -> None
 
 def test_update_with_unreadable_old_settings_does_not_restart() -> None:
     assert update_summary(None, NEW_CDC, task("running")) == "await running"
+
+
+# -- Update: a Serverless replication DMS no longer lists ----------------------------------
+
+CONFIG = "arn:aws:dms:eu-west-1:123456789012:replication-config:R1"
+REPLICATION_SETTINGS = StarterSettings(arn=CONFIG, kind=Kind.REPLICATION, timeout_seconds=600)
+
+
+def unlisted(migration_type: str = MigrationType.CDC) -> State:
+    """What the handler reads for a configuration this starter started, DMS lists none."""
+    return State(
+        arn=CONFIG, status=UNLISTED_STATUS, kind=Kind.REPLICATION, migration_type=migration_type
+    )
+
+
+@pytest.mark.parametrize(
+    ("physical_id", "old_arn", "arn", "expected"),
+    [
+        ("", None, CONFIG, False),  # a Create: no history
+        (CONFIG, None, CONFIG, True),  # the physical id is the ARN the Create started
+        (CONFIG + "#adopted", None, CONFIG, True),
+        (ARN, CONFIG, CONFIG, True),  # the last deployment's properties named it
+        (ARN, ARN, CONFIG, False),  # a replacing configuration, never started here
+        ("", CONFIG, CONFIG, False),
+    ],
+)
+def test_started_before_reads_the_starters_own_history(
+    physical_id: str, old_arn: str | None, arn: str, expected: bool
+) -> None:
+    assert started_before(physical_id, old_arn, arn) is expected
+
+
+def replication_update(
+    old: StarterSettings, new: StarterSettings, current: State, operation: StackOperation
+) -> OnEventDecision:
+    return decide_starter_update(old, new, current, None, context(operation, CONFIG))
+
+
+def test_an_unlisted_replication_is_left_by_an_update_that_changes_nothing_about_starting() -> None:
+    """Finished or stopped, DMS cannot say: a start could reload or run past a stop."""
+    slower = replace(REPLICATION_SETTINGS, timeout_seconds=900)
+    for migration_type in MigrationType:
+        decision = replication_update(
+            REPLICATION_SETTINGS, slower, unlisted(migration_type), StackOperation.UPDATE
+        )
+        assert summary(decision) == "nothing"
+        assert "DMS no longer lists the replication this starter started" in decision.note
+
+
+@pytest.mark.parametrize(
+    ("migration_type", "new", "expected"),
+    [
+        # A new cdc_stop: a start of one that ran, with its restart type.
+        (
+            MigrationType.CDC,
+            replace(REPLICATION_SETTINGS, cdc_stop_position="server_time:2027-01-01T00:00:00"),
+            "start resume-processing (stop=server_time:2027-01-01T00:00:00); await running",
+        ),
+        # A new CDC start of a cdc replication that ran: start-replication from the new one.
+        (
+            MigrationType.CDC,
+            replace(REPLICATION_SETTINGS, cdc_start_position="0/5120E10"),
+            "start start-replication (position=0/5120E10); await running",
+        ),
+        (
+            MigrationType.FULL_LOAD_AND_CDC,
+            replace(REPLICATION_SETTINGS, cdc_start_position="0/5120E10"),
+            "start resume-processing (position=0/5120E10); await running",
+        ),
+        # A full-load replication cannot resume (API reference): a changed start setting
+        # reloads it, as for a listed one.
+        (
+            MigrationType.FULL_LOAD,
+            replace(REPLICATION_SETTINGS, start_type=StartType.RELOAD_TARGET),
+            "start reload-target; await running",
+        ),
+    ],
+)
+def test_a_changed_start_setting_starts_an_unlisted_replication_as_one_that_ran(
+    migration_type: str, new: StarterSettings, expected: str
+) -> None:
+    decision = replication_update(
+        REPLICATION_SETTINGS, new, unlisted(migration_type), StackOperation.UPDATE
+    )
+    assert summary(decision) == expected
+
+
+def test_a_rollback_leaves_an_unlisted_replication_at_rest() -> None:
+    forward = replace(REPLICATION_SETTINGS, cdc_start_position="0/5120E10")
+    decision = replication_update(
+        forward, REPLICATION_SETTINGS, unlisted(), StackOperation.UPDATE_ROLLBACK
+    )
+    assert summary(decision) == "nothing"
 
 
 # -- Update: the task is replaced -----------------------------------------------------------

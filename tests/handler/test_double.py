@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from tests.support.dms_double import (
     BEHAVIOURS,
+    DEPROVISION_AFTER_SECONDS,
     Behaviour,
     DmsDouble,
     DmsError,
@@ -281,3 +282,40 @@ def test_a_full_load_replication_cannot_be_resumed(served: tuple[DmsDouble, Any]
         ReplicationConfigArn=R1, StartReplicationType="resume-processing"
     )
     assert code_of(call) == "InvalidParameterCombinationException"
+
+
+def test_a_stopped_replication_is_deprovisioned_after_a_while(
+    served: tuple[DmsDouble, Any],
+) -> None:
+    """StopReplication "doesn't deprovision the stopped replications"; DMS does so later
+    (``ReplicationDeprovisionTime``), and DescribeReplications describes "provisioned DMS
+    Serverless replications": whether it lists a deprovisioned one is a reading."""
+    double, client = served
+    double.add_replication("R1", migration_type="cdc", status="running")
+    client.stop_replication(ReplicationConfigArn=R1)
+    assert settle(double, R1) == "stopped"
+
+    def describe() -> Any:
+        return client.describe_replications(
+            Filters=[{"Name": "replication-config-arn", "Values": [R1]}]
+        )
+
+    (stopped,) = describe()["Replications"]
+    assert stopped["ProvisionData"]["ProvisionState"] == "provisioned"
+    due = stopped["ReplicationDeprovisionTime"]
+    double.advance(DEPROVISION_AFTER_SECONDS - 60)
+    assert describe()["Replications"][0]["ProvisionData"]["ProvisionState"] == "provisioned"
+    double.advance(60)
+    assert double.clock >= due.timestamp()
+    if double.behaviour.lists_deprovisioned_replications:
+        (listed,) = describe()["Replications"]
+        assert (listed["Status"], listed["ProvisionData"]["ProvisionState"]) == (
+            "stopped",
+            "deprovisioned",
+        )
+    else:
+        assert code_of(describe) == "ResourceNotFoundFault"
+    # It ran: DMS still starts it again as one that ran.
+    client.start_replication(ReplicationConfigArn=R1, StartReplicationType="resume-processing")
+    assert settle(double, R1) == "running"
+    assert double.replications[R1].provision_state == "provisioned"

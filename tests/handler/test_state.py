@@ -21,7 +21,7 @@ from dms_task_starter_runtime.state import (
     started_since,
     stopped_since,
     task_state,
-    unstarted_replication_state,
+    unlisted_replication_state,
 )
 
 from tests.support.dms_double import SERVERLESS_START_STATUSES
@@ -119,11 +119,36 @@ def test_replication_state_reads_a_serverless_replication() -> None:
     assert "ProvisionState 'provisioning'" in read.describe()
 
 
-def test_a_configuration_that_never_started_reads_as_created() -> None:
-    read = unstarted_replication_state(
-        {"ReplicationConfigArn": CONFIG, "ReplicationType": "cdc", "SourceEndpointArn": "s"}
+UNLISTED_CONFIG = {
+    "ReplicationConfigArn": CONFIG,
+    "ReplicationType": "cdc",
+    "SourceEndpointArn": "s",
+}
+
+
+def test_an_unlisted_configuration_this_starter_never_started_reads_as_created() -> None:
+    read = unlisted_replication_state(UNLISTED_CONFIG, started_before=False)
+    assert (read.status, read.phase, read.has_run, read.listed) == (
+        "created",
+        Phase.AT_REST,
+        False,
+        True,
     )
-    assert (read.status, read.phase, read.has_run) == ("created", Phase.AT_REST, False)
+
+
+def test_an_unlisted_configuration_this_starter_started_ran_and_is_not_listed() -> None:
+    """DescribeReplications describes provisioned replications: one DMS deprovisioned after
+    its stop is at rest, ran, and DMS cannot say whether it finished."""
+    read = unlisted_replication_state(UNLISTED_CONFIG, started_before=True)
+    assert (read.status, read.phase, read.has_run, read.listed) == (
+        "not listed",
+        Phase.AT_REST,
+        True,
+        False,
+    )
+    assert not read.finished
+    assert read.describe() == "not listed"
+    assert read.attributes()["Status"] == "not listed"
 
 
 @pytest.mark.parametrize(

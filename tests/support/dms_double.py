@@ -28,7 +28,8 @@ What the reference leaves open is a ``Behaviour`` setting, so that tests can run
 starter against each reading (see ``BEHAVIOURS``): when the start dates appear (at the
 start call or only once the task runs), whether resume-processing honours a
 CdcStartPosition, how many steps a transitional status lasts, and whether
-DescribeReplications lists a replication that never started.
+DescribeReplications lists a replication that never started, or one that DMS deprovisioned
+after a stop.
 
 Time is virtual: ``advance(seconds)`` moves the clock and every transitional status one
 step. Every call is recorded with its exact parameters.
@@ -73,6 +74,9 @@ STOP_REASON_PREFIX: Final = "Stop Reason "
 RAN_STATUSES: Final = ("running", "stopping", "stopped")
 """A task added in one of these statuses has run before."""
 USUAL_NEXT: Final = {"creating": "ready", "starting": "running", "stopping": "stopped"}
+DEPROVISION_AFTER_SECONDS: Final = 48 * 3600
+"""DMS deprovisions a Serverless replication stopped this long (DMS user guide: a replication
+not started again within 48 hours cannot be restarted as DMS deprovisions its resources)."""
 
 # One access log line per request would bury the handler's own log lines.
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -135,6 +139,11 @@ class Behaviour:
     """How many ``advance()`` steps each transitional status lasts."""
     lists_unstarted_replications: bool = True
     """Whether DescribeReplications answers for a configuration that never started."""
+    lists_deprovisioned_replications: bool = True
+    """Whether DescribeReplications still answers for a stopped replication once DMS has
+    deprovisioned it (``DEPROVISION_AFTER_SECONDS`` after its stop). The reference describes
+    the call as returning "provisioned DMS Serverless replications" and gives a
+    ``ReplicationDeprovisionTime``; it does not say what becomes of the deprovisioned ones."""
 
     @property
     def name(self) -> str:
@@ -143,6 +152,7 @@ class Behaviour:
             f"-resume-{'honours' if self.resume_honours_cdc_start_position else 'ignores'}"
             f"-steps-{self.transition_steps}"
             f"-{'lists' if self.lists_unstarted_replications else 'hides'}-unstarted"
+            f"-{'lists' if self.lists_deprovisioned_replications else 'hides'}-deprovisioned"
         )
 
 
@@ -153,6 +163,7 @@ BEHAVIOURS: Final = (
         resume_honours_cdc_start_position=False,
         transition_steps=3,
         lists_unstarted_replications=False,
+        lists_deprovisioned_replications=False,
     ),
 )
 """Two opposite readings of every open point; suites run against both."""
@@ -283,6 +294,9 @@ class FakeReplication(Replicating):
             description["FailureMessages"] = [self.failure_message]
         if self.run.stop_date is not None:
             description["ReplicationLastStopTime"] = self.run.stop_date
+            if self.status == "stopped":
+                deprovision = self.run.stop_date + DEPROVISION_AFTER_SECONDS
+                description["ReplicationDeprovisionTime"] = deprovision
         optional = {
             "StopReason": self.stop_reason,
             "RecoveryCheckpoint": self.recovery_checkpoint,
@@ -352,6 +366,8 @@ class DmsDouble:
         replication = FakeReplication(arn=config_arn(config_id), **attributes)
         self._set_up(replication, then)
         replication.started_once = replication.has_run
+        if replication.has_run and not replication.provision_state:
+            replication.provision_state = "provisioned"
         self.replications[replication.arn] = replication
         return replication
 
@@ -416,6 +432,14 @@ class DmsDouble:
             return
         if item.status == "running":
             self._while_running(item)
+        elif isinstance(item, FakeReplication):
+            self._deprovision_when_due(item)
+
+    def _deprovision_when_due(self, replication: FakeReplication) -> None:
+        stopped_at = replication.run.stop_date
+        due = stopped_at is not None and self.clock >= stopped_at + DEPROVISION_AFTER_SECONDS
+        if replication.status == "stopped" and due:
+            replication.provision_state = "deprovisioned"
 
     def _transition(self, item: Replicating, *statuses: str, steps: int = 0) -> None:
         """Queue ``statuses``; each but the last lasts ``steps`` (else ``transition_steps``)."""
@@ -617,7 +641,13 @@ class DmsDouble:
     def _describe_replications(self, params: dict[str, Any]) -> dict[str, Any]:
         arn = self._filtered_arn(params, "replication-config-arn")
         replication = self._replication(arn)
-        if replication.status == "created" and not self.behaviour.lists_unstarted_replications:
+        hidden = (
+            replication.status == "created" and not self.behaviour.lists_unstarted_replications
+        ) or (
+            replication.provision_state == "deprovisioned"
+            and not self.behaviour.lists_deprovisioned_replications
+        )
+        if hidden:
             raise DmsError("ResourceNotFoundFault", "No replication found for the configuration")
         return {"Replications": [replication.describe()]}
 
