@@ -246,6 +246,19 @@ def test_a_cdc_stop_in_the_past_fails_before_the_start() -> None:
     )
 
 
+def test_a_cdc_stop_at_this_very_second_is_not_in_the_future() -> None:
+    """DMS would stop the task the moment it starts: the same refusal as for a past stop."""
+    now = replace(SETTINGS, cdc_stop_position="server_time:2026-03-01T10:13:20")
+    assert failure(lambda: decide_starter_create(now, task("ready"), NOW)).startswith(
+        "CdcStopPosition: server_time:2026-03-01T10:13:20 is not in the future (it is now "
+        "2026-03-01T10:13:20 UTC)"
+    )
+    one_second_later = replace(SETTINGS, cdc_stop_position="server_time:2026-03-01T10:13:21")
+    assert create_summary(one_second_later, task("ready")) == (
+        "start start-replication (stop=server_time:2026-03-01T10:13:21); await running"
+    )
+
+
 def test_a_task_given_by_arn_is_tagged_first() -> None:
     decision = decide_starter_create(replace(SETTINGS, tag_resource=True), task("ready"), NOW)
     assert decision.tag == ARN
@@ -435,6 +448,54 @@ def test_a_rollback_leaves_an_unlisted_replication_at_rest() -> None:
         forward, REPLICATION_SETTINGS, unlisted(), StackOperation.UPDATE_ROLLBACK
     )
     assert summary(decision) == "nothing"
+
+
+def failed_replication(migration_type: str = MigrationType.CDC, **fields: Any) -> State:
+    return State(
+        arn=CONFIG,
+        status="failed",
+        kind=Kind.REPLICATION,
+        migration_type=migration_type,
+        stop_reason="Stop Reason FATAL_ERROR",
+        **{**RAN, **fields},
+    )
+
+
+@pytest.mark.parametrize(
+    ("current", "expected"),
+    [
+        (failed_replication(), "start resume-processing; await running"),
+        # A first start that failed before it ran: it never ran.
+        (
+            failed_replication(marks=RunMarks(), recovery_checkpoint=""),
+            "start start-replication; await running",
+        ),
+    ],
+)
+def test_a_failed_serverless_replication_is_started(current: State, expected: str) -> None:
+    assert summary(decide_starter_create(REPLICATION_SETTINGS, current, NOW)) == expected
+
+
+@pytest.mark.parametrize(
+    ("migration_type", "expected"),
+    [
+        (MigrationType.CDC, "resume-processing"),
+        (MigrationType.FULL_LOAD_AND_CDC, "resume-processing"),
+        # "The resume-processing option isn't applicable for a full-load replication."
+        (MigrationType.FULL_LOAD, "reload-target"),
+    ],
+)
+def test_a_rollback_restores_a_failed_serverless_replication(
+    migration_type: str, expected: str
+) -> None:
+    forward = replace(REPLICATION_SETTINGS, timeout_seconds=900)
+    decision = replication_update(
+        forward,
+        REPLICATION_SETTINGS,
+        failed_replication(migration_type),
+        StackOperation.UPDATE_ROLLBACK,
+    )
+    assert summary(decision) == f"start {expected}; await running"
 
 
 # -- Update: the task is replaced -----------------------------------------------------------
@@ -865,9 +926,35 @@ def test_a_replacement_stops_the_old_task_before_starting_the_new_one() -> None:
     assert decision.parameters.cdc_start_position == "checkpoint:V1#1"
 
 
+def test_a_handover_to_a_task_not_yet_startable_waits_then_starts_from_the_checkpoint() -> None:
+    """The new task is still being created: the start waits for it, and still hands over."""
+    creating = replace(NEW_TASK, status="creating")
+    replaced = task("stopped", arn=OLD)
+    decision = decide_starter_update(
+        replace(SETTINGS, arn=OLD), SETTINGS, creating, replaced, context()
+    )
+    assert summary(decision) == "then start; await running"
+    assert poll(decision.plan, {ARN: creating, OLD: replaced}) == "wait"
+    start = decide_poll(decision.plan, {ARN: NEW_TASK, OLD: replaced}, SETTINGS, NOW + 60)
+    assert isinstance(start, Start)
+    assert (start.parameters.start_type, start.parameters.cdc_start_position) == (
+        "start-replication",
+        "checkpoint:V1#1",
+    )
+
+
+def test_a_read_that_still_shows_ready_after_the_start_is_waited_out() -> None:
+    """A start was made; DMS's answer to the next look may lag: not a failure yet."""
+    started = plan(snapshot=snapshot(task("ready")))
+    assert poll(started, {ARN: task("ready")}) == "wait"
+    assert poll(started, {ARN: task("starting", marks=RunMarks())}) == "wait"
+    assert poll(started, {ARN: task("running")}) == "complete"
+
+
 @pytest.mark.parametrize(
     ("current", "wait_for", "expected"),
     [
+        (task("ready"), WaitFor.RUNNING, Outcome.PENDING),
         (task("running"), WaitFor.RUNNING, Outcome.REACHED),
         (task("running"), WaitFor.FULL_LOAD_FINISHED, Outcome.PENDING),
         (task("running", full_load_finish_date=D2), WaitFor.FULL_LOAD_FINISHED, Outcome.REACHED),
