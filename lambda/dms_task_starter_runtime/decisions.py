@@ -97,6 +97,17 @@ class StartParameters:
     cdc_start_time: datetime | None = None
     cdc_start_position: str | None = None
     cdc_stop_position: str | None = None
+    type_if_ran: str | None = None
+    """The type to send instead if DMS refuses ``start-replication`` as for a task that ran:
+    a failed first start shows no run, but DMS may count it as one (the reference does not
+    say), and then accepts only the start type of a task that ran."""
+
+    @property
+    def as_run(self) -> StartParameters | None:
+        """The same start with the type of a task that ran; None if there is none to try."""
+        if self.type_if_ran is None:
+            return None
+        return replace(self, start_type=self.type_if_ran, type_if_ran=None)
 
 
 @dataclass(frozen=True)
@@ -229,17 +240,20 @@ def start_parameters(
     - Otherwise the configured type (``resume-processing`` by default), no CDC start:
       sending an old start again would replay every change since then.
     - A restoring start (rollback, guard) always resumes at the task's own checkpoint.
+    - A task whose first start failed (no run's evidence) gets ``start-replication``, and
+      ``type_if_ran`` in case DMS counts that failed start as a run and refuses it.
     """
     first_run = not task.has_run
     sends_cdc_start = first_run or (plan.send_cdc_start and not plan.resume_only)
-    if first_run:
-        start_type = FIRST_RUN_START_TYPE
-    elif plan.resume_only:
-        start_type = _restoring_type(task)
-    elif sends_cdc_start and settings.has_cdc_start and task.migration_type == MigrationType.CDC:
-        start_type = FIRST_RUN_START_TYPE
-    else:
-        start_type = settings.restart_type(task.migration_type).value
+    ran_type = (
+        _restoring_type(task)
+        if plan.resume_only
+        else settings.restart_type(task.migration_type).value
+    )
+    new_cdc_position = (
+        sends_cdc_start and settings.has_cdc_start and task.migration_type == MigrationType.CDC
+    )
+    start_type = FIRST_RUN_START_TYPE if first_run or new_cdc_position else ran_type
     cdc_start_time = settings.cdc_start_time if sends_cdc_start else None
     cdc_start_position = settings.cdc_start_position if sends_cdc_start else None
     if handover_source is not None and handover_source.recovery_checkpoint:
@@ -251,6 +265,7 @@ def start_parameters(
         cdc_start_time=cdc_start_time,
         cdc_start_position=cdc_start_position,
         cdc_stop_position=settings.cdc_stop_position,
+        type_if_ran=ran_type if first_run and task.status == "failed" else None,
     )
 
 
@@ -427,8 +442,8 @@ def _decide_restore(
     ``forward`` are those of the update being rolled back. A replacing task is stopped
     and the replaced one resumed; a task that runs is left running (its CDC start is
     never sent again: that would replay the changes since), unless its previous
-    CdcStopPosition must be put back; a task at rest that did not finish is resumed at
-    its checkpoint.
+    CdcStopPosition must be put back (or the one the update added taken back); a task at
+    rest that did not finish is resumed at its checkpoint.
     """
     physical_id, now = context.physical_id, context.now
     rest: tuple[str, ...] = ()
@@ -442,14 +457,12 @@ def _decide_restore(
             physical_id, plan, "rollback: the task to restore is gone", stops=stops
         )
     plan = restoring(_plan(settings, task, now, rest=rest), now)
-    stop_changed = (
-        forward is not None
-        and settings.cdc_stop_position is not None
-        and settings.cdc_stop_position != forward.cdc_stop_position
-    )
+    # A cdc_stop the update added is taken back too: a start without one clears the stored
+    # one where DMS does so (the reference does not say; elsewhere it stays).
+    stop_changed = forward is not None and settings.cdc_stop_position != forward.cdc_stop_position
     if task.phase is Phase.RUNNING and stop_changed:
         plan = replace(plan, rest=(*rest, task.arn), start_pending=True)
-        note = "rollback: restarting the task at its checkpoint with the previous CdcStopPosition"
+        note = "rollback: restarting the task at its checkpoint with its previous CdcStopPosition"
         return OnEventDecision(physical_id, plan, note, stops=(*stops, task.arn))
     if task.phase in (Phase.STARTING, Phase.RUNNING):
         return OnEventDecision(physical_id, plan, f"rollback: {task.status}, left so", stops=stops)

@@ -165,6 +165,10 @@ def start(parameters: StartParameters, before: Snapshot) -> State:
             return task_state(dms.start_task(_task_start_request(parameters)))
         return replication_state(dms.start_replication(_replication_start_request(parameters)))
     except dms.DmsCallError as error:
+        as_run = parameters.as_run
+        if error.code == dms.INVALID_COMBINATION_CODE and as_run is not None:
+            _log(f"DMS counts the failed first start as a run: starting with {as_run.start_type}")
+            return start(as_run, before)
         if not _may_have_started(error):
             raise
         try:
@@ -400,7 +404,8 @@ def _is_complete(request: CloudFormationCustomResourceEvent, now: int) -> dict[s
     try:
         tasks = {arn: read_history(plan.kind, arn, request) for arn in sorted(arns)}
         settings = _poll_settings(request, plan)
-        decision = decide_poll(plan, tasks, settings, now)
+        replaced = _replaced_settings(request) if settings is not None else None
+        decision = decide_poll(plan, tasks, settings, now, replaced)
         _log(decision.note, tasks.get(plan.subject), decision=type(decision).__name__.lower())
         return _carry_out_poll(decision, plan, tasks)
     except (StarterError, InvalidSettingError, dms.DmsCallError) as error:
@@ -420,6 +425,17 @@ def _poll_settings(
     if kind is None:
         return StarterSettings(arn=plan.subject, kind=plan.kind)
     return parse_starter_settings(request.resource_properties, kind)
+
+
+def _replaced_settings(request: CloudFormationCustomResourceEvent) -> StarterSettings | None:
+    """A starter's settings before the Update this poll belongs to, if they were valid."""
+    kind = STARTER_KINDS.get(request.resource_type)
+    if kind is None or request.request_type != "Update":
+        return None
+    replaced: StarterSettings | None = _old_properties(
+        lambda props: parse_starter_settings(props, kind), request
+    )
+    return replaced
 
 
 def _carry_out_poll(

@@ -621,6 +621,23 @@ def test_a_rollback_puts_back_the_previous_cdc_stop() -> None:
     )
 
 
+def test_a_rollback_takes_back_a_cdc_stop_the_update_added_to_a_running_task() -> None:
+    """The restored settings have no cdc_stop: the task is resumed without one (where DMS
+    clears a stored stop on such a start, it is gone; where it keeps it, nothing can)."""
+    added = replace(SETTINGS, cdc_stop_position="server_time:2028-01-01T00:00:00")
+    decision = decide_starter_update(
+        added, SETTINGS, task("running"), None, context(StackOperation.UPDATE_ROLLBACK)
+    )
+    assert summary(decision) == "stop T1; then start; await running"
+    stopped = task("stopped", marks=replace(RAN["marks"], stop="2026-03-01T11:00:00"))
+    poll = decide_poll(decision.plan, {ARN: stopped}, SETTINGS, NOW + 60)
+    assert isinstance(poll, Start)
+    assert (poll.parameters.start_type, poll.parameters.cdc_stop_position) == (
+        "resume-processing",
+        None,
+    )
+
+
 def test_a_rollback_leaves_a_finished_task_finished() -> None:
     done = task("stopped", stop_reason="Stop Reason FULL_LOAD_ONLY_FINISHED")
     assert update_summary(SETTINGS, SETTINGS, done, StackOperation.UPDATE_ROLLBACK) == "nothing"
@@ -895,6 +912,23 @@ def test_a_restart_of_a_starting_task_knows_its_run_by_the_new_position_without_
     decision = decide_poll(restart, {ARN: ours}, NEW_CDC, NOW)
     assert isinstance(decision, Complete)
     assert isinstance(decide_poll(restart, {ARN: old_run}, NEW_CDC, NOW), Stop)
+
+
+def test_a_restart_of_a_starting_task_knows_its_run_by_the_new_cdc_stop_without_stop_dates() -> (
+    None
+):
+    """For a DMS that clears StopDate when a run starts: the run with the CdcStopPosition the
+    previous settings did not have is the new one."""
+    stop = "server_time:2027-01-01T00:00:00"
+    new = replace(SETTINGS, cdc_stop_position=stop)
+    starting = task("starting", migration_type="cdc", marks=RunMarks(), recovery_checkpoint="")
+    restart = plan(rest=(ARN,), start_pending=True, snapshot=snapshot(starting))
+    old_run = replace(starting, status="running", marks=RunMarks(D2, D2, D2, ""))
+    ours = replace(old_run, cdc_stop_position=stop)
+    assert isinstance(decide_poll(restart, {ARN: ours}, new, NOW, SETTINGS), Complete)
+    assert isinstance(decide_poll(restart, {ARN: old_run}, new, NOW, SETTINGS), Stop)
+    # The same stop as before is no sign: the old run may have it too.
+    assert isinstance(decide_poll(restart, {ARN: ours}, new, NOW, new), Stop)
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from tests.support.dms_double import (
     BEHAVIOURS,
     DEPROVISION_AFTER_SECONDS,
+    FAILED_FIRST_START_RAN,
     Behaviour,
     DmsDouble,
     DmsError,
@@ -35,7 +36,7 @@ T1 = task_arn("T1")
 R1 = config_arn("R1")
 
 
-@pytest.fixture(params=BEHAVIOURS, ids=lambda behaviour: behaviour.name)
+@pytest.fixture(params=(*BEHAVIOURS, FAILED_FIRST_START_RAN), ids=lambda behaviour: behaviour.name)
 def served(
     request: pytest.FixtureRequest,
 ) -> Iterator[tuple[DmsDouble, DatabaseMigrationServiceClient]]:
@@ -86,6 +87,10 @@ def test_a_task_with_a_full_load_refuses_a_second_start_replication(
     # running for the first time".
     double, client = served
     double.add_task("T1", status="stopped")
+    if not double.behaviour.refuses_second_start_replication:
+        start(client, "start-replication")  # the other reading: a fresh start, a reload
+        assert double.tasks[T1].run.full_load_finish_date is None
+        return
     with pytest.raises(ClientError, match="valid only for tasks running for the first time"):
         start(client, "start-replication")
 
@@ -101,16 +106,21 @@ def test_a_cdc_task_starts_from_a_new_position_with_start_replication(
     assert double.tasks[T1].cdc_start_position == "0/5120E10"
 
 
-def test_a_failed_first_start_has_not_run(served: tuple[DmsDouble, Any]) -> None:
+def test_a_failed_first_start_is_a_reading(served: tuple[DmsDouble, Any]) -> None:
+    """Startable or not, and counted as a run or not: the reference says neither."""
     double, client = served
     double.add_task("T1", fails_while_starting="Error connecting to source")
     start(client, "start-replication")
     assert settle(double, T1) == "failed"
-    assert (
-        code_of(lambda: start(client, "resume-processing"))
-        == "InvalidParameterCombinationException"
-    )
-    start(client, "start-replication")
+    if not double.behaviour.failed_is_startable:
+        for start_type in ("start-replication", "resume-processing"):
+            assert code_of(lambda: start(client, start_type)) == "InvalidResourceStateFault"  # noqa: B023
+        return
+    ran, never_ran = ("resume-processing", "start-replication")
+    if double.behaviour.failed_first_start_is_a_run:
+        ran, never_ran = never_ran, ran
+    assert code_of(lambda: start(client, ran)) == "InvalidParameterCombinationException"
+    start(client, never_ran)
     assert settle(double, T1) == "running"
 
 
@@ -209,8 +219,30 @@ def test_a_task_stops_at_its_cdc_stop_position_and_keeps_it(served: tuple[DmsDou
         double.advance()
     task = double.tasks[T1]
     assert (task.status, task.stop_reason) == ("stopped", "Stop Reason STOPPED_AT_SERVER_TIME")
-    start(client, "resume-processing")  # without a CdcStopPosition: the stored one stays
-    assert task.cdc_stop_position == stop_at
+    start(client, "resume-processing")  # without a CdcStopPosition
+    kept = task.cdc_stop_position == stop_at
+    assert kept is double.behaviour.start_keeps_cdc_stop
+    assert task.cdc_stop_position in (stop_at, "")
+
+
+def test_a_stop_date_is_set_on_every_stop_and_cleared_only_in_one_reading(
+    served: tuple[DmsDouble, Any],
+) -> None:
+    double, client = served
+    double.add_task("T1", status="running", migration_type="cdc")
+    client.stop_replication_task(ReplicationTaskArn=T1)
+    assert settle(double, T1) == "stopped"
+    first_stop = double.tasks[T1].run.stop_date
+    assert first_stop is not None
+    start(client, "resume-processing")
+    kept = double.tasks[T1].run.stop_date == first_stop
+    assert kept is double.behaviour.keeps_stop_date
+    assert settle(double, T1) == "running"
+    client.stop_replication_task(ReplicationTaskArn=T1)
+    assert settle(double, T1) == "stopped"
+    second_stop = double.tasks[T1].run.stop_date
+    assert second_stop is not None
+    assert second_stop > first_stop
 
 
 def test_resume_with_a_position_is_the_behaviour_s_choice(served: tuple[DmsDouble, Any]) -> None:

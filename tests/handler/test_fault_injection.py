@@ -43,7 +43,9 @@ from dms_task_starter_runtime.state import State, snapshot
 from dms_task_starter_runtime.text import truncate
 
 from tests.support.dms_double import (
+    BEHAVIOURS,
     CLOCK_START,
+    FAILED_FIRST_START_RAN,
     Call,
     DmsDouble,
     DmsError,
@@ -755,9 +757,15 @@ def test_stop_whose_answer_and_look_are_lost_is_confirmed_by_is_complete(
 def test_a_task_deleted_between_the_read_and_the_stop_leaves_nothing_to_stop(
     faulty: FaultyDouble, stack_status: FixedStack
 ) -> None:
-    """The stop finds no task (ResourceNotFoundFault): the Delete has nothing left to do."""
+    """Someone stopped and deleted the task after the read: the stop finds no task
+    (ResourceNotFoundFault), and the Delete has nothing left to do."""
     faulty.add_task("T1", status="running")
-    faulty.meddling[STOP] = lambda: faulty.tasks.pop(T1) and None
+
+    def stopped_and_deleted_by_someone_else() -> None:
+        faulty.tasks[T1].status = "stopped"
+        faulty.delete_task(T1)
+
+    faulty.meddling[STOP] = stopped_and_deleted_by_someone_else
     stack_status.status = "DELETE_IN_PROGRESS"
     result = succeeds(cfn_event("Delete", props(), physical_id=T1), faulty)
     assert result.physical_id == T1
@@ -811,8 +819,6 @@ FAILED_STARTING: Final = (
         ("ready", "start-replication"),
         ("stopped", "resume-processing"),
         ("creating", "start-replication"),
-        # A first start that failed before the task ran: it never ran, so start-replication.
-        ("failed", "start-replication"),
     ],
 )
 def test_task_failing_while_starting(
@@ -828,6 +834,36 @@ def test_task_failing_while_starting(
     assert status(faulty, T1) == "failed"
     assert_nothing_left_started(faulty, stack_status, failure)
     assert faulty.writes() == [start_task(T1, start_type)]  # the rollback has nothing to stop
+
+
+@pytest.mark.parametrize(
+    "behaviour", [*BEHAVIOURS, FAILED_FIRST_START_RAN], indirect=True, ids=lambda b: b.name
+)
+def test_task_whose_first_start_failed_failing_again(
+    faulty: FaultyDouble, stack_status: FixedStack
+) -> None:
+    """No run's evidence: start-replication; DMS counting the failed start as a run refuses
+    it, and the start of a task that ran is made instead; DMS that cannot start a failed
+    task refuses both, and that refusal is the failure."""
+    faulty.add_task("T1", status="failed")
+    faulty.fail_next_start(T1, "Error connecting to source")
+    failure = fails(cfn_event("Create", props()), faulty)
+    assert failure.physical_id == T1
+    if not faulty.behaviour.failed_is_startable:
+        assert failure.reason == (
+            f"StartReplicationTask for {T1} failed, it is not in a state that allows it: "
+            "InvalidResourceStateFault: Replication cannot be started, current status is failed"
+        )
+        assert faulty.writes() == []
+    else:
+        ran = faulty.behaviour.failed_first_start_is_a_run
+        start_type = "resume-processing" if ran else "start-replication"
+        assert failure.reason == FAILED_STARTING
+        assert faulty.writes() == [start_task(T1, start_type)]
+        refused = [(START, "InvalidParameterCombinationException")] if ran else []
+        assert faulty.rejected == refused
+    assert status(faulty, T1) == "failed"
+    assert_nothing_left_started(faulty, stack_status, failure)
 
 
 def test_replication_failing_while_starting(faulty: FaultyDouble, stack_status: FixedStack) -> None:

@@ -144,6 +144,30 @@ class Behaviour:
     deprovisioned it (``DEPROVISION_AFTER_SECONDS`` after its stop). The reference describes
     the call as returning "provisioned DMS Serverless replications" and gives a
     ``ReplicationDeprovisionTime``; it does not say what becomes of the deprovisioned ones."""
+    refuses_second_start_replication: bool = True
+    """Whether a second ``start-replication`` of a task (or replication) with a full load is
+    refused. The reference says only that it "is the only valid action ... for the first
+    time"; the refusal ("Start Type : START_REPLICATION, valid only for tasks running for
+    the first time") is seen in public runbooks. Accepted, it would be a fresh start: a
+    reload. The starter never sends it to one that ran, so it holds under both."""
+    failed_first_start_is_a_run: bool = False
+    """Whether a first start that failed before the task ran counts as a run (DMS then
+    refuses a second ``start-replication`` with a full load and accepts a resume). The
+    reference speaks of "the first time a task ... is run" without saying. The starter,
+    which sees no run's evidence, sends ``start-replication`` and, refused, the start type
+    of a task that ran; ``FAILED_FIRST_START_RAN`` is the reading that exercises it."""
+    failed_is_startable: bool = True
+    """Whether a ``failed`` task or replication can be started. The reference lists
+    ``failed`` without saying; the DMS console offers Restart/Resume for it. Not startable,
+    DMS refuses the start (InvalidResourceStateFault) and the starter fails with that
+    refusal (a rollback gives up with a warning)."""
+    start_keeps_cdc_stop: bool = True
+    """Whether a start without ``CdcStopPosition`` keeps the stored one (or clears it). The
+    reference does not say. The rollback of an update that added a cdc_stop restarts the
+    task without one: cleared in one reading, kept (and reported) in the other."""
+    keeps_stop_date: bool = True
+    """Whether ``StopDate`` stays set until the next stop (or is cleared when a new run
+    starts). The reference: "The date the replication task was stopped", nothing more."""
 
     @property
     def name(self) -> str:
@@ -153,6 +177,17 @@ class Behaviour:
             f"-steps-{self.transition_steps}"
             f"-{'lists' if self.lists_unstarted_replications else 'hides'}-unstarted"
             f"-{'lists' if self.lists_deprovisioned_replications else 'hides'}-deprovisioned"
+            + "".join(
+                f"-{name}"
+                for name, differs in (
+                    ("accepts-second-start-replication", not self.refuses_second_start_replication),
+                    ("failed-first-start-ran", self.failed_first_start_is_a_run),
+                    ("failed-not-startable", not self.failed_is_startable),
+                    ("start-clears-cdc-stop", not self.start_keeps_cdc_stop),
+                    ("start-clears-stop-date", not self.keeps_stop_date),
+                )
+                if differs
+            )
         )
 
 
@@ -164,9 +199,18 @@ BEHAVIOURS: Final = (
         transition_steps=3,
         lists_unstarted_replications=False,
         lists_deprovisioned_replications=False,
+        refuses_second_start_replication=False,
+        failed_is_startable=False,
+        start_keeps_cdc_stop=False,
+        keeps_stop_date=False,
     ),
 )
 """Two opposite readings of every open point; suites run against both."""
+FAILED_FIRST_START_RAN: Final = Behaviour(failed_first_start_is_a_run=True)
+"""The third reading: a failed first start counts as a run, a failed task is startable
+and a second ``start-replication`` with a full load is refused. It contradicts the second
+reading (there a failed task cannot be started at all), so the suites about failed first
+starts run under it as well."""
 
 
 class ServedError(Exception):
@@ -377,6 +421,8 @@ class DmsDouble:
             item.has_run = True
         if item.has_run:
             self._give_history(item)
+        elif item.status == "failed" and self.behaviour.failed_first_start_is_a_run:
+            item.has_run = True  # DMS's own view; the description shows no run's evidence
         following = then or USUAL_NEXT.get(item.status, "")
         if following:
             self._transition(item, item.status, following)
@@ -456,6 +502,7 @@ class DmsDouble:
             item.fails_while_starting = ""
             item._pending_dates = ""
             item._queue = []
+            item.has_run = item.has_run or self.behaviour.failed_first_start_is_a_run
             return
         item.has_run = True
         if isinstance(item, FakeReplication):
@@ -671,7 +718,11 @@ class DmsDouble:
                 "InvalidParameterCombinationException",
                 "CdcStartTime and CdcStartPosition cannot be specified together",
             )
-        at_rest = ("created", *AT_REST) if isinstance(item, FakeReplication) else AT_REST
+        at_rest: tuple[str, ...] = (
+            ("created", *AT_REST) if isinstance(item, FakeReplication) else AT_REST
+        )
+        if not self.behaviour.failed_is_startable:
+            at_rest = tuple(status for status in at_rest if status != "failed")
         if item.status not in at_rest:
             raise DmsError(
                 "InvalidResourceStateFault",
@@ -681,11 +732,11 @@ class DmsDouble:
         if refusal:
             raise DmsError("InvalidParameterCombinationException", refusal)
 
-    @staticmethod
-    def _start_type_refusal(item: Replicating, start_type: str) -> str:
+    def _start_type_refusal(self, item: Replicating, start_type: str) -> str:
         """Why DMS refuses ``start_type`` for ``item`` ("" when it accepts it)."""
         if start_type == "start-replication":
-            if item.has_run and item.migration_type in FULL_LOAD_TYPES:
+            refused = self.behaviour.refuses_second_start_replication
+            if refused and item.has_run and item.migration_type in FULL_LOAD_TYPES:
                 return (
                     "Start Type : START_REPLICATION, valid only for tasks running for the "
                     "first time"
@@ -721,6 +772,10 @@ class DmsDouble:
             ).strftime("%Y-%m-%dT%H:%M:%S")
         if "CdcStopPosition" in params:
             item.cdc_stop_position = params["CdcStopPosition"]
+        elif not self.behaviour.start_keeps_cdc_stop:
+            item.cdc_stop_position = ""
+        if not self.behaviour.keeps_stop_date:
+            item.run.stop_date = None
         if self.behaviour.start_dates is StartDates.AT_START_CALL:
             self._set_start_dates(item, start_type)
         else:
