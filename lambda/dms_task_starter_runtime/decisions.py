@@ -195,6 +195,29 @@ def start_inputs(settings: StarterSettings) -> tuple[object, ...]:
     )
 
 
+def check_restart_recognisable(
+    old: StarterSettings | None, settings: StarterSettings, task: State
+) -> None:
+    """A restart must tell the run it stops from the run it starts.
+
+    A task still starting shows neither start dates nor a StopDate where DMS dates a run
+    only once it runs and clears StopDate when a run starts (the reference says neither).
+    Then only what the new start sends marks the new run: a new CDC start position or a
+    new CdcStopPosition. Without one, a restart would stop its own run again and again.
+    """
+    if task.phase is not Phase.STARTING or any(task.marks.starts) or task.marks.stop:
+        return
+    new_position = settings.cdc_start_position is not None and cdc_start_changed(old, settings)
+    stop = settings.cdc_stop_position
+    new_stop = stop is not None and (old is None or old.cdc_stop_position != stop)
+    if not (new_position or new_stop):
+        raise StarterError(
+            f"{task.kind.noun} {task.arn} is still starting and DMS has not dated that run "
+            "yet: restarting it now for the new start settings could not tell that run from "
+            "its own. Nothing was done; deploy again once it runs."
+        )
+
+
 def cdc_start_changed(old: StarterSettings | None, new: StarterSettings) -> bool:
     """Whether an Update asks for a CDC start that was not applied before."""
     if not new.has_cdc_start:
@@ -373,6 +396,7 @@ def _decide_same_task(
     send_cdc_start = cdc_start_changed(old, settings)
     if changed and checked.phase in (Phase.STARTING, Phase.RUNNING):
         check_cdc_stop_ahead(settings, now)
+        check_restart_recognisable(old, settings, checked)
         plan = _plan(
             settings,
             checked,

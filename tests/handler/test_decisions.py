@@ -353,6 +353,45 @@ def test_a_new_cdc_start_on_a_cdc_task_that_ran_is_a_start_replication() -> None
     )
 
 
+UNDATED_STARTING = task("starting", marks=RunMarks(), recovery_checkpoint="")
+NEW_DEFINITION = replace(SETTINGS, task_definition_digest="d2")
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "expected"),
+    [
+        (UNDATED_STARTING, NEW_DEFINITION, "fail"),
+        (UNDATED_STARTING, replace(SETTINGS, cdc_start_time=T1), "fail"),
+        # What the new start sends marks its run: a new position, a new stop.
+        (UNDATED_STARTING, NEW_CDC, "rest T1; then start; await running"),
+        (
+            UNDATED_STARTING,
+            replace(SETTINGS, cdc_stop_position="server_time:2027-01-01T00:00:00"),
+            "rest T1; then start; await running",
+        ),
+        # Dated, or with a StopDate: its dates tell the runs apart.
+        (task("starting"), NEW_DEFINITION, "rest T1; then start; await running"),
+        (
+            replace(UNDATED_STARTING, marks=RunMarks(stop=D1)),
+            NEW_DEFINITION,
+            "rest T1; then start; await running",
+        ),
+    ],
+)
+def test_a_restart_of_a_starting_task_needs_a_way_to_tell_its_run(
+    current: State, new: StarterSettings, expected: str
+) -> None:
+    actual = update_summary(SETTINGS, new, current)
+    if expected != "fail":
+        assert actual == expected
+        return
+    assert actual == (
+        f"fail: Replication task {ARN} is still starting and DMS has not dated that run yet: "
+        "restarting it now for the new start settings could not tell that run from its own. "
+        "Nothing was done; deploy again once it runs."
+    )
+
+
 def test_update_with_unreadable_old_settings_does_not_restart() -> None:
     assert update_summary(None, NEW_CDC, task("running")) == "await running"
 

@@ -185,6 +185,31 @@ def test_a_new_cdc_stop_while_the_task_is_starting_is_applied_once(
     assert double.tasks[T1].status == "running"
 
 
+def test_a_definition_change_while_the_task_is_starting_never_restarts_it_twice(
+    double: DmsDouble, stack_status: FixedStack
+) -> None:
+    """Nothing the new start sends marks its run: dated at the start call, the run is told
+    by its dates; dated only once it runs, with StopDate cleared by a start, it cannot be,
+    and the Update fails before any write rather than stop its own run again and again."""
+    double.add_task("T1")
+    run_provider(cfn_event("Create", props(WaitFor="nothing")), double)
+    assert double.tasks[T1].status == "starting"
+    stack_status.status = "UPDATE_IN_PROGRESS"
+    new, old = props(TaskDefinitionDigest="d2"), props(WaitFor="nothing", TaskDefinitionDigest="d1")
+    first = start_task(T1, "start-replication")
+    if double.behaviour.start_dates is StartDates.AT_START_CALL:
+        update(double, new, old)
+        assert double.writes() == [first, stop_task(T1), start_task(T1, "resume-processing")]
+        assert double.tasks[T1].status == "running"
+        return
+    assert reason(lambda: update(double, new, old)) == (
+        f"Replication task {T1} is still starting and DMS has not dated that run yet: "
+        "restarting it now for the new start settings could not tell that run from its own. "
+        "Nothing was done; deploy again once it runs."
+    )
+    assert double.writes() == [first]
+
+
 def test_a_rollback_after_a_restart_does_not_replay_the_old_start(
     double: DmsDouble, stack_status: FixedStack
 ) -> None:

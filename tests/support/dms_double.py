@@ -3,17 +3,16 @@
 It keeps replication tasks and DMS Serverless replications and answers the DMS JSON
 protocol (``AmazonDMSv20160101.<Operation>``). What the reference documents, it enforces:
 
-- StartReplicationTask / StartReplication only from ``ready``, ``stopped`` or ``failed``;
+- StartReplicationTask / StartReplication only from ``ready``, ``stopped`` (or ``failed``);
   ``start-replication`` for a first run, and again later only for a ``cdc`` task (the
   reference: "For a cdc only task, to start from a specific position, you must use
   start-replication"); for a task with a full load a second one is refused with DMS's
   words ("Start Type : START_REPLICATION, valid only for tasks running for the first
-  time"). ``resume-processing`` and ``reload-target`` on a task that never ran are
-  refused ("only available for previously executed tasks": DMS would run them into data
-  errors); ``reload-target`` on a ``cdc`` task, which has nothing to load, is refused too.
-  A task whose first start failed before it ran has not run.
-- CdcStartTime with CdcStartPosition is an error; a start without CdcStopPosition keeps
-  the stored one.
+  time", from public runbooks: a reading). ``resume-processing`` and ``reload-target``
+  on a task that never ran are refused ("only available for previously executed tasks":
+  DMS would run them into data errors); ``reload-target`` on a ``cdc`` task, which has
+  nothing to load, is refused too.
+- CdcStartTime with CdcStartPosition is an error.
 - StopReplicationTask / StopReplication only from ``running``.
 - ``StartDate`` moves on a fresh start or a resume, ``FreshStartDate`` on a fresh start
   or a target reload, ``StopDate`` on every stop; full loads start and finish with their
@@ -27,9 +26,12 @@ protocol (``AmazonDMSv20160101.<Operation>``). What the reference documents, it 
 What the reference leaves open is a ``Behaviour`` setting, so that tests can run the
 starter against each reading (see ``BEHAVIOURS``): when the start dates appear (at the
 start call or only once the task runs), whether resume-processing honours a
-CdcStartPosition, how many steps a transitional status lasts, and whether
+CdcStartPosition, how many steps a transitional status lasts, whether
 DescribeReplications lists a replication that never started, or one that DMS deprovisioned
-after a stop.
+after a stop, whether a second ``start-replication`` with a full load is refused, whether a
+failed first start counts as a run, whether ``failed`` can be started, whether a start
+without CdcStopPosition keeps the stored one, and whether StopDate is cleared when a run
+starts. docs/dms-readings.md says how the starter holds under each.
 
 Time is virtual: ``advance(seconds)`` moves the clock and every transitional status one
 step. Every call is recorded with its exact parameters.
@@ -157,17 +159,21 @@ class Behaviour:
     which sees no run's evidence, sends ``start-replication`` and, refused, the start type
     of a task that ran; ``FAILED_FIRST_START_RAN`` is the reading that exercises it."""
     failed_is_startable: bool = True
-    """Whether a ``failed`` task or replication can be started. The reference lists
-    ``failed`` without saying; the DMS console offers Restart/Resume for it. Not startable,
-    DMS refuses the start (InvalidResourceStateFault) and the starter fails with that
-    refusal (a rollback gives up with a warning)."""
+    """Whether a ``failed`` task or replication can be started. The reference describes
+    ``failed`` ("failed to successfully complete the database migration in response to
+    running StartReplicationTask") without saying; for ModifyReplicationConfig it names
+    FAILED among the statuses that allow the call. Not startable, DMS refuses the start
+    (InvalidResourceStateFault) and the starter fails with that refusal (a rollback gives
+    up with a warning instead)."""
     start_keeps_cdc_stop: bool = True
     """Whether a start without ``CdcStopPosition`` keeps the stored one (or clears it). The
-    reference does not say. The rollback of an update that added a cdc_stop restarts the
-    task without one: cleared in one reading, kept (and reported) in the other."""
+    reference ("Indicates when you want a change data capture (CDC) operation to stop")
+    does not say. The rollback of an update that added a cdc_stop resumes the task without
+    one: that takes it back in one reading; in the other no start can."""
     keeps_stop_date: bool = True
     """Whether ``StopDate`` stays set until the next stop (or is cleared when a new run
-    starts). The reference: "The date the replication task was stopped", nothing more."""
+    starts). The reference: "The date the replication task was stopped", nothing more. A
+    restart tells its run by the new CdcStopPosition or CDC start position too."""
 
     @property
     def name(self) -> str:
