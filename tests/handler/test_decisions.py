@@ -644,36 +644,32 @@ def test_a_rolled_back_replacement_stops_the_new_task_and_resumes_the_old() -> N
     assert summary(decision) == "stop OLD; then start; await running"
 
 
-def test_a_rollback_puts_back_the_previous_cdc_stop() -> None:
-    previous = replace(SETTINGS, cdc_stop_position="server_time:2027-01-01T00:00:00")
-    forward = replace(SETTINGS, cdc_stop_position="server_time:2028-01-01T00:00:00")
+@pytest.mark.parametrize(
+    ("previous", "forward"),
+    [
+        # The update changed the cdc_stop: the previous one is put back.
+        ("server_time:2027-01-01T00:00:00", "server_time:2028-01-01T00:00:00"),
+        # The update added one: the task is resumed without one (where DMS clears a stored
+        # stop on such a start, it is gone; where it keeps it, no start can take it back).
+        (None, "server_time:2028-01-01T00:00:00"),
+    ],
+)
+def test_a_rollback_puts_back_the_previous_cdc_stop(previous: str | None, forward: str) -> None:
+    restored = replace(SETTINGS, cdc_stop_position=previous)
     decision = decide_starter_update(
-        forward, previous, task("running"), None, context(StackOperation.UPDATE_ROLLBACK)
-    )
-    assert summary(decision) == "stop T1; then start; await running"
-    stopped = task("stopped", marks=replace(RAN["marks"], stop="2026-03-01T11:00:00"))
-    poll = decide_poll(decision.plan, {ARN: stopped}, previous, NOW + 60)
-    assert isinstance(poll, Start)
-    assert (poll.parameters.start_type, poll.parameters.cdc_stop_position) == (
-        "resume-processing",
-        "server_time:2027-01-01T00:00:00",
-    )
-
-
-def test_a_rollback_takes_back_a_cdc_stop_the_update_added_to_a_running_task() -> None:
-    """The restored settings have no cdc_stop: the task is resumed without one (where DMS
-    clears a stored stop on such a start, it is gone; where it keeps it, nothing can)."""
-    added = replace(SETTINGS, cdc_stop_position="server_time:2028-01-01T00:00:00")
-    decision = decide_starter_update(
-        added, SETTINGS, task("running"), None, context(StackOperation.UPDATE_ROLLBACK)
-    )
-    assert summary(decision) == "stop T1; then start; await running"
-    stopped = task("stopped", marks=replace(RAN["marks"], stop="2026-03-01T11:00:00"))
-    poll = decide_poll(decision.plan, {ARN: stopped}, SETTINGS, NOW + 60)
-    assert isinstance(poll, Start)
-    assert (poll.parameters.start_type, poll.parameters.cdc_stop_position) == (
-        "resume-processing",
+        replace(SETTINGS, cdc_stop_position=forward),
+        restored,
+        task("running"),
         None,
+        context(StackOperation.UPDATE_ROLLBACK),
+    )
+    assert summary(decision) == "stop T1; then start; await running"
+    stopped = task("stopped", marks=replace(RAN["marks"], stop="2026-03-01T11:00:00"))
+    poll = decide_poll(decision.plan, {ARN: stopped}, restored, NOW + 60)
+    assert isinstance(poll, Start)
+    assert (poll.parameters.start_type, poll.parameters.cdc_stop_position) == (
+        "resume-processing",
+        previous,
     )
 
 

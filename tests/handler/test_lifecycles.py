@@ -17,6 +17,7 @@ from dms_task_starter_runtime.plan import StarterError
 from tests.support.dms_double import (
     BEHAVIOURS,
     FAILED_FIRST_START_RAN,
+    Call,
     DmsDouble,
     StartDates,
     endpoint_arn,
@@ -149,40 +150,35 @@ def test_a_delete_gets_the_longest_wait_whatever_the_create_had(double: DmsDoubl
     assert answer["Data"]["StarterTimeoutSeconds"] == "3000"
 
 
-def test_a_new_cdc_start_while_the_task_is_starting_is_applied(
-    double: DmsDouble, stack_status: FixedStack
+@pytest.mark.parametrize(
+    ("change", "restart"),
+    [
+        (
+            {"CdcStartPosition": POSITION},
+            start_task(T1, "start-replication", CdcStartPosition=POSITION),
+        ),
+        # No new position to know the new run by: its dates, or its new CdcStopPosition.
+        (
+            {"CdcStopPosition": "server_time:2026-06-01T00:00:00"},
+            start_task(T1, "resume-processing", CdcStopPosition="server_time:2026-06-01T00:00:00"),
+        ),
+    ],
+)
+def test_a_start_setting_changed_while_the_task_is_starting_is_applied_once(
+    double: DmsDouble, stack_status: FixedStack, change: dict[str, str], restart: Call
 ) -> None:
     double.add_task("T1", migration_type="cdc")
     run_provider(cfn_event("Create", props(WaitFor="nothing")), double)
     assert double.tasks[T1].status == "starting"
     stack_status.status = "UPDATE_IN_PROGRESS"
-    update(double, props(CdcStartPosition=POSITION), old=props(WaitFor="nothing"))
+    update(double, props(**change), old=props(WaitFor="nothing"))
     assert double.writes() == [
         start_task(T1, "start-replication"),
         stop_task(T1),  # once it runs, however late DMS dated that run
-        start_task(T1, "start-replication", CdcStartPosition=POSITION),
-    ]
-    assert double.tasks[T1].cdc_start_position == POSITION
-    assert double.tasks[T1].status == "running"
-
-
-def test_a_new_cdc_stop_while_the_task_is_starting_is_applied_once(
-    double: DmsDouble, stack_status: FixedStack
-) -> None:
-    """No new start position to recognise the new run by: it is told from the old one by
-    its dates, whether DMS dates a run at the call or once it runs, and keeps StopDate or not."""
-    stop_at = "server_time:2026-06-01T00:00:00"
-    double.add_task("T1", migration_type="cdc")
-    run_provider(cfn_event("Create", props(WaitFor="nothing")), double)
-    assert double.tasks[T1].status == "starting"
-    stack_status.status = "UPDATE_IN_PROGRESS"
-    update(double, props(CdcStopPosition=stop_at), old=props(WaitFor="nothing"))
-    assert double.writes() == [
-        start_task(T1, "start-replication"),
-        stop_task(T1),
-        start_task(T1, "resume-processing", CdcStopPosition=stop_at),
+        restart,
     ]
     assert double.tasks[T1].status == "running"
+    assert double.tasks[T1].cdc_start_position == change.get("CdcStartPosition", "")
 
 
 def test_a_definition_change_while_the_task_is_starting_never_restarts_it_twice(

@@ -126,29 +126,22 @@ UNLISTED_CONFIG = {
 }
 
 
-def test_an_unlisted_configuration_this_starter_never_started_reads_as_created() -> None:
-    read = unlisted_replication_state(UNLISTED_CONFIG, started_before=False)
-    assert (read.status, read.phase, read.has_run, read.listed) == (
-        "created",
-        Phase.AT_REST,
-        False,
-        True,
-    )
-
-
-def test_an_unlisted_configuration_this_starter_started_ran_and_is_not_listed() -> None:
-    """DescribeReplications describes provisioned replications: one DMS deprovisioned after
-    its stop is at rest, ran, and DMS cannot say whether it finished."""
-    read = unlisted_replication_state(UNLISTED_CONFIG, started_before=True)
-    assert (read.status, read.phase, read.has_run, read.listed) == (
-        "not listed",
-        Phase.AT_REST,
-        True,
-        False,
-    )
+@pytest.mark.parametrize(
+    ("started_before", "expected"),
+    [
+        (False, ("created", Phase.AT_REST, False, True)),
+        # DescribeReplications describes provisioned replications: one DMS deprovisioned
+        # after its stop is at rest, ran, and DMS cannot say whether it finished.
+        (True, ("not listed", Phase.AT_REST, True, False)),
+    ],
+)
+def test_an_unlisted_configuration_reads_by_the_starters_history(
+    started_before: bool, expected: tuple[str, Phase, bool, bool]
+) -> None:
+    read = unlisted_replication_state(UNLISTED_CONFIG, started_before=started_before)
+    assert (read.status, read.phase, read.has_run, read.listed) == expected
     assert not read.finished
-    assert read.describe() == "not listed"
-    assert read.attributes()["Status"] == "not listed"
+    assert read.attributes()["Status"] == expected[0]
 
 
 @pytest.mark.parametrize(
