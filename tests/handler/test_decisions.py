@@ -1119,6 +1119,39 @@ def test_start_parameters(
     assert (parameters.start_type, parameters.cdc_start_position) == expected
 
 
+@pytest.mark.parametrize(
+    ("current", "kind", "type_if_ran"),
+    [
+        # A failed first start: no run's evidence, but DMS may count it as a run.
+        (task("failed", marks=RunMarks(), recovery_checkpoint=""), Kind.TASK, "resume-processing"),
+        (
+            task("failed", marks=RunMarks(), recovery_checkpoint="", migration_type="full-load"),
+            Kind.REPLICATION,
+            "reload-target",  # a full-load replication cannot resume
+        ),
+        (task("ready"), Kind.TASK, None),
+        (task("stopped"), Kind.TASK, None),
+    ],
+)
+def test_a_start_after_a_failed_first_start_carries_the_type_of_a_task_that_ran(
+    current: State, kind: Kind, type_if_ran: str | None
+) -> None:
+    parameters = start_parameters(
+        replace(NEW_CDC, kind=kind, start_type=None),
+        replace(current, kind=kind),
+        plan(send_cdc_start=True),
+    )
+    assert parameters.type_if_ran == type_if_ran
+    as_run = parameters.as_run
+    if type_if_ran is None:
+        assert as_run is None
+        return
+    assert parameters.start_type == "start-replication"
+    assert as_run == replace(parameters, start_type=type_if_ran, type_if_ran=None)
+    assert as_run.cdc_start_position == "0/5120E10"  # the same CDC settings
+    assert as_run.as_run is None  # tried once
+
+
 def test_a_restoring_start_of_a_full_load_serverless_replication_reloads() -> None:
     replication = State(
         arn=ARN,
