@@ -38,6 +38,7 @@ TASK_ARN_FILTER: Final = "replication-task-arn"
 CONFIG_ARN_FILTER: Final = "replication-config-arn"
 NOT_FOUND_CODE: Final = "ResourceNotFoundFault"
 INVALID_STATE_CODE: Final = "InvalidResourceStateFault"
+INVALID_COMBINATION_CODE: Final = "InvalidParameterCombinationException"
 NO_ANSWER_CODE: Final = "NoAnswer"
 """The code of a call that got no HTTP answer at all (connection or read timeout)."""
 TRANSIENT_CODES: Final = frozenset(
@@ -50,7 +51,7 @@ ERROR_EXPLANATIONS: Final = {
     NOT_FOUND_CODE: "it does not exist",
     INVALID_STATE_CODE: "it is not in a state that allows it",
     "InvalidParameterValueException": "DMS rejected a parameter value",
-    "InvalidParameterCombinationException": "DMS rejected the combination of parameters",
+    INVALID_COMBINATION_CODE: "DMS rejected the combination of parameters",
     NO_ANSWER_CODE: "DMS did not answer",
 }
 

@@ -36,6 +36,7 @@ from dms_task_starter_runtime.decisions import (
     decide_starter_create,
     decide_starter_delete,
     delete_reads_task,
+    started_before,
 )
 from dms_task_starter_runtime.guards import (
     changed_tasks,
@@ -65,7 +66,7 @@ from dms_task_starter_runtime.state import (
     snapshot,
     started_since,
     task_state,
-    unstarted_replication_state,
+    unlisted_replication_state,
 )
 
 if TYPE_CHECKING:
@@ -116,8 +117,12 @@ def now_epoch_seconds() -> int:
 # -- reading ------------------------------------------------------------------------------
 
 
-def read(kind: Kind, arn: str) -> State | None:
-    """A task or Serverless replication as DMS reports it; None when it does not exist."""
+def read(kind: Kind, arn: str, *, started: bool = False) -> State | None:
+    """A task or Serverless replication as DMS reports it; None when it does not exist.
+
+    ``started``: this starter started it before, which tells a replication DMS no longer
+    lists (deprovisioned after a stop) from one that never started.
+    """
     if kind is Kind.TASK:
         task = dms.describe_task(arn)
         return None if task is None else task_state(task)
@@ -125,7 +130,15 @@ def read(kind: Kind, arn: str) -> State | None:
     if replication is not None:
         return replication_state(replication)
     config = dms.describe_replication_config(arn)
-    return None if config is None else unstarted_replication_state(config)
+    return None if config is None else unlisted_replication_state(config, started_before=started)
+
+
+def read_history(kind: Kind, arn: str, request: CloudFormationCustomResourceEvent) -> State | None:
+    """``read``, knowing from the request whether this starter started ``arn`` before."""
+    physical_id = "" if request.request_type == "Create" else request.physical_resource_id
+    old_arn = (request.old_resource_properties or {}).get(kind.arn_prop)
+    old = old_arn if isinstance(old_arn, str) else None
+    return read(kind, arn, started=started_before(physical_id, old, arn))
 
 
 def read_operation(request: CloudFormationCustomResourceEvent) -> StackOperation:
@@ -155,6 +168,10 @@ def start(parameters: StartParameters, before: Snapshot) -> State:
             return task_state(dms.start_task(_task_start_request(parameters)))
         return replication_state(dms.start_replication(_replication_start_request(parameters)))
     except dms.DmsCallError as error:
+        as_run = parameters.as_run
+        if error.code == dms.INVALID_COMBINATION_CODE and as_run is not None:
+            _log(f"DMS counts the failed first start as a run: starting with {as_run.start_type}")
+            return start(as_run, before)
         if not _may_have_started(error):
             raise
         try:
@@ -318,8 +335,12 @@ def _starter_on_event(
     try:
         settings = parse_starter_settings(request.resource_properties, kind)
         old = _old_properties(lambda props: parse_starter_settings(props, kind), request)
-        task = read(kind, settings.arn)
-        old_task = read(kind, old.arn) if old is not None and old.arn != settings.arn else None
+        task = read_history(kind, settings.arn, request)
+        old_task = (
+            read_history(kind, old.arn, request)
+            if old is not None and old.arn != settings.arn
+            else None
+        )
         decision = decide_starter_update_behind_guard(old, settings, task, old_task, context)
         return carry_out(decision, task, request)
     except (StarterError, InvalidSettingError, dms.DmsCallError) as error:
@@ -410,9 +431,10 @@ def _is_complete(request: CloudFormationCustomResourceEvent, now: int) -> dict[s
     plan = Plan.from_data(request.get("Data") or {})
     arns = {plan.subject, *plan.rest, plan.handover_from} - {""}
     try:
-        tasks = {arn: read(arn_kind(arn, plan.kind), arn) for arn in sorted(arns)}
+        tasks = {arn: read_history(arn_kind(arn, plan.kind), arn, request) for arn in sorted(arns)}
         settings = _poll_settings(request, plan)
-        decision = decide_poll(plan, tasks, settings, now)
+        replaced = _replaced_settings(request) if settings is not None else None
+        decision = decide_poll(plan, tasks, settings, now, replaced)
         _log(decision.note, tasks.get(plan.subject), decision=type(decision).__name__.lower())
         return _carry_out_poll(decision, plan, tasks)
     except (StarterError, InvalidSettingError, dms.DmsCallError) as error:
@@ -432,6 +454,17 @@ def _poll_settings(
     if kind is None:
         return StarterSettings(arn=plan.subject, kind=plan.kind)
     return parse_starter_settings(request.resource_properties, kind)
+
+
+def _replaced_settings(request: CloudFormationCustomResourceEvent) -> StarterSettings | None:
+    """A starter's settings before the Update this poll belongs to, if they were valid."""
+    kind = STARTER_KINDS.get(request.resource_type)
+    if kind is None or request.request_type != "Update":
+        return None
+    replaced: StarterSettings | None = _old_properties(
+        lambda props: parse_starter_settings(props, kind), request
+    )
+    return replaced
 
 
 def _carry_out_poll(
