@@ -24,8 +24,14 @@ REPLICATION_STARTER_RESOURCE_TYPE: Final = "Custom::DmsReplicationStarter"
 """CloudFormation type of the resource that starts a DMS Serverless replication."""
 
 STACK_TAG_KEY: Final = "dms-task-starter:stack"
-"""Tag on the DMS tasks and replication configurations of a stack that has starters; its
-value is the stack id. The handler role may start and stop what carries its stack's tag."""
+"""Tag the handler puts (by API) on a task or replication configuration its stack does not
+own: one given by ARN, or of another stack. Its value is the stack id; the handler role may
+start and stop what carries its stack's tag."""
+
+CLOUDFORMATION_STACK_TAG_KEY: Final = "aws:cloudformation:stack-id"
+"""The system tag CloudFormation itself puts on every resource it creates (the resource
+schemas of tasks and configurations say ``cloudFormationSystemTags: true``): the stack's id.
+The handler role may start and stop what its own stack created, without a template tag."""
 
 
 class Kind(Enum):

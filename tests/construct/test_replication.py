@@ -3,6 +3,8 @@ grants, and the settings refused at synth time."""
 
 from __future__ import annotations
 
+import json
+
 import re
 from typing import TYPE_CHECKING, Any, Final
 
@@ -89,13 +91,14 @@ def test_properties_of_a_config_in_the_template(mixed: Synthesized) -> None:
     assert parsed.migration_type == "full-load-and-cdc"
 
 
-def test_the_config_is_tagged_and_granted_by_the_tag(mixed: Synthesized) -> None:
+def test_the_config_is_not_tagged_and_granted_by_the_stacks_tags(mixed: Synthesized) -> None:
     (config,) = mixed.resources("AWS::DMS::ReplicationConfig").values()
-    assert STACK_TAG in config["Properties"]["Tags"]
+    assert STACK_TAG["Key"] not in json.dumps(config["Properties"].get("Tags", []))
     statements = [s for _, s in mixed.handler_role_statements()]
     starting = [s for s in statements if "dms:StartReplication" in as_list(s["Action"])]
-    assert len(starting) == 1
-    assert "Condition" in starting[0]
+    # CloudFormation's system tag (what the stack created) and the handler's tag.
+    assert len(starting) == 2
+    assert all("Condition" in s for s in starting)
 
 
 def test_the_starter_depends_on_the_role(mixed: Synthesized) -> None:
