@@ -15,7 +15,7 @@ import pytest
 from aws_cdk import App, CfnParameter, NestedStack, Stack
 from aws_cdk import aws_dms as dms
 from aws_cdk import aws_iam as iam
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Template
 from dms_task_starter import ReplicationTaskStarter
 from dms_task_starter.provider import ReplicationTaskStarterProvider
 

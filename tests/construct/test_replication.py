@@ -4,7 +4,6 @@ grants, and the settings refused at synth time."""
 from __future__ import annotations
 
 import json
-
 import re
 from typing import TYPE_CHECKING, Any, Final
 

@@ -21,9 +21,10 @@ replacement that keeps it collides with the old resource). CloudFormation puts i
 tags (``aws:cloudformation:stack-id``, ``-stack-name``, ``-logical-id``) on each one it
 creates. Whether a change of ``Tags`` alone goes through the modify (its update handler
 holds ``dms:ModifyReplicationTask`` / ``dms:ModifyReplicationConfig``) or through the tag
-calls only is not published: ``TagUpdates`` models both readings. The double answers the handler only what
-the policies attached to the handler role, as deployed at that moment, allow — actions,
-resources and ``aws:ResourceTag`` conditions — and so does the stack's DescribeStacks.
+calls only is not published: ``TagUpdates`` models both readings. The double answers the
+handler only what the policies attached to the handler role, as deployed at that moment,
+allow — actions, resources and ``aws:ResourceTag`` conditions — and so does the stack's
+DescribeStacks.
 """
 
 from __future__ import annotations
