@@ -180,15 +180,20 @@ def cdc_start_changed(old: StarterSettings | None, new: StarterSettings) -> bool
     )
 
 
-def hands_over_cdc(settings: StarterSettings, new: State, old: State | None) -> bool:
+def hands_over_cdc(
+    settings: StarterSettings, new: State, old: State | None, previous: StarterSettings | None
+) -> bool:
     """Whether a replacing task continues CDC from the replaced task's checkpoint.
 
     Only a fresh ``cdc`` task reading the same source as a replaced task that captured
     changes: a checkpoint is a position in one source's log, meaningless in another's.
+    A CDC start that the update changed (``previous``: the settings before it) wins; one
+    it did not change was applied already, and sending it again would replay every
+    change since.
     """
     return (
         settings.cdc_handover
-        and not settings.has_cdc_start
+        and not cdc_start_changed(previous, settings)
         and old is not None
         and new.migration_type == MigrationType.CDC
         and not new.has_run
@@ -314,7 +319,11 @@ def decide_starter_create(
     """
     checked = _checked_task(settings, task)
     physical_id = settings.arn + (ADOPTED_SUFFIX if checked.phase is Phase.RUNNING else "")
-    decision = _start_or_wait(settings, checked, now, physical_id, send_cdc_start=True)
+    # A task that ran before the starter existed resumes at its checkpoint: its CDC start
+    # (whoever applied it) is behind it, and sending it again would replay the changes since.
+    decision = _start_or_wait(
+        settings, checked, now, physical_id, send_cdc_start=not checked.has_run
+    )
     return replace(decision, tag=settings.arn if settings.tag_resource else "")
 
 
@@ -329,7 +338,7 @@ def decide_starter_update(
     if context.operation is StackOperation.UPDATE_ROLLBACK:
         return _decide_restore(old, settings, task, old_task, context)
     if old is not None and old.arn != settings.arn:
-        decision = _decide_replacement(settings, task, old_task, context)
+        decision = _decide_replacement(old, settings, task, old_task, context)
     else:
         decision = _decide_same_task(old, settings, task, context)
     return replace(decision, tag=settings.arn if settings.tag_resource else "")
@@ -365,7 +374,11 @@ def _decide_same_task(
 
 
 def _decide_replacement(
-    settings: StarterSettings, task: State | None, old_task: State | None, context: Context
+    previous: StarterSettings | None,
+    settings: StarterSettings,
+    task: State | None,
+    old_task: State | None,
+    context: Context,
 ) -> OnEventDecision:
     """The resource now names another task: bring the old one to rest, start the new one.
 
@@ -378,7 +391,8 @@ def _decide_replacement(
         or (old_task.phase in STARTED_PHASES and settings.on_delete is OnDelete.STOP)
     )
     old_run_over = stops_old or (old_task is not None and old_task.phase is Phase.AT_REST)
-    handover = old_task if old_run_over and hands_over_cdc(settings, new, old_task) else None
+    hands_over = hands_over_cdc(settings, new, old_task, previous)
+    handover = old_task if old_run_over and hands_over else None
     rest = (old_task.arn,) if stops_old and old_task is not None else ()
     decision = _start_or_wait(
         settings, new, now, physical_id, send_cdc_start=True, rest=rest, handover_source=handover

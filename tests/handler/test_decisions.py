@@ -189,18 +189,12 @@ def test_a_failed_first_start_is_retried_with_start_replication() -> None:
     assert create_summary(SETTINGS, never_ran) == "start start-replication; await running"
 
 
-def test_create_on_a_cdc_task_that_ran_starts_from_the_new_position() -> None:
-    # The API reference: for a cdc task, a start from a given position is start-replication.
-    cdc = task("stopped", migration_type="cdc")
-    assert create_summary(NEW_CDC, cdc) == (
-        "start start-replication (position=0/5120E10); await running"
-    )
-
-
-def test_create_on_a_task_with_a_full_load_that_ran_resumes_from_the_new_position() -> None:
-    assert create_summary(NEW_CDC, task("stopped")) == (
-        "start resume-processing (position=0/5120E10); await running"
-    )
+@pytest.mark.parametrize("migration_type", ["cdc", "full-load-and-cdc"])
+def test_create_on_a_task_that_ran_resumes_at_its_checkpoint(migration_type: str) -> None:
+    """Adoption: the CDC start was applied by whoever ran the task; sending it again would
+    replay every change since. A new CDC start is applied by an update that changes it."""
+    ran = task("stopped", migration_type=migration_type)
+    assert create_summary(NEW_CDC, ran) == "start resume-processing; await running"
 
 
 @pytest.mark.parametrize(
@@ -383,14 +377,28 @@ def test_replacement_that_cannot_start_fails_before_touching_the_old_task() -> N
         ),
         (SETTINGS, replace(NEW_TASK, **RAN, status="stopped"), task("stopped", arn=OLD), False),
         (replace(SETTINGS, cdc_handover=False), NEW_TASK, task("stopped", arn=OLD), False),
-        (NEW_CDC, NEW_TASK, task("stopped", arn=OLD), False),
         (SETTINGS, NEW_TASK, None, False),
     ],
 )
 def test_cdc_handover_needs_the_same_source_and_a_fresh_cdc_task(
     settings: StarterSettings, new: State, old: State | None, hands_over: bool
 ) -> None:
-    assert hands_over_cdc(settings, new, old) is hands_over
+    assert hands_over_cdc(settings, new, old, settings) is hands_over
+
+
+@pytest.mark.parametrize(
+    ("previous", "hands_over"),
+    [
+        (NEW_CDC, True),  # unchanged: applied before, never sent again
+        (replace(NEW_CDC, cdc_start_time=None, cdc_start_position=None), False),  # added
+        (None, False),  # no settings before: the CDC start was never applied
+    ],
+)
+def test_only_a_cdc_start_the_update_changed_wins_over_the_handover(
+    previous: StarterSettings | None, hands_over: bool
+) -> None:
+    old = task("stopped", arn=OLD)
+    assert hands_over_cdc(NEW_CDC, NEW_TASK, old, previous) is hands_over
 
 
 # -- Update: a rollback ---------------------------------------------------------------------
