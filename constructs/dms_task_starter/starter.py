@@ -151,7 +151,11 @@ class ReplicationTaskStarter(StarterBase):
             "UpdateGuard",
             service_token=self.provider.service_token,
             resource_type=contract.GUARD_RESOURCE_TYPE,
-            properties={Prop.TASK_ARN: guard_arn, Prop.TASK_DEFINITION_DIGEST: digest},
+            properties={
+                Prop.TASK_ARN: guard_arn,
+                Prop.TASK_DEFINITION_DIGEST: digest,
+                **_create_only_properties(task),
+            },
         )
         guard.node.add_dependency(self.provider.role)
         # The guard comes before the task: CloudFormation updates it before it modifies the task.
@@ -206,6 +210,19 @@ class ReplicationTaskStarter(StarterBase):
     def metric_full_load_throughput_rows_target(self) -> cloudwatch.Metric:
         """Rows per second loaded into the target during the full load (Average, 5 min)."""
         return self.metrics.metric_full_load_throughput_rows_target()
+
+
+def _create_only_properties(task: dms.CfnReplicationTask) -> dict[str, str]:
+    """The task's create-only properties, for the guard to refuse a replacement that keeps
+    the literal resource identifier (``TASK_CREATE_ONLY_PROPS``)."""
+    values = {
+        Prop.MIGRATION_TYPE: task.migration_type,
+        Prop.REPLICATION_INSTANCE_ARN: task.replication_instance_arn,
+        Prop.SOURCE_ENDPOINT_ARN: task.source_endpoint_arn,
+        Prop.TARGET_ENDPOINT_ARN: task.target_endpoint_arn,
+    }
+    assert set(values) == set(contract.TASK_CREATE_ONLY_PROPS)
+    return values
 
 
 def _arn_string(task_arn: str, guard_task_updates: bool | None) -> str:

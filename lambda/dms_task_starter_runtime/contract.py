@@ -81,8 +81,22 @@ class Prop:
     TAG_RESOURCE: Final = "TagResource"
     """``true`` for a task (configuration) the stack does not tag: given by ARN, or of
     another stack. The handler tags it with the stack's tag."""
+    SOURCE_ENDPOINT_ARN: Final = "SourceEndpointArn"
+    TARGET_ENDPOINT_ARN: Final = "TargetEndpointArn"
+    REPLICATION_INSTANCE_ARN: Final = "ReplicationInstanceArn"
     GUARDED_TASKS: Final = "GuardedTasks"
     """Rollback guard: a JSON object of guarded task resource identifier to definition digest."""
+
+
+TASK_CREATE_ONLY_PROPS: Final = (
+    Prop.MIGRATION_TYPE,
+    Prop.REPLICATION_INSTANCE_ARN,
+    Prop.SOURCE_ENDPOINT_ARN,
+    Prop.TARGET_ENDPOINT_ARN,
+)
+"""The create-only properties of ``AWS::DMS::ReplicationTask`` (its resource schema) besides
+``ResourceIdentifier``: the update guard carries them, to refuse a replacement that would
+keep the literal identifier."""
 
 
 class Attr:

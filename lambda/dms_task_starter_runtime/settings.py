@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from functools import partial
@@ -22,6 +22,7 @@ from dms_task_starter_runtime.contract import (
     FIRST_RUN_START_TYPE,
     MAX_TIMEOUT_SECONDS,
     MIN_TIMEOUT_SECONDS,
+    TASK_CREATE_ONLY_PROPS,
     Kind,
     MigrationType,
     OnDelete,
@@ -318,6 +319,8 @@ class GuardSettings:
 
     task_arn: str
     task_definition_digest: str | None = None
+    create_only: Mapping[str, str] = field(default_factory=dict)
+    """The task's create-only properties (``TASK_CREATE_ONLY_PROPS``) the guard was given."""
 
 
 @dataclass(frozen=True)
@@ -410,9 +413,11 @@ def parse_starter_settings(props: Mapping[str, object], kind: Kind = Kind.TASK) 
 
 def parse_guard_settings(props: Mapping[str, object]) -> GuardSettings:
     """Validate the properties of an update guard resource."""
+    create_only = {prop: _raw_string(props, prop) for prop in TASK_CREATE_ONLY_PROPS}
     return GuardSettings(
         task_arn=_required_arn(props, Kind.TASK),
         task_definition_digest=_raw_string(props, Prop.TASK_DEFINITION_DIGEST),
+        create_only={prop: value for prop, value in create_only.items() if value is not None},
     )
 
 

@@ -579,6 +579,70 @@ def test_guard_keeps_its_id_and_does_nothing_in_a_rollback() -> None:
     assert (summary(decision), decision.physical_id) == ("nothing", "g-id")
 
 
+CREATE_ONLY = {
+    "MigrationType": "full-load-and-cdc",
+    "ReplicationInstanceArn": "arn:aws:dms:eu-west-1:123456789012:rep:I1",
+    "SourceEndpointArn": SOURCE,
+    "TargetEndpointArn": "arn:aws:dms:eu-west-1:123456789012:endpoint:T1",
+}
+
+
+@pytest.mark.parametrize(
+    ("prop", "value"),
+    [
+        ("MigrationType", "cdc"),
+        ("ReplicationInstanceArn", "arn:aws:dms:eu-west-1:123456789012:rep:I2"),
+        ("SourceEndpointArn", SOURCE + "2"),
+        ("TargetEndpointArn", "arn:aws:dms:eu-west-1:123456789012:endpoint:T2"),
+    ],
+)
+def test_guard_refuses_a_replacement_that_keeps_the_identifier(prop: str, value: str) -> None:
+    old = replace(OLD_GUARD, create_only=CREATE_ONLY)
+    new = replace(GUARD, create_only={**CREATE_ONLY, prop: value})
+    message = failure(
+        lambda: decide_guard_update(old, new, task("running"), context(StackOperation.UPDATE))
+    )
+    assert message == (
+        f"The update changes {prop} ({CREATE_ONLY[prop]} -> {value}) of replication task "
+        f"{ARN}: CloudFormation replaces the task, creating the new one before deleting the "
+        "old one, and both would have the resource_identifier 'T1', which DMS refuses "
+        "(already exists). Change resource_identifier too (e.g. 'T1-v2'): the task is then "
+        "replaced cleanly, the old one stopped and deleted, the new one started, CDC handed "
+        "over from the old checkpoint where the source is the same. Nothing was stopped or "
+        "changed."
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "operation"),
+    [
+        # A rollback goes back to what was deployed: never refused.
+        (CREATE_ONLY, {**CREATE_ONLY, "MigrationType": "cdc"}, StackOperation.UPDATE_ROLLBACK),
+        # A guard deployed before it carried the create-only properties: not compared.
+        ({}, {**CREATE_ONLY, "MigrationType": "cdc"}, StackOperation.UPDATE),
+        # The stack's operation unknown: a rollback must never fail here.
+        (CREATE_ONLY, {**CREATE_ONLY, "MigrationType": "cdc"}, StackOperation.UNKNOWN),
+    ],
+)
+def test_guard_refuses_only_a_known_forward_update(
+    old: dict[str, str], new: dict[str, str], operation: StackOperation
+) -> None:
+    decision = decide_guard_update(
+        replace(OLD_GUARD, create_only=old),
+        replace(GUARD, create_only=new),
+        task("stopped"),
+        context(operation, "g"),
+    )
+    assert summary(decision) == "nothing"
+
+
+def test_guard_does_not_refuse_a_new_identifier() -> None:
+    old = replace(OLD_GUARD, task_arn=OLD, create_only=CREATE_ONLY)
+    new = replace(GUARD, create_only={**CREATE_ONLY, "MigrationType": "cdc"})
+    decision = decide_guard_update(old, new, task("running"), context(StackOperation.UPDATE))
+    assert summary(decision) == "nothing"
+
+
 def test_guard_physical_id_round_trips() -> None:
     stopped = snapshot(task("running"))
     assert parse_guard_physical_id(guard_physical_id(ARN, stopped)) == (ARN, stopped)
