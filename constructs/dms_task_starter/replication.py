@@ -116,7 +116,7 @@ class ReplicationStarter(StarterBase):
         if isinstance(replication_config, dms.CfnReplicationConfig):
             check_possible(Kind.REPLICATION, properties, replication_config.replication_type)
             if replace_on_change:
-                _replace_on_change(replication_config)
+                properties[Prop.BASE_CONFIG_IDENTIFIER] = _replace_on_change(replication_config)
             properties[Prop.CONFIG_ARN] = replication_config.ref
             properties[Prop.MIGRATION_TYPE] = replication_config.replication_type
         else:
@@ -141,11 +141,13 @@ class ReplicationStarter(StarterBase):
         return self.resource.get_att_string(Attr.PROVISION_STATE)
 
 
-def _replace_on_change(config: dms.CfnReplicationConfig) -> None:
+def _replace_on_change(config: dms.CfnReplicationConfig) -> str:
     """Make every definition change a replacement: identifiers end in the definition's digest.
 
     ``ResourceIdentifier`` is the configuration's only create-only property, and its
-    ``ReplicationConfigIdentifier`` must be unique while the old and the new exist.
+    ``ReplicationConfigIdentifier`` must be unique while the old and the new exist. Return
+    the base identifier: the configuration had it before the starter was added, and the
+    starter's Create takes its replication over.
     """
     base = config.replication_config_identifier
     if Token.is_unresolved(base) or not IDENTIFIER_PATTERN.fullmatch(base) or base.endswith("-"):
@@ -164,6 +166,7 @@ def _replace_on_change(config: dms.CfnReplicationConfig) -> None:
     identifier = lazy_string(partial(_identifier, config, base))
     config.replication_config_identifier = identifier
     config.resource_identifier = identifier
+    return base
 
 
 def _identifier(config: dms.CfnReplicationConfig, base: str) -> str:

@@ -81,6 +81,10 @@ class Prop:
     TAG_RESOURCE: Final = "TagResource"
     """``true`` for a task (configuration) the stack does not tag: given by ARN, or of
     another stack. The handler tags it with the stack's tag."""
+    BASE_CONFIG_IDENTIFIER: Final = "BaseConfigIdentifier"
+    """``ReplicationStarter`` with ``replace_on_change``: the configuration's identifier before
+    the digest suffix. On Create, a configuration of the stack with this identifier whose
+    replication ran is the one the new configuration replaces: its CDC is handed over."""
     SOURCE_ENDPOINT_ARN: Final = "SourceEndpointArn"
     TARGET_ENDPOINT_ARN: Final = "TargetEndpointArn"
     REPLICATION_INSTANCE_ARN: Final = "ReplicationInstanceArn"

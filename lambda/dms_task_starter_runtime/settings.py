@@ -242,6 +242,7 @@ class StarterSettings:
     task_definition_digest: str | None = None
     migration_type: MigrationType | None = None
     tag_resource: bool = False
+    base_config_identifier: str | None = None
 
     @property
     def has_cdc_start(self) -> bool:
@@ -403,6 +404,7 @@ def parse_starter_settings(props: Mapping[str, object], kind: Kind = Kind.TASK) 
         tag_resource=bool(
             _optional(props, Prop.TAG_RESOURCE, partial(parse_boolean, prop=Prop.TAG_RESOURCE))
         ),
+        base_config_identifier=_raw_string(props, Prop.BASE_CONFIG_IDENTIFIER),
     )
     if settings.migration_type is not None:
         impossible = impossible_setting(settings, settings.migration_type)
