@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from functools import partial
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from aws_cdk import Token
+from aws_cdk import Stack, Token
 from aws_cdk import aws_dms as dms
 from dms_task_starter_runtime import contract, settings
 from dms_task_starter_runtime.contract import Attr, Kind, OnDelete, Prop, StartType, WaitFor
@@ -31,19 +31,30 @@ BASE_IDENTIFIER_CHARS: Final = MAX_IDENTIFIER_CHARS - DIGEST_CHARS - 1
 
 
 def replication_definition_digest(config: dms.CfnReplicationConfig) -> str:
-    """The sha256 hex digest of what DMS refuses to modify once a replication ran."""
-    return definition_digest(
-        config,
-        {
-            "ReplicationType": config.replication_type,
-            "SourceEndpointArn": config.source_endpoint_arn,
-            "TargetEndpointArn": config.target_endpoint_arn,
-            "ComputeConfig": config.compute_config,
-            "ReplicationSettings": config.replication_settings,
-            "SupplementalSettings": config.supplemental_settings,
-            "TableMappings": config.table_mappings,
-        },
-    )
+    """The sha256 hex digest of what DMS refuses to modify once a replication ran.
+
+    The template's tags count: CloudFormation's update handler holds
+    ``dms:ModifyReplicationConfig``, and whether a change of ``Tags`` alone goes through it
+    is not published. ``dms-task-starter:stack`` (the tag 0.2.0 put on every configuration)
+    does not count, and neither does an empty tag list, so that 0.2.0's identifiers stay.
+    """
+    definition: dict[str, Any] = {
+        "ReplicationType": config.replication_type,
+        "SourceEndpointArn": config.source_endpoint_arn,
+        "TargetEndpointArn": config.target_endpoint_arn,
+        "ComputeConfig": config.compute_config,
+        "ReplicationSettings": config.replication_settings,
+        "SupplementalSettings": config.supplemental_settings,
+        "TableMappings": config.table_mappings,
+    }
+    tags = [
+        tag
+        for tag in Stack.of(config).resolve(config.cdk_tag_manager.render_tags()) or []
+        if tag.get("key") != contract.STACK_TAG_KEY
+    ]
+    if tags:
+        definition["Tags"] = tags
+    return definition_digest(config, definition)
 
 
 class ReplicationStarter(StarterBase):

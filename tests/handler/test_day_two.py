@@ -24,7 +24,14 @@ from dms_task_starter_runtime.contract import GUARD_RESOURCE_TYPE, STARTER_RESOU
 
 from tests.conftest import served_cloud
 from tests.support.cdk import selection_rules, shape_template
-from tests.support.cloud import CONFIG_TYPE, TAG_UPDATES, TASK_TYPE, Cloud, Failure
+from tests.support.cloud import (
+    CONFIG_TYPE,
+    TAG_UPDATES,
+    TASK_TYPE,
+    Cloud,
+    Failure,
+    TagUpdates,
+)
 from tests.support.dms_double import (
     ACCOUNT,
     BEHAVIOURS,
@@ -407,3 +414,43 @@ def test_a_serverless_replacement_with_an_unchanged_cdc_start_hands_over(cloud: 
     ]
     assert {arn: r.status for arn, r in cloud.double.replications.items()} == {second: "running"}
     assert_clean(cloud)
+
+
+# -- tags of a Serverless configuration ----------------------------------------------------------
+
+
+def test_a_tag_change_of_a_configuration_is_a_replacement_with_handover(cloud: Cloud) -> None:
+    """Tags count in the replace_on_change digest: a tag change never meets the modify
+    that DMS refuses after a first run, whatever CloudFormation does with tags."""
+    assert cloud.deploy(shape_template(OrdersConfig())) == "CREATE_COMPLETE"
+    first = new_config(cloud)
+    tagged = OrdersConfig(tags=(("cost-center", "42"),))
+    assert cloud.deploy(shape_template(tagged)) == "UPDATE_COMPLETE"
+    second = new_config(cloud)
+    assert second != first
+    forward = cloud.writes_of("UPDATE_IN_PROGRESS")
+    checkpoint = forward[1][1].get("CdcStartPosition", "")
+    assert checkpoint.startswith("checkpoint:")
+    assert forward == [
+        stop_replication(first),
+        start_replication(second, "start-replication", CdcStartPosition=checkpoint),
+    ]
+    assert cloud.double.replications[second].tags["cost-center"] == "42"
+    assert {arn: r.status for arn, r in cloud.double.replications.items()} == {second: "running"}
+    assert_clean(cloud)
+
+
+def test_a_tag_change_of_a_configuration_kept_in_place_depends_on_the_reading(
+    cloud: Cloud,
+) -> None:
+    """Control (replace_on_change=False): the reading under test decides, so both are real."""
+    assert cloud.deploy(shape_template(OrdersConfig(replace_on_change=False))) == "CREATE_COMPLETE"
+    tagged = OrdersConfig(replace_on_change=False, tags=(("cost-center", "42"),))
+    final = cloud.deploy(shape_template(tagged))
+    if cloud.tag_updates is TagUpdates.THROUGH_MODIFY:
+        # ModifyReplicationConfig is refused after the first run, forward and back.
+        assert final == "UPDATE_ROLLBACK_FAILED"
+    else:
+        assert final == "UPDATE_COMPLETE"
+        assert cloud.double.replications[ORDERS_CONFIG].tags["cost-center"] == "42"
+    assert cloud.double.replications[ORDERS_CONFIG].status == "running"
