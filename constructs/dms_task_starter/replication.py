@@ -6,7 +6,7 @@ import re
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
-from aws_cdk import Stack, Token
+from aws_cdk import Aws, Stack, Tags, Token
 from aws_cdk import aws_dms as dms
 from dms_task_starter_runtime import contract, settings
 from dms_task_starter_runtime.contract import Attr, Kind, OnDelete, Prop, StartType, WaitFor
@@ -177,6 +177,11 @@ def _replace_on_change(config: dms.CfnReplicationConfig) -> str:
     identifier = lazy_string(partial(_identifier, config, base))
     config.replication_config_identifier = identifier
     config.resource_identifier = identifier
+    # 0.2.0 put this tag on every configuration; dropping it from a configuration that ran
+    # would be a tag-only update, which may go through the modify DMS refuses. It is kept
+    # (outside the digest): a configuration gets it only when it is created, as this one is
+    # (a new identifier), so it never changes an existing configuration.
+    Tags.of(config).add(contract.STACK_TAG_KEY, Aws.STACK_ID)
     return base
 
 

@@ -3,7 +3,6 @@ grants, and the settings refused at synth time."""
 
 from __future__ import annotations
 
-import json
 import re
 from typing import TYPE_CHECKING, Any, Final
 
@@ -93,9 +92,10 @@ def test_properties_of_a_config_in_the_template(mixed: Synthesized) -> None:
     assert parsed.migration_type == "full-load-and-cdc"
 
 
-def test_the_config_is_not_tagged_and_granted_by_the_stacks_tags(mixed: Synthesized) -> None:
+def test_the_config_is_granted_by_the_stacks_tags(mixed: Synthesized) -> None:
     (config,) = mixed.resources("AWS::DMS::ReplicationConfig").values()
-    assert STACK_TAG["Key"] not in json.dumps(config["Properties"].get("Tags", []))
+    # Kept from 0.2.0 on a replace_on_change configuration (never added to an existing one).
+    assert config["Properties"]["Tags"] == [STACK_TAG]
     statements = [s for _, s in mixed.handler_role_statements()]
     starting = [s for s in statements if "dms:StartReplication" in as_list(s["Action"])]
     # CloudFormation's system tag (what the stack created) and the handler's tag.
@@ -140,7 +140,13 @@ def test_a_tag_change_is_a_new_configuration_but_not_0_2_0s_stack_tag() -> None:
     assert _identifier(_synth(lambda c: Tags.of(c).add("cost-center", "42"))[0]) != base
     # The tag 0.2.0 put on every configuration does not count: its identifiers stay.
     kept = _synth(lambda c: Tags.of(c).add("dms-task-starter:stack", Aws.STACK_ID))[0]
-    assert _identifier(kept) == base
+    assert _identifier(kept) == base  # the construct puts it there anyway
+
+
+def test_without_replace_on_change_the_config_gets_no_tag() -> None:
+    template = _synth(replace_on_change=False)[0]
+    (config,) = template.find_resources("AWS::DMS::ReplicationConfig").values()
+    assert "Tags" not in config["Properties"]
 
 
 def test_the_starter_names_the_base_identifier_it_takes_over_from() -> None:
