@@ -152,6 +152,12 @@ def test_clients_are_made_once_and_follow_the_endpoint_variables(
 
 # -- StartReplicationTask --------------------------------------------------------------------
 
+UPDATED_SAME_TASK: dict[str, Any] = {
+    "old_properties": {"ReplicationTaskArn": ARN},
+    "physical_id": ARN,
+}
+"""An Update of the same task whose properties had no CDC start: the new one is applied."""
+
 
 def test_first_run_sends_start_replication_without_cdc_keys(stubs: Stubs) -> None:
     add_describe(stubs, ARN, "ready")
@@ -180,7 +186,8 @@ def test_first_run_sends_the_cdc_start_time_in_utc_and_the_stop_position(stubs: 
     assert_started_now(on_event(stubs, "Create", properties))
 
 
-def test_a_task_that_ran_gets_the_configured_type_with_the_cdc_start(stubs: Stubs) -> None:
+def test_a_task_that_ran_gets_the_configured_type_with_a_new_cdc_start(stubs: Stubs) -> None:
+    add_stack_status(stubs, "UPDATE_IN_PROGRESS")
     add_describe(stubs, ARN, "stopped", ReplicationTaskStats={"StartDate": RAN})
     add_start(
         stubs,
@@ -197,7 +204,7 @@ def test_a_task_that_ran_gets_the_configured_type_with_the_cdc_start(stubs: Stub
         "CdcStartTime": "1706702400",
         "CdcStopPosition": STOP_AT,
     }
-    assert_started_now(on_event(stubs, "Create", properties))
+    assert_started_now(on_event(stubs, "Update", properties, **UPDATED_SAME_TASK))
 
 
 def test_a_task_that_ran_resumes_by_default_without_cdc_keys(stubs: Stubs) -> None:
@@ -208,6 +215,7 @@ def test_a_task_that_ran_resumes_by_default_without_cdc_keys(stubs: Stubs) -> No
 
 def test_a_cdc_task_that_ran_is_started_fresh_from_a_new_position(stubs: Stubs) -> None:
     """The reference: a cdc task must use start-replication to start from a position."""
+    add_stack_status(stubs, "UPDATE_IN_PROGRESS")
     add_describe(stubs, ARN, "stopped", MigrationType="cdc", RecoveryCheckpoint=CHECKPOINT)
     add_start(
         stubs,
@@ -217,6 +225,14 @@ def test_a_cdc_task_that_ran_is_started_fresh_from_a_new_position(stubs: Stubs) 
             "CdcStartPosition": POSITION,
         },
     )
+    properties = {"ReplicationTaskArn": ARN, "CdcStartPosition": POSITION}
+    assert_started_now(on_event(stubs, "Update", properties, **UPDATED_SAME_TASK))
+
+
+def test_a_create_on_a_task_that_ran_resumes_without_its_cdc_start(stubs: Stubs) -> None:
+    """Adoption: the CDC start was applied by whoever ran the task; not sent again."""
+    add_describe(stubs, ARN, "stopped", MigrationType="cdc", RecoveryCheckpoint=CHECKPOINT)
+    add_start(stubs, {"ReplicationTaskArn": ARN, "StartReplicationTaskType": "resume-processing"})
     assert_started_now(
         on_event(stubs, "Create", {"ReplicationTaskArn": ARN, "CdcStartPosition": POSITION})
     )
@@ -234,6 +250,7 @@ def test_a_failed_task_is_started_by_what_it_did_before(
     stubs: Stubs, fields: dict[str, Any], start_type: str
 ) -> None:
     """A failed first start leaves a task that never ran: only start-replication starts it."""
+    add_stack_status(stubs, "UPDATE_IN_PROGRESS")
     add_describe(stubs, ARN, "failed", **fields)
     add_start(
         stubs,
@@ -243,9 +260,8 @@ def test_a_failed_task_is_started_by_what_it_did_before(
             "CdcStartPosition": POSITION,
         },
     )
-    assert_started_now(
-        on_event(stubs, "Create", {"ReplicationTaskArn": ARN, "CdcStartPosition": POSITION})
-    )
+    properties = {"ReplicationTaskArn": ARN, "CdcStartPosition": POSITION}
+    assert_started_now(on_event(stubs, "Update", properties, **UPDATED_SAME_TASK))
 
 
 def test_replacement_hands_over_the_checkpoint_of_a_stopped_old_task(stubs: Stubs) -> None:
