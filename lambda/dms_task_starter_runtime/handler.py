@@ -132,11 +132,21 @@ def read_replaced(settings: StarterSettings, config: State | None, stack_id: str
     the base identifier (``replace_on_change`` renamed it when the starter was added)."""
     if settings.base_config_identifier is None or (config is not None and config.has_run):
         return None
-    replication = dms.describe_replication(settings.base_config_identifier, dms.CONFIG_ID_FILTER)
-    if replication is None or replication.get("ReplicationConfigArn") in (None, settings.arn):
+    try:
+        replication = dms.describe_replication(
+            settings.base_config_identifier, dms.CONFIG_ID_FILTER
+        )
+        if replication is None or replication.get("ReplicationConfigArn") in (None, settings.arn):
+            return None
+        arn = replication["ReplicationConfigArn"]
+        owner = dms.tags_of(arn).get(CLOUDFORMATION_STACK_TAG_KEY)
+    except dms.DmsCallError as error:
+        # Without an answer the new configuration starts as it did before take-overs existed.
+        logger.warning(
+            "could not look for a configuration to take over", extra={"reason": str(error)}
+        )
         return None
-    arn = replication["ReplicationConfigArn"]
-    if dms.tags_of(arn).get(CLOUDFORMATION_STACK_TAG_KEY) != stack_id:
+    if owner != stack_id:
         _log("a configuration of another stack has the base identifier: not taken over", arn=arn)
         return None
     return replication_state(replication)

@@ -407,6 +407,81 @@ def test_unstarted_replication_is_read_from_its_config_and_started_fresh(
     assert_started_now(answer)
 
 
+BASE_ID_FILTER: dict[str, Any] = {
+    "Filters": [{"Name": "replication-config-id", "Values": ["orders"]}]
+}
+OLD_CONFIG = "arn:aws:dms:eu-west-1:123456789012:replication-config:orders"
+
+
+def add_unstarted_config(stubs: Stubs) -> None:
+    add_no_replication(stubs, not_found=True)
+    config = {"ReplicationConfigArn": CONFIG, "ReplicationType": "cdc", "SourceEndpointArn": SOURCE}
+    stubs.dms.add_response(
+        "describe_replication_configs", {"ReplicationConfigs": [config]}, config_filter(CONFIG)
+    )
+
+
+def test_a_first_configuration_takes_over_the_stacks_running_one(stubs: Stubs) -> None:
+    """The base identifier's replication, owned by this stack (CloudFormation's tag), runs:
+    stopped now, its CDC handed over once it rests."""
+    add_unstarted_config(stubs)
+    old = {
+        "ReplicationConfigArn": OLD_CONFIG,
+        "Status": "running",
+        "ReplicationType": "cdc",
+        "SourceEndpointArn": SOURCE,
+        "RecoveryCheckpoint": CHECKPOINT,
+        "ReplicationStats": {"StartDate": RAN},
+    }
+    stubs.dms.add_response("describe_replications", {"Replications": [old]}, BASE_ID_FILTER)
+    stubs.dms.add_response(
+        "list_tags_for_resource",
+        {"TagList": [{"Key": "aws:cloudformation:stack-id", "Value": STACK_ID}]},
+        {"ResourceArn": OLD_CONFIG},
+    )
+    stubs.dms.add_response(
+        "stop_replication",
+        {"Replication": {**old, "Status": "stopping"}},
+        {"ReplicationConfigArn": OLD_CONFIG},
+    )
+    properties = {"ReplicationConfigArn": CONFIG, "BaseConfigIdentifier": "orders"}
+    answer = on_event(stubs, "Create", properties, resource_type=REPLICATION_STARTER_RESOURCE_TYPE)
+    assert answer["PhysicalResourceId"] == f"{CONFIG}#took-over:{OLD_CONFIG}"
+    assert answer["Data"]["StarterStartPending"] == "true"
+
+
+@pytest.mark.parametrize("owner", ["another-stack", "refused"])
+def test_a_configuration_not_known_to_be_the_stacks_is_not_taken_over(
+    stubs: Stubs, owner: str
+) -> None:
+    add_unstarted_config(stubs)
+    old = {"ReplicationConfigArn": OLD_CONFIG, "Status": "running", "ReplicationType": "cdc"}
+    stubs.dms.add_response("describe_replications", {"Replications": [old]}, BASE_ID_FILTER)
+    if owner == "refused":
+        stubs.dms.add_client_error(
+            "list_tags_for_resource",
+            "AccessDeniedFault",
+            "not authorized",
+            400,
+            expected_params={"ResourceArn": OLD_CONFIG},
+        )
+    else:
+        stubs.dms.add_response(
+            "list_tags_for_resource",
+            {"TagList": [{"Key": "aws:cloudformation:stack-id", "Value": "other"}]},
+            {"ResourceArn": OLD_CONFIG},
+        )
+    stubs.dms.add_response(
+        "start_replication",
+        {"Replication": {"ReplicationConfigArn": CONFIG, "Status": "initializing"}},
+        {"ReplicationConfigArn": CONFIG, "StartReplicationType": "start-replication"},
+    )
+    properties = {"ReplicationConfigArn": CONFIG, "BaseConfigIdentifier": "orders"}
+    answer = on_event(stubs, "Create", properties, resource_type=REPLICATION_STARTER_RESOURCE_TYPE)
+    assert answer["PhysicalResourceId"] == CONFIG
+    assert_started_now(answer)
+
+
 def test_a_missing_config_is_named_without_a_start(stubs: Stubs) -> None:
     add_no_replication(stubs, not_found=True)
     stubs.dms.add_client_error(
