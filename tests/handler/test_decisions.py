@@ -401,6 +401,58 @@ def test_only_a_cdc_start_the_update_changed_wins_over_the_handover(
     assert hands_over_cdc(NEW_CDC, NEW_TASK, old, previous) is hands_over
 
 
+# -- Create: taking a Serverless replication over -------------------------------------------
+
+NEW_CONFIG = "arn:aws:dms:eu-west-1:123456789012:replication-config:NEW"
+OLD_CONFIG = "arn:aws:dms:eu-west-1:123456789012:replication-config:OLD"
+REPLICATION = replace(SETTINGS, arn=NEW_CONFIG, kind=Kind.REPLICATION, start_type=None)
+
+
+def config(status: str, arn: str = NEW_CONFIG, **fields: Any) -> State:
+    """A cdc configuration (unless told) reading SOURCE; one not ``created`` has run."""
+    state = task(status, arn=arn, **{"migration_type": "cdc", **fields})
+    return replace(state, kind=Kind.REPLICATION)
+
+
+@pytest.mark.parametrize(
+    ("old_status", "expected"),
+    [
+        ("running", "stop OLD; then start; await running"),
+        ("stopped", "start start-replication (position=checkpoint:V1#1); await running"),
+    ],
+)
+def test_a_first_configuration_takes_over_the_replication_it_replaces(
+    old_status: str, expected: str
+) -> None:
+    decision = decide_starter_create(
+        REPLICATION, config("created", marks=None), NOW, config(old_status, arn=OLD_CONFIG)
+    )
+    assert summary(decision) == expected
+    assert decision.physical_id == f"{NEW_CONFIG}#took-over:{OLD_CONFIG}"
+    assert decision.plan.handover_from == OLD_CONFIG
+
+
+def test_a_take_over_that_cannot_continue_the_cdc_is_refused() -> None:
+    new = config("created", marks=None, migration_type="full-load-and-cdc")
+    old = config("running", arn=OLD_CONFIG, migration_type="full-load-and-cdc")
+    assert failure(lambda: decide_starter_create(REPLICATION, new, NOW, old)) == (
+        f"Serverless replication {OLD_CONFIG} is running and ran before this starter existed; "
+        "replace_on_change gives its configuration a new identifier, and the new configuration "
+        f"{NEW_CONFIG} (full-load-and-cdc) cannot continue its CDC at its checkpoint (only a "
+        "cdc configuration reading the same source, with cdc_handover on, can): starting it "
+        "would load or read the source again. Add the starter with replace_on_change=False "
+        "(it then adopts the replication as it is). Nothing was started or stopped."
+    )
+
+
+def test_a_replaced_configuration_that_never_ran_is_not_taken_over() -> None:
+    decision = decide_starter_create(
+        REPLICATION, config("created", marks=None), NOW, config("created", OLD_CONFIG, marks=None)
+    )
+    assert decision.physical_id == NEW_CONFIG
+    assert summary(decision) == "start start-replication; await running"
+
+
 # -- Update: a rollback ---------------------------------------------------------------------
 
 UPDATE_ROLLBACK_TABLE = {
