@@ -49,15 +49,21 @@ def instant_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda _self, _context: 0.001)
 
 
-@pytest.fixture(params=BEHAVIOURS, ids=lambda behaviour: behaviour.name)
+@pytest.fixture(params=range(len(BEHAVIOURS)), ids=lambda n: BEHAVIOURS[n].name)
 def cloud(request: pytest.FixtureRequest) -> Iterator[Cloud]:
-    """An empty account under each reading of DMS: the policed double and the stack's
-    status, served, with boto3 pointed at them."""
+    """An empty account under each reading of DMS, paired with one reading of how
+    CloudFormation applies a tag-only update (the day-two suites run every pair): the
+    policed double and the stack's status, served, with boto3 pointed at them."""
+    yield from served_cloud(request.param, request.param)
+
+
+def served_cloud(behaviour: int, tag_updates: int) -> Iterator[Cloud]:
+    """The emulated account under ``BEHAVIOURS[behaviour]`` and ``TAG_UPDATES[tag_updates]``."""
     # Imported here: the emulator imports the handler, which reads the environment above.
-    from tests.support.cloud import Cloud, PolicedDouble
+    from tests.support.cloud import TAG_UPDATES, Cloud, PolicedDouble
     from tests.support.served import ServedAws
 
-    double = PolicedDouble(behaviour=request.param)
-    emulated = Cloud(double)
+    double = PolicedDouble(behaviour=BEHAVIOURS[behaviour])
+    emulated = Cloud(double, TAG_UPDATES[tag_updates])
     with ServedAws(double, emulated):
         yield emulated

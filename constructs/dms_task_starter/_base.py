@@ -199,6 +199,16 @@ def _member(param: str, enum_type: type[EnumT], value: str) -> EnumT:
         raise ValueError(f"{param}: {value!r} is not one of {accepted}") from None
 
 
+def template_expression(scope: Construct, value: object) -> str:
+    """``value`` as the template will hold it, as a literal string: a literal as it is, a
+    token as its CloudFormation expression (``{"Ref":"SourceEndpoint"}``). A resource that
+    carries it does not depend on what the expression references."""
+    resolved = Stack.of(scope).resolve(value)
+    if isinstance(resolved, str):
+        return resolved
+    return json.dumps(resolved, sort_keys=True, separators=(",", ":"), default=str)
+
+
 def definition_digest(scope: Construct, definition: dict[str, Any]) -> str:
     """The sha256 hex digest of ``definition`` as CloudFormation will receive it.
 

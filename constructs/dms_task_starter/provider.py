@@ -13,7 +13,6 @@ from aws_cdk import (
     Duration,
     RemovalPolicy,
     Stack,
-    Tags,
     Token,
 )
 from aws_cdk import aws_iam as iam
@@ -57,11 +56,15 @@ _UNKNOWN_ARN_CHARS: Final = 100
 _ARN_OVERHEAD_CHARS: Final = 4
 
 TASK_ACTIONS: Final = ("dms:StartReplicationTask", "dms:StopReplicationTask")
-"""Granted on the tasks that carry the stack's tag, and on tasks given by ARN."""
+"""Granted on the tasks the stack created (CloudFormation's ``aws:cloudformation:stack-id``
+tag), on those the handler tagged with the stack's tag, and on tasks given by ARN."""
 TAG_ACTION: Final = "dms:AddTagsToResource"
 """Granted on tasks given by ARN only: the handler tags them with the stack's tag."""
 REPLICATION_ACTIONS: Final = ("dms:StartReplication", "dms:StopReplication")
-"""Granted on the replication configurations that carry the stack's tag."""
+"""Granted on the replication configurations the stack created or the handler tagged."""
+LIST_TAGS_ACTION: Final = "dms:ListTagsForResource"
+"""Granted on the account's replication configurations (read only): the handler reads the
+system tags of the configuration a ``ReplicationStarter``'s first configuration replaces."""
 DESCRIBE_ACTIONS: Final = ("dms:DescribeReplicationTasks", "dms:DescribeConnections")
 """Granted on ``*``: these actions support no resource-level permissions (a start refused
 while an endpoint is tested waits for the test: ``DescribeConnections``)."""
@@ -69,7 +72,12 @@ REPLICATION_DESCRIBE_ACTIONS: Final = ("dms:DescribeReplications", "dms:Describe
 """Granted on ``*``: these actions support no resource-level permissions."""
 STACK_ACTION: Final = "cloudformation:DescribeStacks"
 """Granted on the stack itself: its status says whether an Update is a rollback."""
-TAGGED_RESOURCE_TYPES: Final = ("AWS::DMS::ReplicationTask", "AWS::DMS::ReplicationConfig")
+GRANT_TAG_KEYS: Final = {
+    "Stack": contract.CLOUDFORMATION_STACK_TAG_KEY,
+    "Tagged": contract.STACK_TAG_KEY,
+}
+"""Statement id prefix -> the tag whose value, the stack id, grants Start/Stop: the system tag
+on what the stack created, the handler's tag on what it does not own."""
 
 LOG_RETENTION: Final = logs.RetentionDays.ONE_MONTH
 HANDLER_MEMORY_MB: Final = 256
@@ -148,11 +156,13 @@ class ReplicationTaskStarterProvider(Construct):
     for you.
 
     **Grants.** Start and stop are granted on the DMS tasks (and replication
-    configurations) that carry the tag ``dms-task-starter:stack`` with this stack's id; the
-    provider puts that tag on every task and configuration of its stack. The grant never
-    changes, so it outlives every task and starter on every path: delete, removal,
-    replacement and the rollback of each. A task given by ARN gets, in addition, grants by
-    ARN (customer-managed policies, 40 ARNs each) and the handler tags it.
+    configurations) that CloudFormation created in this stack: CloudFormation tags each
+    with ``aws:cloudformation:stack-id``, so the template adds no tag of its own and adding
+    the library never changes a task. A task the stack does not own (given by ARN, of
+    another stack) gets grants by ARN (customer-managed policies, 40 ARNs each), and the
+    handler tags it with ``dms-task-starter:stack``, which is granted too. These grants
+    never change, so they outlive every task and starter on every path: delete, removal,
+    replacement and the rollback of each.
     """
 
     def __init__(
@@ -340,31 +350,36 @@ class ReplicationTaskStarterProvider(Construct):
                 resources=["*"],
             )
         )
+        self._grant_tagged("Replications", "replication-config", REPLICATION_ACTIONS)
         self.role.add_to_policy(
-            self._tagged_statement(
-                "StartStopTaggedReplications", "replication-config", REPLICATION_ACTIONS
+            iam.PolicyStatement(
+                sid="ListReplicationConfigTags",
+                actions=[LIST_TAGS_ACTION],
+                resources=[self._dms_arn("replication-config")],
             )
         )
 
-    def _tagged_statement(
-        self, sid: str, resource: str, actions: Sequence[str]
-    ) -> iam.PolicyStatement:
-        """``actions`` on every DMS ``resource`` of the account that carries the stack's tag."""
-        return iam.PolicyStatement(
-            sid=sid,
-            actions=list(actions),
-            resources=[
-                Stack.of(self).format_arn(
-                    service="dms",
-                    resource=resource,
-                    resource_name="*",
-                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                )
-            ],
-            conditions={
-                "StringEquals": {f"aws:ResourceTag/{contract.STACK_TAG_KEY}": Aws.STACK_ID}
-            },
+    def _dms_arn(self, resource: str) -> str:
+        """Every DMS ``resource`` of the stack's account and region."""
+        return Stack.of(self).format_arn(
+            service="dms",
+            resource=resource,
+            resource_name="*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
+
+    def _grant_tagged(self, things: str, resource: str, actions: Sequence[str]) -> None:
+        """``actions`` on every DMS ``resource`` tagged with the stack's id by CloudFormation
+        (what the stack created) or by the handler (what the stack does not own)."""
+        for prefix, tag_key in GRANT_TAG_KEYS.items():
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid=f"StartStop{prefix}{things}",
+                    actions=list(actions),
+                    resources=[self._dms_arn(resource)],
+                    conditions={"StringEquals": {f"aws:ResourceTag/{tag_key}": Aws.STACK_ID}},
+                )
+            )
 
     def _grant_stack_access(self) -> None:
         """The grants that never change: they outlive every starter of the stack."""
@@ -373,16 +388,11 @@ class ReplicationTaskStarterProvider(Construct):
                 sid="DescribeReplicationTasks", actions=list(DESCRIBE_ACTIONS), resources=["*"]
             )
         )
-        self.role.add_to_policy(
-            self._tagged_statement("StartStopTaggedTasks", "task", TASK_ACTIONS)
-        )
+        self._grant_tagged("Tasks", "task", TASK_ACTIONS)
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="DescribeOwnStack", actions=[STACK_ACTION], resources=[Aws.STACK_ID]
             )
-        )
-        Tags.of(Stack.of(self)).add(
-            contract.STACK_TAG_KEY, Aws.STACK_ID, include_resource_types=list(TAGGED_RESOURCE_TYPES)
         )
 
     def _rollback_guard_resource(self) -> CustomResource:

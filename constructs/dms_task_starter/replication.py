@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from functools import partial
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from aws_cdk import ArnFormat, CustomResource, Stack, Token
+from aws_cdk import ArnFormat, Aws, CustomResource, Stack, Tags, Token
 from aws_cdk import aws_dms as dms
 from dms_task_starter_runtime import contract, settings
 from dms_task_starter_runtime.contract import Attr, Kind, OnDelete, Prop, StartType, WaitFor
@@ -32,19 +32,30 @@ BASE_IDENTIFIER_CHARS: Final = MAX_IDENTIFIER_CHARS - DIGEST_CHARS - 1
 
 
 def replication_definition_digest(config: dms.CfnReplicationConfig) -> str:
-    """The sha256 hex digest of what DMS refuses to modify once a replication ran."""
-    return definition_digest(
-        config,
-        {
-            "ReplicationType": config.replication_type,
-            "SourceEndpointArn": config.source_endpoint_arn,
-            "TargetEndpointArn": config.target_endpoint_arn,
-            "ComputeConfig": config.compute_config,
-            "ReplicationSettings": config.replication_settings,
-            "SupplementalSettings": config.supplemental_settings,
-            "TableMappings": config.table_mappings,
-        },
-    )
+    """The sha256 hex digest of what DMS refuses to modify once a replication ran.
+
+    The template's tags count: CloudFormation's update handler holds
+    ``dms:ModifyReplicationConfig``, and whether a change of ``Tags`` alone goes through it
+    is not published. ``dms-task-starter:stack`` (the tag 0.2.0 put on every configuration)
+    does not count, and neither does an empty tag list, so that 0.2.0's identifiers stay.
+    """
+    definition: dict[str, Any] = {
+        "ReplicationType": config.replication_type,
+        "SourceEndpointArn": config.source_endpoint_arn,
+        "TargetEndpointArn": config.target_endpoint_arn,
+        "ComputeConfig": config.compute_config,
+        "ReplicationSettings": config.replication_settings,
+        "SupplementalSettings": config.supplemental_settings,
+        "TableMappings": config.table_mappings,
+    }
+    tags = [
+        tag
+        for tag in Stack.of(config).resolve(config.cdk_tag_manager.render_tags()) or []
+        if tag.get("key") != contract.STACK_TAG_KEY
+    ]
+    if tags:
+        definition["Tags"] = tags
+    return definition_digest(config, definition)
 
 
 def replication_endpoints_digest(config: dms.CfnReplicationConfig) -> str:
@@ -130,7 +141,7 @@ class ReplicationStarter(StarterBase):
         if isinstance(replication_config, dms.CfnReplicationConfig):
             check_possible(Kind.REPLICATION, properties, replication_config.replication_type)
             if replace_on_change:
-                _replace_on_change(replication_config)
+                properties[Prop.BASE_CONFIG_IDENTIFIER] = _replace_on_change(replication_config)
                 self.guard = self._guard_endpoints(replication_config, properties)
             properties[Prop.CONFIG_ARN] = replication_config.ref
             properties[Prop.MIGRATION_TYPE] = replication_config.replication_type
@@ -187,11 +198,13 @@ class ReplicationStarter(StarterBase):
         return self.resource.get_att_string(Attr.PROVISION_STATE)
 
 
-def _replace_on_change(config: dms.CfnReplicationConfig) -> None:
+def _replace_on_change(config: dms.CfnReplicationConfig) -> str:
     """Make every definition change a replacement: identifiers end in the definition's digest.
 
     ``ResourceIdentifier`` is the configuration's only create-only property, and its
-    ``ReplicationConfigIdentifier`` must be unique while the old and the new exist.
+    ``ReplicationConfigIdentifier`` must be unique while the old and the new exist. Return
+    the base identifier: the configuration had it before the starter was added, and the
+    starter's Create takes its replication over.
     """
     base = config.replication_config_identifier
     if Token.is_unresolved(base) or not IDENTIFIER_PATTERN.fullmatch(base) or base.endswith("-"):
@@ -210,6 +223,12 @@ def _replace_on_change(config: dms.CfnReplicationConfig) -> None:
     identifier = lazy_string(partial(_identifier, config, base))
     config.replication_config_identifier = identifier
     config.resource_identifier = identifier
+    # 0.2.0 put this tag on every configuration; dropping it from a configuration that ran
+    # would be a tag-only update, which may go through the modify DMS refuses. It is kept
+    # (outside the digest): a configuration gets it only when it is created, as this one is
+    # (a new identifier), so it never changes an existing configuration.
+    Tags.of(config).add(contract.STACK_TAG_KEY, Aws.STACK_ID)
+    return base
 
 
 def _identifier(config: dms.CfnReplicationConfig, base: str) -> str:

@@ -15,6 +15,7 @@ from dms_task_starter._base import (
     check_possible,
     definition_digest,
     start_properties,
+    template_expression,
 )
 from dms_task_starter._lazy import lazy_string
 from dms_task_starter.cdc import validated
@@ -22,6 +23,8 @@ from dms_task_starter.endpoints import endpoint_definitions, stack_endpoints
 from dms_task_starter.metrics import DEFAULT_STATISTIC, ReplicationTaskMetrics
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from aws_cdk import aws_cloudwatch as cloudwatch
     from aws_cdk import aws_lambda as lambda_
     from constructs import Construct
@@ -160,7 +163,13 @@ class ReplicationTaskStarter(StarterBase):
             return None
         properties[Prop.TASK_DEFINITION_DIGEST] = lazy_string(partial(task_definition_digest, task))
         digest = lazy_string(partial(guarded_definition_digest, task))
-        guard = self._update_guard({Prop.TASK_ARN: guard_arn, Prop.TASK_DEFINITION_DIGEST: digest})
+        guard = self._update_guard(
+            {
+                Prop.TASK_ARN: guard_arn,
+                Prop.TASK_DEFINITION_DIGEST: digest,
+                **_create_only_properties(task),
+            }
+        )
         # The guard's id names the run it stopped: the starter resumes that run after an
         # endpoint change, and only that run.
         properties[Prop.UPDATE_GUARD] = guard.ref
@@ -219,6 +228,27 @@ class ReplicationTaskStarter(StarterBase):
     def metric_full_load_throughput_rows_target(self) -> cloudwatch.Metric:
         """Rows per second loaded into the target during the full load (Average, 5 min)."""
         return self.metrics.metric_full_load_throughput_rows_target()
+
+
+def _create_only_properties(task: dms.CfnReplicationTask) -> dict[str, str]:
+    """The task's create-only properties, for the guard to refuse a replacement that keeps
+    the literal resource identifier (``TASK_CREATE_ONLY_PROPS``). Rendered as literal
+    expressions: a ``Ref`` would make the guard depend on the endpoints and instance, which
+    come after the guards."""
+    values = {
+        Prop.MIGRATION_TYPE: lambda: task.migration_type,
+        Prop.REPLICATION_INSTANCE_ARN: lambda: task.replication_instance_arn,
+        Prop.SOURCE_ENDPOINT_ARN: lambda: task.source_endpoint_arn,
+        Prop.TARGET_ENDPOINT_ARN: lambda: task.target_endpoint_arn,
+    }
+    assert set(values) == set(contract.TASK_CREATE_ONLY_PROPS)
+    return {
+        prop: lazy_string(partial(_expression_of, task, value)) for prop, value in values.items()
+    }
+
+
+def _expression_of(task: dms.CfnReplicationTask, value: Callable[[], object]) -> str:
+    return template_expression(task, value())
 
 
 def _arn_string(task_arn: str, guard_task_updates: bool | None) -> str:

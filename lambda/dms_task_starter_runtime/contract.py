@@ -24,8 +24,14 @@ REPLICATION_STARTER_RESOURCE_TYPE: Final = "Custom::DmsReplicationStarter"
 """CloudFormation type of the resource that starts a DMS Serverless replication."""
 
 STACK_TAG_KEY: Final = "dms-task-starter:stack"
-"""Tag on the DMS tasks and replication configurations of a stack that has starters; its
-value is the stack id. The handler role may start and stop what carries its stack's tag."""
+"""Tag the handler puts (by API) on a task or replication configuration its stack does not
+own: one given by ARN, or of another stack. Its value is the stack id; the handler role may
+start and stop what carries its stack's tag."""
+
+CLOUDFORMATION_STACK_TAG_KEY: Final = "aws:cloudformation:stack-id"
+"""The system tag CloudFormation itself puts on every resource it creates (the resource
+schemas of tasks and configurations say ``cloudFormationSystemTags: true``): the stack's id.
+The handler role may start and stop what its own stack created, without a template tag."""
 
 
 class Kind(Enum):
@@ -79,11 +85,29 @@ class Prop:
     """Starter of a guarded task: its update guard's physical id (``Ref``), which names the
     run the guard stopped in this update. A change of it alone (an endpoint of the stack the
     task uses changed) resumes only that run, at its checkpoint."""
+    BASE_CONFIG_IDENTIFIER: Final = "BaseConfigIdentifier"
+    """``ReplicationStarter`` with ``replace_on_change``: the configuration's identifier before
+    the digest suffix. On Create, a configuration of the stack with this identifier whose
+    replication ran is the one the new configuration replaces: its CDC is handed over."""
+    SOURCE_ENDPOINT_ARN: Final = "SourceEndpointArn"
+    TARGET_ENDPOINT_ARN: Final = "TargetEndpointArn"
+    REPLICATION_INSTANCE_ARN: Final = "ReplicationInstanceArn"
     GUARDED_TASKS: Final = "GuardedTasks"
     """Rollback guard: a JSON object of guarded task resource identifier to definition digest."""
     GUARDED_REPLICATIONS: Final = "GuardedReplications"
     """Rollback guard: a JSON object of guarded replication config resource identifier to the
     digest of the endpoints of the stack it uses (absent when there is none)."""
+
+
+TASK_CREATE_ONLY_PROPS: Final = (
+    Prop.MIGRATION_TYPE,
+    Prop.REPLICATION_INSTANCE_ARN,
+    Prop.SOURCE_ENDPOINT_ARN,
+    Prop.TARGET_ENDPOINT_ARN,
+)
+"""The create-only properties of ``AWS::DMS::ReplicationTask`` (its resource schema) besides
+``ResourceIdentifier``: the update guard carries them, to refuse a replacement that would
+keep the literal identifier."""
 
 
 class Attr:

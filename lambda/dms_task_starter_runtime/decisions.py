@@ -48,6 +48,10 @@ if TYPE_CHECKING:
 ADOPTED_SUFFIX: Final = PHYSICAL_ID_SEPARATOR + "adopted"
 """A starter's physical id ends in this when the task was running before the starter
 existed: the Delete after a failed Create then leaves that run alone."""
+TAKEN_OVER: Final = PHYSICAL_ID_SEPARATOR + "took-over:"
+"""A ``ReplicationStarter``'s physical id names, after this, the configuration its Create
+took the replication over from (``replace_on_change`` renamed the configuration when the
+starter was added): the Delete after a failed Create resumes that one."""
 UNSETTLED: Final = frozenset({*STARTED_PHASES, Phase.BUSY})
 """A task in one of these phases is not at rest yet: a Delete or a guard waits it out."""
 CDC_MIGRATION_TYPES: Final = frozenset({MigrationType.CDC, MigrationType.FULL_LOAD_AND_CDC})
@@ -228,15 +232,20 @@ def cdc_start_changed(old: StarterSettings | None, new: StarterSettings) -> bool
     )
 
 
-def hands_over_cdc(settings: StarterSettings, new: State, old: State | None) -> bool:
+def hands_over_cdc(
+    settings: StarterSettings, new: State, old: State | None, previous: StarterSettings | None
+) -> bool:
     """Whether a replacing task continues CDC from the replaced task's checkpoint.
 
     Only a fresh ``cdc`` task reading the same source as a replaced task that captured
     changes: a checkpoint is a position in one source's log, meaningless in another's.
+    A CDC start that the update changed (``previous``: the settings before it) wins; one
+    it did not change was applied already, and sending it again would replay every
+    change since.
     """
     return (
         settings.cdc_handover
-        and not settings.has_cdc_start
+        and not cdc_start_changed(previous, settings)
         and old is not None
         and new.migration_type == MigrationType.CDC
         and not new.has_run
@@ -357,16 +366,24 @@ def _start_or_wait(
 
 
 def decide_starter_create(
-    settings: StarterSettings, task: State | None, now: int
+    settings: StarterSettings, task: State | None, now: int, replaced: State | None = None
 ) -> OnEventDecision:
     """Create: start the task, or adopt a run that was there before the starter.
 
     The physical id is the task's ARN and never changes afterwards, so CloudFormation
-    always sends this resource its Updates, rollback Updates included.
+    always sends this resource its Updates, rollback Updates included. ``replaced`` is the
+    configuration of the stack that a ``ReplicationStarter``'s new, never-run configuration
+    replaces (its base identifier): its replication is taken over.
     """
+    if replaced is not None and replaced.has_run:
+        return _take_over(settings, task, replaced, Context(settings.arn, now=now))
     checked = _checked_task(settings, task)
     physical_id = settings.arn + (ADOPTED_SUFFIX if checked.phase is Phase.RUNNING else "")
-    decision = _start_or_wait(settings, checked, now, physical_id, send_cdc_start=True)
+    # A task that ran before the starter existed resumes at its checkpoint: its CDC start
+    # (whoever applied it) is behind it, and sending it again would replay the changes since.
+    decision = _start_or_wait(
+        settings, checked, now, physical_id, send_cdc_start=not checked.has_run
+    )
     return replace(decision, tag=settings.arn if settings.tag_resource else "")
 
 
@@ -381,7 +398,7 @@ def decide_starter_update(
     if context.operation is StackOperation.UPDATE_ROLLBACK:
         return _decide_restore(old, settings, task, old_task, context)
     if old is not None and old.arn != settings.arn:
-        decision = _decide_replacement(settings, task, old_task, context)
+        decision = _decide_replacement(old, settings, task, old_task, context)
     else:
         decision = _decide_same_task(old, settings, task, context)
     return replace(decision, tag=settings.arn if settings.tag_resource else "")
@@ -423,21 +440,60 @@ def _decide_same_task(
     return _start_or_wait(settings, checked, now, physical_id, send_cdc_start=send_cdc_start)
 
 
+def _take_over(
+    settings: StarterSettings, config: State | None, replaced: State, context: Context
+) -> OnEventDecision:
+    """Create of a starter whose configuration replaces one whose replication ran (the
+    starter was added to a stack where it ran, and ``replace_on_change`` renamed it).
+
+    CloudFormation deletes the replaced configuration after the update: its replication is
+    stopped and its CDC handed over at its checkpoint. Where the new configuration cannot
+    continue it (not ``cdc``, another source, ``cdc_handover`` off), starting it would read
+    the source again while the old one ran: refused before anything is touched.
+    """
+    new = _checked_task(settings, config)
+    if not hands_over_cdc(settings, new, replaced, settings):
+        raise StarterError(
+            f"{replaced.kind.noun} {replaced.arn} is {replaced.status} and ran before this "
+            f"starter existed; replace_on_change gives its configuration a new identifier, "
+            f"and the new configuration {new.arn} ({new.migration_type}) cannot continue its "
+            "CDC at its checkpoint (only a cdc configuration reading the same source, with "
+            "cdc_handover on, can): starting it would load or read the source again. Add the "
+            "starter with replace_on_change=False (it then adopts the replication as it is). "
+            "Nothing was started or stopped."
+        )
+    decision = _decide_replacement(settings, settings, config, replaced, context, always_stops=True)
+    return replace(decision, physical_id=f"{settings.arn}{TAKEN_OVER}{replaced.arn}")
+
+
+def taken_over_from(physical_id: str) -> str:
+    """The configuration a starter's Create took over from ("" when none)."""
+    return physical_id.partition(TAKEN_OVER)[2]
+
+
 def _decide_replacement(
-    settings: StarterSettings, task: State | None, old_task: State | None, context: Context
+    previous: StarterSettings | None,
+    settings: StarterSettings,
+    task: State | None,
+    old_task: State | None,
+    context: Context,
+    *,
+    always_stops: bool = False,
 ) -> OnEventDecision:
     """The resource now names another task: bring the old one to rest, start the new one.
 
-    It fails before the old task is touched when the new one cannot start.
+    It fails before the old task is touched when the new one cannot start. The old one
+    is stopped when ``OnDelete`` says so, or ``always_stops`` (CloudFormation deletes it).
     """
     physical_id, now = context.physical_id, context.now
     new = _checked_task(settings, task)
+    stops = always_stops or settings.on_delete is OnDelete.STOP
     stops_old = old_task is not None and (
-        old_task.phase is Phase.STOPPING
-        or (old_task.phase in STARTED_PHASES and settings.on_delete is OnDelete.STOP)
+        old_task.phase is Phase.STOPPING or (old_task.phase in STARTED_PHASES and stops)
     )
     old_run_over = stops_old or (old_task is not None and old_task.phase is Phase.AT_REST)
-    handover = old_task if old_run_over and hands_over_cdc(settings, new, old_task) else None
+    hands_over = hands_over_cdc(settings, new, old_task, previous)
+    handover = old_task if old_run_over and hands_over else None
     rest = (old_task.arn,) if stops_old and old_task is not None else ()
     decision = _start_or_wait(
         settings, new, now, physical_id, send_cdc_start=True, rest=rest, handover_source=handover
@@ -513,7 +569,7 @@ def delete_reads_task(settings: DeleteSettings, context: Context) -> bool:
 
 
 def decide_starter_delete(
-    settings: DeleteSettings, task: State | None, context: Context
+    settings: DeleteSettings, task: State | None, context: Context, taken_over: State | None = None
 ) -> OnEventDecision:
     """Delete: bring the task to rest so that CloudFormation can delete or modify it.
 
@@ -531,11 +587,39 @@ def decide_starter_delete(
             return OnEventDecision(
                 physical_id, plan, "the run was there before this starter: left running"
             )
+        if taken_over_from(physical_id):
+            return _hand_back(task, taken_over, plan, context)
     elif settings.on_delete is OnDelete.LEAVE_RUNNING:
         return OnEventDecision(physical_id, plan, "OnDelete is leave-running: nothing to do")
     if settings.arn is None:
         return OnEventDecision(physical_id, plan, "no task was named: nothing to do")
     return bring_to_rest((settings.arn,), {settings.arn: task}, plan, physical_id)
+
+
+def _hand_back(
+    config: State | None, taken_over: State | None, plan: Plan, context: Context
+) -> OnEventDecision:
+    """The Delete after a failed Create that took a replication over: stop the new one and
+    resume the replaced configuration (which CloudFormation keeps) at its checkpoint."""
+    moving = config is not None and config.phase in UNSETTLED
+    rest = (config.arn,) if config is not None and moving else ()
+    stops = rest if config is not None and config.phase is Phase.RUNNING else ()
+    if taken_over is None or taken_over.phase is Phase.GONE:
+        note = "the replication this starter took over is gone: nothing to resume"
+        return OnEventDecision(context.physical_id, replace(plan, rest=rest), note, stops=stops)
+    restore = restoring(
+        replace(
+            plan,
+            subject=taken_over.arn,
+            rest=rest,
+            start_pending=taken_over.phase is not Phase.RUNNING,
+            wait_for=WaitFor.RUNNING,
+            snapshot=snapshot(taken_over),
+        ),
+        context.now,
+    )
+    note = f"the update that took over {taken_over.arn} failed: resuming it at its checkpoint"
+    return OnEventDecision(context.physical_id, restore, note, stops=stops)
 
 
 def bring_to_rest(

@@ -36,6 +36,7 @@ CLIENT_CONFIG: Final = Config(
 )
 TASK_ARN_FILTER: Final = "replication-task-arn"
 CONFIG_ARN_FILTER: Final = "replication-config-arn"
+CONFIG_ID_FILTER: Final = "replication-config-id"
 NOT_FOUND_CODE: Final = "ResourceNotFoundFault"
 INVALID_STATE_CODE: Final = "InvalidResourceStateFault"
 INVALID_COMBINATION_CODE: Final = "InvalidParameterCombinationException"
@@ -124,13 +125,16 @@ def describe_task(task_arn: str) -> ReplicationTaskTypeDef | None:
     return tasks[0] if tasks else None
 
 
-def describe_replication(config_arn: str) -> ReplicationTypeDef | None:
-    """Describe the Serverless replication of a configuration; None when DMS lists none."""
+def describe_replication(
+    config: str, filter_name: str = CONFIG_ARN_FILTER
+) -> ReplicationTypeDef | None:
+    """Describe the Serverless replication of a configuration (by ARN, or by identifier with
+    ``CONFIG_ID_FILTER``); None when DMS lists none."""
     response = _absent_when_not_found(
         "DescribeReplications",
-        config_arn,
+        config,
         lambda: dms_client().describe_replications(
-            Filters=[{"Name": CONFIG_ARN_FILTER, "Values": [config_arn]}]
+            Filters=[{"Name": filter_name, "Values": [config]}]
         ),
     )
     replications: list[ReplicationTypeDef] = (
@@ -226,3 +230,11 @@ def connections_being_tested(endpoint_arns: Sequence[str]) -> bool:
         connection.get("Status") == CONNECTION_TESTING
         for connection in response.get("Connections", [])
     )
+
+
+def tags_of(arn: str) -> dict[str, str]:
+    """The tags of a task or replication configuration (CloudFormation's system tags too)."""
+    response = _call(
+        "ListTagsForResource", arn, lambda: dms_client().list_tags_for_resource(ResourceArn=arn)
+    )
+    return {tag["Key"]: tag.get("Value", "") for tag in response.get("TagList", []) if "Key" in tag}

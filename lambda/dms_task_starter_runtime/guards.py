@@ -29,7 +29,7 @@ from dms_task_starter_runtime.decisions import (
     start_parameters,
 )
 from dms_task_starter_runtime.decisions import _plan as starter_plan
-from dms_task_starter_runtime.plan import Plan
+from dms_task_starter_runtime.plan import Plan, StarterError
 from dms_task_starter_runtime.settings import PHYSICAL_ID_SEPARATOR, StarterSettings
 from dms_task_starter_runtime.state import (
     STARTED_PHASES,
@@ -90,6 +90,10 @@ def decide_guard_update(
     CloudFormation's modify fails with DMS's reason and the rollback restores the task.
     In a rollback it keeps its physical id (CloudFormation accepts no new one then).
     """
+    if old is not None and context.operation is StackOperation.UPDATE:
+        refusal = replacement_refusal(old, settings)
+        if refusal:
+            raise StarterError(refusal)
     plan = _guard_plan(context.now, settings.kind)
     unchanged = (
         old is None
@@ -111,6 +115,36 @@ def decide_guard_update(
     ran = task is not None and task.phase in STARTED_PHASES
     stopped = snapshot(task) if ran and task is not None else None
     return replace(decision, physical_id=guard_physical_id(settings.task_arn, stopped))
+
+
+def replacement_refusal(old: GuardSettings, new: GuardSettings) -> str:
+    """Why the update must not go on ("" when it may): a create-only property of the task
+    changes while its literal resource identifier (its ARN) stays.
+
+    CloudFormation then replaces the task, creating the new one before it deletes the old
+    one, and DMS refuses a second task with the identifier ("already exists"). Refused
+    here, before anything is stopped; a property the old settings lack (a guard deployed
+    before it carried them) is not compared.
+    """
+    if old.task_arn != new.task_arn:
+        return ""
+    changed = [
+        f"{prop} ({old.create_only[prop]} -> {value})"
+        for prop, value in new.create_only.items()
+        if prop in old.create_only and old.create_only[prop] != value
+    ]
+    if not changed:
+        return ""
+    identifier = new.task_arn.rsplit(":", 1)[-1]
+    return (
+        f"The update changes {', '.join(changed)} of replication task {new.task_arn}: "
+        "CloudFormation replaces the task, creating the new one before deleting the old one, "
+        f"and both would have the resource_identifier {identifier!r}, which DMS refuses "
+        f"(already exists). Change resource_identifier too (e.g. '{identifier}-v2'): the task "
+        "is then replaced cleanly, the old one stopped and deleted, the new one started, CDC "
+        "handed over from the old checkpoint where the source is the same. Nothing was stopped "
+        "or changed."
+    )
 
 
 def decide_guard_delete(task: State | None, context: Context) -> OnEventDecision:

@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomRes
 
 from dms_task_starter_runtime import dms, stack
 from dms_task_starter_runtime.contract import (
+    CLOUDFORMATION_STACK_TAG_KEY,
     GUARD_RESOURCE_TYPE,
     REPLICATION_STARTER_RESOURCE_TYPE,
     ROLLBACK_GUARD_RESOURCE_TYPE,
@@ -37,6 +38,7 @@ from dms_task_starter_runtime.decisions import (
     decide_starter_delete,
     delete_reads_task,
     started_before,
+    taken_over_from,
 )
 from dms_task_starter_runtime.guards import (
     changed_tasks,
@@ -139,6 +141,31 @@ def read_history(kind: Kind, arn: str, request: CloudFormationCustomResourceEven
     old_arn = (request.old_resource_properties or {}).get(kind.arn_prop)
     old = old_arn if isinstance(old_arn, str) else None
     return read(kind, arn, started=started_before(physical_id, old, arn))
+
+
+def read_replaced(settings: StarterSettings, config: State | None, stack_id: str) -> State | None:
+    """The configuration of this stack that a never-run configuration replaces: the one with
+    the base identifier (``replace_on_change`` renamed it when the starter was added)."""
+    if settings.base_config_identifier is None or (config is not None and config.has_run):
+        return None
+    try:
+        replication = dms.describe_replication(
+            settings.base_config_identifier, dms.CONFIG_ID_FILTER
+        )
+        if replication is None or replication.get("ReplicationConfigArn") in (None, settings.arn):
+            return None
+        arn = replication["ReplicationConfigArn"]
+        owner = dms.tags_of(arn).get(CLOUDFORMATION_STACK_TAG_KEY)
+    except dms.DmsCallError as error:
+        # Without an answer the new configuration starts as it did before take-overs existed.
+        logger.warning(
+            "could not look for a configuration to take over", extra={"reason": str(error)}
+        )
+        return None
+    if owner != stack_id:
+        _log("a configuration of another stack has the base identifier: not taken over", arn=arn)
+        return None
+    return replication_state(replication)
 
 
 def read_operation(request: CloudFormationCustomResourceEvent) -> StackOperation:
@@ -329,7 +356,8 @@ def _starter_on_event(
     if request.request_type == "Create":
         settings = parse_starter_settings(request.resource_properties, kind)
         task = read(kind, settings.arn)
-        return carry_out(decide_starter_create(settings, task, now), task, request)
+        replaced = read_replaced(settings, task, request.stack_id)
+        return carry_out(decide_starter_create(settings, task, now, replaced), task, request)
     operation = read_operation(request)
     context = Context(physical_id, operation, now)
     try:
@@ -363,7 +391,10 @@ def _starter_on_delete(
             if settings.arn and delete_reads_task(settings, context)
             else None
         )
-        return carry_out(decide_starter_delete(settings, task, context), task, request)
+        taken_over = taken_over_from(physical_id) if operation.rolls_back else ""
+        previous = read(kind, taken_over) if taken_over else None
+        decision = decide_starter_delete(settings, task, context, previous)
+        return carry_out(decision, task, request)
     except dms.DmsCallError as error:
         if not operation.rolls_back:
             raise

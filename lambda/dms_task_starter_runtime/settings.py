@@ -22,6 +22,7 @@ from dms_task_starter_runtime.contract import (
     FIRST_RUN_START_TYPE,
     MAX_TIMEOUT_SECONDS,
     MIN_TIMEOUT_SECONDS,
+    TASK_CREATE_ONLY_PROPS,
     Kind,
     MigrationType,
     OnDelete,
@@ -243,6 +244,7 @@ class StarterSettings:
     tag_resource: bool = False
     update_guard: str | None = None
     """The update guard's physical id: it names the run the guard stopped, if any."""
+    base_config_identifier: str | None = None
 
     @property
     def has_cdc_start(self) -> bool:
@@ -325,6 +327,8 @@ class GuardSettings:
     task_arn: str
     task_definition_digest: str | None = None
     kind: Kind = Kind.TASK
+    create_only: Mapping[str, str] = field(default_factory=dict)
+    """The task's create-only properties (``TASK_CREATE_ONLY_PROPS``) the guard was given."""
 
 
 @dataclass(frozen=True)
@@ -410,6 +414,7 @@ def parse_starter_settings(props: Mapping[str, object], kind: Kind = Kind.TASK) 
             _optional(props, Prop.TAG_RESOURCE, partial(parse_boolean, prop=Prop.TAG_RESOURCE))
         ),
         update_guard=_raw_string(props, Prop.UPDATE_GUARD),
+        base_config_identifier=_raw_string(props, Prop.BASE_CONFIG_IDENTIFIER),
     )
     if settings.migration_type is not None:
         impossible = impossible_setting(settings, settings.migration_type)
@@ -421,10 +426,12 @@ def parse_starter_settings(props: Mapping[str, object], kind: Kind = Kind.TASK) 
 def parse_guard_settings(props: Mapping[str, object]) -> GuardSettings:
     """Validate the properties of an update guard resource (of a task, or a configuration)."""
     kind = Kind.REPLICATION if _raw_string(props, Prop.CONFIG_ARN) else Kind.TASK
+    create_only = {prop: _raw_string(props, prop) for prop in TASK_CREATE_ONLY_PROPS}
     return GuardSettings(
         task_arn=_required_arn(props, kind),
         task_definition_digest=_raw_string(props, Prop.TASK_DEFINITION_DIGEST),
         kind=kind,
+        create_only={prop: value for prop, value in create_only.items() if value is not None},
     )
 
 

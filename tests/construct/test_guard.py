@@ -71,7 +71,23 @@ def test_update_guard_properties(mixed: Synthesized) -> None:
     _, starter = mixed.only(STARTER_TYPE, "Guarded")
     props = dict(guard["Properties"])
     assert props.pop("ServiceToken") == starter["Properties"]["ServiceToken"]
-    assert set(props) == {"ReplicationTaskArn", "TaskDefinitionDigest"}
+    create_only = (
+        "MigrationType",
+        "ReplicationInstanceArn",
+        "SourceEndpointArn",
+        "TargetEndpointArn",
+    )
+    assert set(props) == {"ReplicationTaskArn", "TaskDefinitionDigest", *create_only}
+    # The task's create-only properties, as the task has them: the guard refuses a
+    # replacement that would keep the literal resource identifier.
+    (task,) = [
+        t
+        for t in mixed.resources("AWS::DMS::ReplicationTask").values()
+        if t["Properties"].get("ResourceIdentifier") == "guarded-task"
+    ]
+    assert {prop: props[prop] for prop in create_only} == {
+        prop: task["Properties"][prop] for prop in create_only
+    }
     assert props["ReplicationTaskArn"] == deterministic_arn("guarded-task")
     assert DIGEST.fullmatch(props["TaskDefinitionDigest"])
     # The starter carries the same digest, so it is updated (and restarts) after the task.
@@ -83,6 +99,7 @@ def test_update_guard_properties(mixed: Synthesized) -> None:
     )
     assert parsed.task_arn == "arn:aws:dms:eu-west-1:123456789012:task:guarded-task"
     assert parsed.task_definition_digest == props["TaskDefinitionDigest"]
+    assert set(parsed.create_only) == set(create_only)
 
 
 def test_each_guarded_task_has_its_own_digest(mixed: Synthesized) -> None:

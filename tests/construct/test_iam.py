@@ -1,4 +1,5 @@
-"""Grants of the handler role: by the stack's tag, by ARN for tasks given as ARN strings.
+"""Grants of the handler role: by CloudFormation's stack tag on what the stack created, by the
+handler's stack tag and by ARN for tasks given as ARN strings.
 
 The expected actions, ARNs and limits are written out here, not imported from the
 construct: these tests are the specification of the synthesized template.
@@ -14,7 +15,7 @@ import pytest
 from aws_cdk import App, CfnParameter, NestedStack, Stack
 from aws_cdk import aws_dms as dms
 from aws_cdk import aws_iam as iam
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Template
 from dms_task_starter import ReplicationTaskStarter
 from dms_task_starter.provider import ReplicationTaskStarterProvider
 
@@ -57,6 +58,10 @@ UNSCOPABLE_ACTIONS: Final = {
 TAG_CONDITION: Final = {
     "StringEquals": {"aws:ResourceTag/dms-task-starter:stack": {"Ref": "AWS::StackId"}}
 }
+SYSTEM_TAG_CONDITION: Final = {
+    "StringEquals": {"aws:ResourceTag/aws:cloudformation:stack-id": {"Ref": "AWS::StackId"}}
+}
+LIST_TAGS_ACTION: Final = "dms:ListTagsForResource"
 TASKS_PER_POLICY: Final = 40
 MAX_MANAGED_POLICIES: Final = 10
 
@@ -105,26 +110,16 @@ def _resources_of(policy: dict[str, Any]) -> list[Any]:
 # --- the grant by tag -------------------------------------------------------------------
 
 
-def test_start_stop_is_granted_on_the_tasks_carrying_the_stack_tag(mixed: Synthesized) -> None:
-    mixed.template.has_resource_properties(
-        "AWS::IAM::Policy",
-        {
-            "Roles": [{"Ref": mixed.handler_role()}],
-            "PolicyDocument": {
-                "Statement": Match.array_with(
-                    [
-                        {
-                            "Sid": "StartStopTaggedTasks",
-                            "Effect": "Allow",
-                            "Action": TASK_ACTIONS,
-                            "Resource": _account_wide("task"),
-                            "Condition": TAG_CONDITION,
-                        }
-                    ]
-                )
-            },
-        },
-    )
+def test_start_stop_is_granted_on_the_tasks_the_stack_created_or_tagged(
+    mixed: Synthesized,
+) -> None:
+    assert _statement(mixed, "StartStopStackTasks") == {
+        "Sid": "StartStopStackTasks",
+        "Effect": "Allow",
+        "Action": TASK_ACTIONS,
+        "Resource": _account_wide("task"),
+        "Condition": SYSTEM_TAG_CONDITION,
+    }
     assert _statement(mixed, "StartStopTaggedTasks") == {
         "Sid": "StartStopTaggedTasks",
         "Effect": "Allow",
@@ -132,13 +127,14 @@ def test_start_stop_is_granted_on_the_tasks_carrying_the_stack_tag(mixed: Synthe
         "Resource": _account_wide("task"),
         "Condition": TAG_CONDITION,
     }
-    # That one statement is the only grant of Start/Stop in the role's default policy.
+    # These two statements are the only grants of Start/Stop in the role's default policy.
     statements = _default_policy(mixed)["Properties"]["PolicyDocument"]["Statement"]
     starting = [s for s in statements if set(as_list(s["Action"])) & set(TASK_ACTIONS)]
-    assert len(starting) == 1
+    assert len(starting) == 2
 
 
-def test_every_dms_task_and_config_of_the_stack_carries_the_tag(mixed: Synthesized) -> None:
+def test_no_dms_task_or_config_gets_a_template_tag(mixed: Synthesized) -> None:
+    """Adding the library changes no task: CloudFormation's own tag grants."""
     resources = {
         **mixed.resources("AWS::DMS::ReplicationTask"),
         **mixed.resources("AWS::DMS::ReplicationConfig"),
@@ -147,17 +143,21 @@ def test_every_dms_task_and_config_of_the_stack_carries_the_tag(mixed: Synthesiz
     # and the Serverless Config.
     assert len(resources) == 5
     for name, resource in resources.items():
-        tags = resource["Properties"]["Tags"]
-        assert tags.count(STACK_TAG) == 1, name
-        assert [t for t in tags if t["Key"] == STACK_TAG["Key"]] == [STACK_TAG], name
+        tags = resource["Properties"].get("Tags", [])
+        if resource["Type"] == "AWS::DMS::ReplicationConfig":
+            # replace_on_change: created with 0.2.0's tag, kept so that no 0.2.0 stack's
+            # configuration gets a tag-only update; it grants nothing any more.
+            assert tags == [STACK_TAG], name
+        else:
+            assert STACK_TAG["Key"] not in json.dumps(tags), name
     # The user's own tags stay.
     other_tags = mixed.resources("AWS::DMS::ReplicationTask")["OtherTask"]["Properties"]["Tags"]
-    assert {"Key": "team", "Value": "data"} in other_tags
+    assert other_tags == [{"Key": "team", "Value": "data"}]
 
 
-def test_only_dms_tasks_and_configs_are_tagged(mixed: Synthesized) -> None:
+def test_no_other_resource_of_the_stack_gets_the_stack_tag(mixed: Synthesized) -> None:
     for name, resource in mixed.all_resources().items():
-        if resource["Type"] in ("AWS::DMS::ReplicationTask", "AWS::DMS::ReplicationConfig"):
+        if resource["Type"] == "AWS::DMS::ReplicationConfig":
             continue
         tags = resource.get("Properties", {}).get("Tags", [])
         assert STACK_TAG["Key"] not in json.dumps(tags), name
@@ -173,15 +173,16 @@ def test_tasks_of_a_stack_without_starters_are_not_tagged() -> None:
     assert "Tags" not in task["Properties"]
 
 
-def test_the_grant_by_tag_is_the_only_conditioned_grant(
+def test_the_grants_by_tag_are_the_only_conditioned_grants(
     make_synth: Callable[..., Synthesized],
 ) -> None:
-    """Without Serverless replications, the task statement is the only tag-conditioned one."""
+    """Without Serverless replications, the task statements are the only tag-conditioned ones."""
     alone = make_synth(lambda stack: ReplicationTaskStarter(stack, "S", task=make_task(stack, "T")))
     statements = _default_policy(alone)["Properties"]["PolicyDocument"]["Statement"]
     tagged = [s for s in statements if s.get("Condition")]
-    assert [s["Sid"] for s in tagged] == ["StartStopTaggedTasks"]
-    assert tagged[0]["Resource"] == _account_wide("task")
+    assert [s["Sid"] for s in tagged] == ["StartStopStackTasks", "StartStopTaggedTasks"]
+    assert [s["Condition"] for s in tagged] == [SYSTEM_TAG_CONDITION, TAG_CONDITION]
+    assert all(s["Resource"] == _account_wide("task") for s in tagged)
 
 
 # --- the other grants of the role -------------------------------------------------------
@@ -221,7 +222,13 @@ def test_the_role_grants_exactly_these_dms_actions(mixed: Synthesized) -> None:
         for a in as_list(s["Action"])
         if a.startswith("dms:")
     }
-    assert actions == {*TASK_ACTIONS, *REPLICATION_ACTIONS, TAG_ACTION, *UNSCOPABLE_ACTIONS}
+    assert actions == {
+        *TASK_ACTIONS,
+        *REPLICATION_ACTIONS,
+        TAG_ACTION,
+        LIST_TAGS_ACTION,
+        *UNSCOPABLE_ACTIONS,
+    }
     # Tagging is granted by ARN only (tasks given as ARN strings), never account-wide.
     for name, statement in _statements_with(mixed, TAG_ACTION):
         assert name in _grant_policies(mixed, "TaskGrants")
@@ -256,12 +263,23 @@ def test_enable_replications_grants_start_stop_on_tagged_configs(mixed: Synthesi
         "Action": ["dms:DescribeReplicationConfigs", "dms:DescribeReplications"],
         "Resource": "*",
     }
-    assert _statement(mixed, "StartStopTaggedReplications") == {
-        "Sid": "StartStopTaggedReplications",
+    for sid, condition in (
+        ("StartStopStackReplications", SYSTEM_TAG_CONDITION),
+        ("StartStopTaggedReplications", TAG_CONDITION),
+    ):
+        assert _statement(mixed, sid) == {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Action": REPLICATION_ACTIONS,
+            "Resource": _account_wide("replication-config"),
+            "Condition": condition,
+        }
+    # Read only: the tags of the configuration a first configuration replaces.
+    assert _statement(mixed, "ListReplicationConfigTags") == {
+        "Sid": "ListReplicationConfigTags",
         "Effect": "Allow",
-        "Action": REPLICATION_ACTIONS,
+        "Action": [LIST_TAGS_ACTION],
         "Resource": _account_wide("replication-config"),
-        "Condition": TAG_CONDITION,
     }
 
 
@@ -274,10 +292,11 @@ def test_replications_are_not_granted_unless_enabled(
 
     synth = make_synth(build)
     actions = {a for _, s in synth.handler_role_statements() for a in as_list(s["Action"])}
-    assert not actions & {*REPLICATION_ACTIONS, "dms:DescribeReplications"}
-    # The config is tagged all the same: enabling the grant later changes no DMS resource.
+    assert not actions & {*REPLICATION_ACTIONS, "dms:DescribeReplications", LIST_TAGS_ACTION}
+    # No template tag without a ReplicationStarter: enabling the grant later changes no
+    # DMS resource.
     (config,) = synth.resources("AWS::DMS::ReplicationConfig").values()
-    assert STACK_TAG in config["Properties"]["Tags"]
+    assert "Tags" not in config["Properties"]
 
 
 def test_enable_replications_grants_once() -> None:
@@ -291,6 +310,7 @@ def test_enable_replications_grants_once() -> None:
     sids = [s.get("Sid") for s in statements["Statement"]]
     assert sids.count("DescribeReplications") == 1
     assert sids.count("StartStopTaggedReplications") == 1
+    assert sids.count("StartStopStackReplications") == 1
 
 
 # --- tasks given by ARN -----------------------------------------------------------------

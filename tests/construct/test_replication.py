@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any, Final
 
 import pytest
-from aws_cdk import App, CfnParameter, Stack
+from aws_cdk import App, Aws, CfnParameter, Stack, Tags
 from aws_cdk.assertions import Template
 from aws_cdk.aws_dms import CfnReplicationConfig
 from dms_task_starter import (
@@ -81,21 +81,26 @@ def test_properties_of_a_config_in_the_template(mixed: Synthesized) -> None:
         "OnDelete": "stop",
         "TimeoutSeconds": "1800",
         "CdcHandover": "true",
+        # The identifier before replace_on_change's suffix: its replication is taken over.
+        "BaseConfigIdentifier": "config",
     }
     deployed = {**props, "ReplicationConfigArn": f"{ACCOUNT_ARN}:replication-config:CONFIG"}
     parsed = settings.parse_starter_settings(deployed, Kind.REPLICATION)
     assert parsed.kind is Kind.REPLICATION
+    assert parsed.base_config_identifier == "config"
     assert parsed.start_type is None  # the handler picks resume or reload per migration type
     assert parsed.migration_type == "full-load-and-cdc"
 
 
-def test_the_config_is_tagged_and_granted_by_the_tag(mixed: Synthesized) -> None:
+def test_the_config_is_granted_by_the_stacks_tags(mixed: Synthesized) -> None:
     (config,) = mixed.resources("AWS::DMS::ReplicationConfig").values()
-    assert STACK_TAG in config["Properties"]["Tags"]
+    # Kept from 0.2.0 on a replace_on_change configuration (never added to an existing one).
+    assert config["Properties"]["Tags"] == [STACK_TAG]
     statements = [s for _, s in mixed.handler_role_statements()]
     starting = [s for s in statements if "dms:StartReplication" in as_list(s["Action"])]
-    assert len(starting) == 1
-    assert "Condition" in starting[0]
+    # CloudFormation's system tag (what the stack created) and the handler's tag.
+    assert len(starting) == 2
+    assert all("Condition" in s for s in starting)
 
 
 def test_the_starter_depends_on_the_role(mixed: Synthesized) -> None:
@@ -127,6 +132,26 @@ def test_a_definition_change_is_a_new_configuration() -> None:
     # Starter settings are no part of the definition.
     assert _identifier(_synth(wait_for=WaitFor.NOTHING)[0]) == base
     assert _identifier(_synth(cdc_start=CdcStart.at_position("0/5120E10"))[0]) == base
+
+
+def test_a_tag_change_is_a_new_configuration_but_not_0_2_0s_stack_tag() -> None:
+    """DMS may refuse a tag-only modify after the first run: tags count in the digest."""
+    base = _identifier(_synth()[0])
+    assert _identifier(_synth(lambda c: Tags.of(c).add("cost-center", "42"))[0]) != base
+    # The tag 0.2.0 put on every configuration does not count: its identifiers stay.
+    kept = _synth(lambda c: Tags.of(c).add("dms-task-starter:stack", Aws.STACK_ID))[0]
+    assert _identifier(kept) == base  # the construct puts it there anyway
+
+
+def test_without_replace_on_change_the_config_gets_no_tag() -> None:
+    template = _synth(replace_on_change=False)[0]
+    (config,) = template.find_resources("AWS::DMS::ReplicationConfig").values()
+    assert "Tags" not in config["Properties"]
+
+
+def test_the_starter_names_the_base_identifier_it_takes_over_from() -> None:
+    assert _props(_synth()[0])["BaseConfigIdentifier"] == "orders"
+    assert "BaseConfigIdentifier" not in _props(_synth(replace_on_change=False)[0])
 
 
 def test_without_replace_on_change_the_identifier_is_kept() -> None:

@@ -197,18 +197,12 @@ def test_a_failed_first_start_is_retried_with_start_replication() -> None:
     assert create_summary(SETTINGS, never_ran) == "start start-replication; await running"
 
 
-def test_create_on_a_cdc_task_that_ran_starts_from_the_new_position() -> None:
-    # The API reference: for a cdc task, a start from a given position is start-replication.
-    cdc = task("stopped", migration_type="cdc")
-    assert create_summary(NEW_CDC, cdc) == (
-        "start start-replication (position=0/5120E10); await running"
-    )
-
-
-def test_create_on_a_task_with_a_full_load_that_ran_resumes_from_the_new_position() -> None:
-    assert create_summary(NEW_CDC, task("stopped")) == (
-        "start resume-processing (position=0/5120E10); await running"
-    )
+@pytest.mark.parametrize("migration_type", ["cdc", "full-load-and-cdc"])
+def test_create_on_a_task_that_ran_resumes_at_its_checkpoint(migration_type: str) -> None:
+    """Adoption: the CDC start was applied by whoever ran the task; sending it again would
+    replay every change since. A new CDC start is applied by an update that changes it."""
+    ran = task("stopped", migration_type=migration_type)
+    assert create_summary(NEW_CDC, ran) == "start resume-processing; await running"
 
 
 @pytest.mark.parametrize(
@@ -584,14 +578,80 @@ def test_replacement_that_cannot_start_fails_before_touching_the_old_task() -> N
         ),
         (SETTINGS, replace(NEW_TASK, **RAN, status="stopped"), task("stopped", arn=OLD), False),
         (replace(SETTINGS, cdc_handover=False), NEW_TASK, task("stopped", arn=OLD), False),
-        (NEW_CDC, NEW_TASK, task("stopped", arn=OLD), False),
         (SETTINGS, NEW_TASK, None, False),
     ],
 )
 def test_cdc_handover_needs_the_same_source_and_a_fresh_cdc_task(
     settings: StarterSettings, new: State, old: State | None, hands_over: bool
 ) -> None:
-    assert hands_over_cdc(settings, new, old) is hands_over
+    assert hands_over_cdc(settings, new, old, settings) is hands_over
+
+
+@pytest.mark.parametrize(
+    ("previous", "hands_over"),
+    [
+        (NEW_CDC, True),  # unchanged: applied before, never sent again
+        (replace(NEW_CDC, cdc_start_time=None, cdc_start_position=None), False),  # added
+        (None, False),  # no settings before: the CDC start was never applied
+    ],
+)
+def test_only_a_cdc_start_the_update_changed_wins_over_the_handover(
+    previous: StarterSettings | None, hands_over: bool
+) -> None:
+    old = task("stopped", arn=OLD)
+    assert hands_over_cdc(NEW_CDC, NEW_TASK, old, previous) is hands_over
+
+
+# -- Create: taking a Serverless replication over -------------------------------------------
+
+NEW_CONFIG = "arn:aws:dms:eu-west-1:123456789012:replication-config:NEW"
+OLD_CONFIG = "arn:aws:dms:eu-west-1:123456789012:replication-config:OLD"
+REPLICATION = replace(SETTINGS, arn=NEW_CONFIG, kind=Kind.REPLICATION, start_type=None)
+
+
+def config(status: str, arn: str = NEW_CONFIG, **fields: Any) -> State:
+    """A cdc configuration (unless told) reading SOURCE; one not ``created`` has run."""
+    state = task(status, arn=arn, **{"migration_type": "cdc", **fields})
+    return replace(state, kind=Kind.REPLICATION)
+
+
+@pytest.mark.parametrize(
+    ("old_status", "expected"),
+    [
+        ("running", "stop OLD; then start; await running"),
+        ("stopped", "start start-replication (position=checkpoint:V1#1); await running"),
+    ],
+)
+def test_a_first_configuration_takes_over_the_replication_it_replaces(
+    old_status: str, expected: str
+) -> None:
+    decision = decide_starter_create(
+        REPLICATION, config("created", marks=None), NOW, config(old_status, arn=OLD_CONFIG)
+    )
+    assert summary(decision) == expected
+    assert decision.physical_id == f"{NEW_CONFIG}#took-over:{OLD_CONFIG}"
+    assert decision.plan.handover_from == OLD_CONFIG
+
+
+def test_a_take_over_that_cannot_continue_the_cdc_is_refused() -> None:
+    new = config("created", marks=None, migration_type="full-load-and-cdc")
+    old = config("running", arn=OLD_CONFIG, migration_type="full-load-and-cdc")
+    assert failure(lambda: decide_starter_create(REPLICATION, new, NOW, old)) == (
+        f"Serverless replication {OLD_CONFIG} is running and ran before this starter existed; "
+        "replace_on_change gives its configuration a new identifier, and the new configuration "
+        f"{NEW_CONFIG} (full-load-and-cdc) cannot continue its CDC at its checkpoint (only a "
+        "cdc configuration reading the same source, with cdc_handover on, can): starting it "
+        "would load or read the source again. Add the starter with replace_on_change=False "
+        "(it then adopts the replication as it is). Nothing was started or stopped."
+    )
+
+
+def test_a_replaced_configuration_that_never_ran_is_not_taken_over() -> None:
+    decision = decide_starter_create(
+        REPLICATION, config("created", marks=None), NOW, config("created", OLD_CONFIG, marks=None)
+    )
+    assert decision.physical_id == NEW_CONFIG
+    assert summary(decision) == "start start-replication; await running"
 
 
 # -- Update: a rollback ---------------------------------------------------------------------
@@ -783,6 +843,70 @@ def test_guard_keeps_its_id_and_does_nothing_in_a_rollback() -> None:
         GUARD, OLD_GUARD, task("running"), context(StackOperation.UPDATE_ROLLBACK, "g-id")
     )
     assert (summary(decision), decision.physical_id) == ("nothing", "g-id")
+
+
+CREATE_ONLY = {
+    "MigrationType": "full-load-and-cdc",
+    "ReplicationInstanceArn": "arn:aws:dms:eu-west-1:123456789012:rep:I1",
+    "SourceEndpointArn": SOURCE,
+    "TargetEndpointArn": "arn:aws:dms:eu-west-1:123456789012:endpoint:T1",
+}
+
+
+@pytest.mark.parametrize(
+    ("prop", "value"),
+    [
+        ("MigrationType", "cdc"),
+        ("ReplicationInstanceArn", "arn:aws:dms:eu-west-1:123456789012:rep:I2"),
+        ("SourceEndpointArn", SOURCE + "2"),
+        ("TargetEndpointArn", "arn:aws:dms:eu-west-1:123456789012:endpoint:T2"),
+    ],
+)
+def test_guard_refuses_a_replacement_that_keeps_the_identifier(prop: str, value: str) -> None:
+    old = replace(OLD_GUARD, create_only=CREATE_ONLY)
+    new = replace(GUARD, create_only={**CREATE_ONLY, prop: value})
+    message = failure(
+        lambda: decide_guard_update(old, new, task("running"), context(StackOperation.UPDATE))
+    )
+    assert message == (
+        f"The update changes {prop} ({CREATE_ONLY[prop]} -> {value}) of replication task "
+        f"{ARN}: CloudFormation replaces the task, creating the new one before deleting the "
+        "old one, and both would have the resource_identifier 'T1', which DMS refuses "
+        "(already exists). Change resource_identifier too (e.g. 'T1-v2'): the task is then "
+        "replaced cleanly, the old one stopped and deleted, the new one started, CDC handed "
+        "over from the old checkpoint where the source is the same. Nothing was stopped or "
+        "changed."
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "operation"),
+    [
+        # A rollback goes back to what was deployed: never refused.
+        (CREATE_ONLY, {**CREATE_ONLY, "MigrationType": "cdc"}, StackOperation.UPDATE_ROLLBACK),
+        # A guard deployed before it carried the create-only properties: not compared.
+        ({}, {**CREATE_ONLY, "MigrationType": "cdc"}, StackOperation.UPDATE),
+        # The stack's operation unknown: a rollback must never fail here.
+        (CREATE_ONLY, {**CREATE_ONLY, "MigrationType": "cdc"}, StackOperation.UNKNOWN),
+    ],
+)
+def test_guard_refuses_only_a_known_forward_update(
+    old: dict[str, str], new: dict[str, str], operation: StackOperation
+) -> None:
+    decision = decide_guard_update(
+        replace(OLD_GUARD, create_only=old),
+        replace(GUARD, create_only=new),
+        task("stopped"),
+        context(operation, "g"),
+    )
+    assert summary(decision) == "nothing"
+
+
+def test_guard_does_not_refuse_a_new_identifier() -> None:
+    old = replace(OLD_GUARD, task_arn=OLD, create_only=CREATE_ONLY)
+    new = replace(GUARD, create_only={**CREATE_ONLY, "MigrationType": "cdc"})
+    decision = decide_guard_update(old, new, task("running"), context(StackOperation.UPDATE))
+    assert summary(decision) == "nothing"
 
 
 def test_guard_physical_id_round_trips() -> None:

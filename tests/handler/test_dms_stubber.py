@@ -152,6 +152,12 @@ def test_clients_are_made_once_and_follow_the_endpoint_variables(
 
 # -- StartReplicationTask --------------------------------------------------------------------
 
+UPDATED_SAME_TASK: dict[str, Any] = {
+    "old_properties": {"ReplicationTaskArn": ARN},
+    "physical_id": ARN,
+}
+"""An Update of the same task whose properties had no CDC start: the new one is applied."""
+
 
 def test_first_run_sends_start_replication_without_cdc_keys(stubs: Stubs) -> None:
     add_describe(stubs, ARN, "ready")
@@ -180,7 +186,8 @@ def test_first_run_sends_the_cdc_start_time_in_utc_and_the_stop_position(stubs: 
     assert_started_now(on_event(stubs, "Create", properties))
 
 
-def test_a_task_that_ran_gets_the_configured_type_with_the_cdc_start(stubs: Stubs) -> None:
+def test_a_task_that_ran_gets_the_configured_type_with_a_new_cdc_start(stubs: Stubs) -> None:
+    add_stack_status(stubs, "UPDATE_IN_PROGRESS")
     add_describe(stubs, ARN, "stopped", ReplicationTaskStats={"StartDate": RAN})
     add_start(
         stubs,
@@ -197,7 +204,7 @@ def test_a_task_that_ran_gets_the_configured_type_with_the_cdc_start(stubs: Stub
         "CdcStartTime": "1706702400",
         "CdcStopPosition": STOP_AT,
     }
-    assert_started_now(on_event(stubs, "Create", properties))
+    assert_started_now(on_event(stubs, "Update", properties, **UPDATED_SAME_TASK))
 
 
 def test_a_task_that_ran_resumes_by_default_without_cdc_keys(stubs: Stubs) -> None:
@@ -208,6 +215,7 @@ def test_a_task_that_ran_resumes_by_default_without_cdc_keys(stubs: Stubs) -> No
 
 def test_a_cdc_task_that_ran_is_started_fresh_from_a_new_position(stubs: Stubs) -> None:
     """The reference: a cdc task must use start-replication to start from a position."""
+    add_stack_status(stubs, "UPDATE_IN_PROGRESS")
     add_describe(stubs, ARN, "stopped", MigrationType="cdc", RecoveryCheckpoint=CHECKPOINT)
     add_start(
         stubs,
@@ -217,6 +225,14 @@ def test_a_cdc_task_that_ran_is_started_fresh_from_a_new_position(stubs: Stubs) 
             "CdcStartPosition": POSITION,
         },
     )
+    properties = {"ReplicationTaskArn": ARN, "CdcStartPosition": POSITION}
+    assert_started_now(on_event(stubs, "Update", properties, **UPDATED_SAME_TASK))
+
+
+def test_a_create_on_a_task_that_ran_resumes_without_its_cdc_start(stubs: Stubs) -> None:
+    """Adoption: the CDC start was applied by whoever ran the task; not sent again."""
+    add_describe(stubs, ARN, "stopped", MigrationType="cdc", RecoveryCheckpoint=CHECKPOINT)
+    add_start(stubs, {"ReplicationTaskArn": ARN, "StartReplicationTaskType": "resume-processing"})
     assert_started_now(
         on_event(stubs, "Create", {"ReplicationTaskArn": ARN, "CdcStartPosition": POSITION})
     )
@@ -234,6 +250,7 @@ def test_a_failed_task_is_started_by_what_it_did_before(
     stubs: Stubs, fields: dict[str, Any], start_type: str
 ) -> None:
     """A failed first start leaves a task that never ran: only start-replication starts it."""
+    add_stack_status(stubs, "UPDATE_IN_PROGRESS")
     add_describe(stubs, ARN, "failed", **fields)
     add_start(
         stubs,
@@ -243,9 +260,8 @@ def test_a_failed_task_is_started_by_what_it_did_before(
             "CdcStartPosition": POSITION,
         },
     )
-    assert_started_now(
-        on_event(stubs, "Create", {"ReplicationTaskArn": ARN, "CdcStartPosition": POSITION})
-    )
+    properties = {"ReplicationTaskArn": ARN, "CdcStartPosition": POSITION}
+    assert_started_now(on_event(stubs, "Update", properties, **UPDATED_SAME_TASK))
 
 
 def test_replacement_hands_over_the_checkpoint_of_a_stopped_old_task(stubs: Stubs) -> None:
@@ -386,6 +402,81 @@ def test_unstarted_replication_is_read_from_its_config_and_started_fresh(
         "CdcStartPosition": POSITION,
         "CdcStopPosition": STOP_AT,
     }
+    answer = on_event(stubs, "Create", properties, resource_type=REPLICATION_STARTER_RESOURCE_TYPE)
+    assert answer["PhysicalResourceId"] == CONFIG
+    assert_started_now(answer)
+
+
+BASE_ID_FILTER: dict[str, Any] = {
+    "Filters": [{"Name": "replication-config-id", "Values": ["orders"]}]
+}
+OLD_CONFIG = "arn:aws:dms:eu-west-1:123456789012:replication-config:orders"
+
+
+def add_unstarted_config(stubs: Stubs) -> None:
+    add_no_replication(stubs, not_found=True)
+    config = {"ReplicationConfigArn": CONFIG, "ReplicationType": "cdc", "SourceEndpointArn": SOURCE}
+    stubs.dms.add_response(
+        "describe_replication_configs", {"ReplicationConfigs": [config]}, config_filter(CONFIG)
+    )
+
+
+def test_a_first_configuration_takes_over_the_stacks_running_one(stubs: Stubs) -> None:
+    """The base identifier's replication, owned by this stack (CloudFormation's tag), runs:
+    stopped now, its CDC handed over once it rests."""
+    add_unstarted_config(stubs)
+    old = {
+        "ReplicationConfigArn": OLD_CONFIG,
+        "Status": "running",
+        "ReplicationType": "cdc",
+        "SourceEndpointArn": SOURCE,
+        "RecoveryCheckpoint": CHECKPOINT,
+        "ReplicationStats": {"StartDate": RAN},
+    }
+    stubs.dms.add_response("describe_replications", {"Replications": [old]}, BASE_ID_FILTER)
+    stubs.dms.add_response(
+        "list_tags_for_resource",
+        {"TagList": [{"Key": "aws:cloudformation:stack-id", "Value": STACK_ID}]},
+        {"ResourceArn": OLD_CONFIG},
+    )
+    stubs.dms.add_response(
+        "stop_replication",
+        {"Replication": {**old, "Status": "stopping"}},
+        {"ReplicationConfigArn": OLD_CONFIG},
+    )
+    properties = {"ReplicationConfigArn": CONFIG, "BaseConfigIdentifier": "orders"}
+    answer = on_event(stubs, "Create", properties, resource_type=REPLICATION_STARTER_RESOURCE_TYPE)
+    assert answer["PhysicalResourceId"] == f"{CONFIG}#took-over:{OLD_CONFIG}"
+    assert answer["Data"]["StarterStartPending"] == "true"
+
+
+@pytest.mark.parametrize("owner", ["another-stack", "refused"])
+def test_a_configuration_not_known_to_be_the_stacks_is_not_taken_over(
+    stubs: Stubs, owner: str
+) -> None:
+    add_unstarted_config(stubs)
+    old = {"ReplicationConfigArn": OLD_CONFIG, "Status": "running", "ReplicationType": "cdc"}
+    stubs.dms.add_response("describe_replications", {"Replications": [old]}, BASE_ID_FILTER)
+    if owner == "refused":
+        stubs.dms.add_client_error(
+            "list_tags_for_resource",
+            "AccessDeniedFault",
+            "not authorized",
+            400,
+            expected_params={"ResourceArn": OLD_CONFIG},
+        )
+    else:
+        stubs.dms.add_response(
+            "list_tags_for_resource",
+            {"TagList": [{"Key": "aws:cloudformation:stack-id", "Value": "other"}]},
+            {"ResourceArn": OLD_CONFIG},
+        )
+    stubs.dms.add_response(
+        "start_replication",
+        {"Replication": {"ReplicationConfigArn": CONFIG, "Status": "initializing"}},
+        {"ReplicationConfigArn": CONFIG, "StartReplicationType": "start-replication"},
+    )
+    properties = {"ReplicationConfigArn": CONFIG, "BaseConfigIdentifier": "orders"}
     answer = on_event(stubs, "Create", properties, resource_type=REPLICATION_STARTER_RESOURCE_TYPE)
     assert answer["PhysicalResourceId"] == CONFIG
     assert_started_now(answer)

@@ -181,7 +181,12 @@ def test_create_starts_the_task_at_the_cdc_start_time(cloud: Cloud) -> None:
     ]
     assert cloud.physical_id(starter) == ORDERS
     assert cloud.deployed[starter].data["Status"] == "running"
-    assert cloud.double.tasks[ORDERS].tags == {"dms-task-starter:stack": STACK_ID}
+    # No template tag: the grant rests on the tag CloudFormation itself puts on the task.
+    assert cloud.double.tasks[ORDERS].tags == {
+        "aws:cloudformation:stack-id": STACK_ID,
+        "aws:cloudformation:stack-name": "OrdersReplication",
+        "aws:cloudformation:logical-id": logical_id(cloud, TASK_TYPE),
+    }
     assert_clean(cloud)
 
 

@@ -16,10 +16,16 @@ resolves the intrinsics, and acts as CloudFormation does on the paths that matte
 Custom resources run through the Provider framework driver. Tasks, replication
 configurations and endpoints are created, modified and deleted in the DMS double, as DMS
 allows it (a running task cannot be modified or deleted; an endpoint a running task uses
-cannot be modified, and an endpoint is modified in place, keeping its ARN). The double
-answers the handler only what the policies attached to the handler role, as deployed at
-that moment, allow — actions, resources and ``aws:ResourceTag`` conditions — and so does
-the stack's DescribeStacks.
+cannot be modified, and an endpoint is modified in place, keeping its ARN; a configuration
+whose replication ever started cannot be modified; a literal identifier that still exists
+cannot be created again, so a replacement that keeps it collides with the old resource).
+CloudFormation puts its system tags (``aws:cloudformation:stack-id``, ``-stack-name``,
+``-logical-id``) on each one it creates. Whether a change of ``Tags`` alone goes through the
+modify (its update handler holds ``dms:ModifyReplicationTask`` /
+``dms:ModifyReplicationConfig``) or through the tag calls only is not published:
+``TagUpdates`` models both readings. The double answers the handler only what the policies
+attached to the handler role, as deployed at that moment, allow — actions, resources and
+``aws:ResourceTag`` conditions — and so does the stack's DescribeStacks.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from enum import Enum
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, Final
 
@@ -37,7 +44,7 @@ from dms_task_starter_runtime.contract import (
     STARTER_RESOURCE_TYPE,
 )
 
-from .dms_double import ACCOUNT, REGION, Call, DmsDouble, DmsError
+from .dms_double import ACCOUNT, REGION, Call, DmsDouble, DmsError, Replicating
 from .provider import ProviderFailedError, cfn_event, run_provider
 from .served import STACK_ID, StackError
 
@@ -80,6 +87,21 @@ PSEUDO: Final = {
     "AWS::URLSuffix": "amazonaws.com",
 }
 Statement = dict[str, Any]
+SYSTEM_TAG_PREFIX: Final = "aws:cloudformation:"
+
+
+class TagUpdates(Enum):
+    """How CloudFormation applies a change of a DMS resource's ``Tags`` alone: unpublished."""
+
+    THROUGH_MODIFY = "tags-through-modify"
+    """The update handler modifies the resource (refused while a task runs, and for a
+    configuration after its first run), then tags it."""
+    TAG_CALLS_ONLY = "tags-by-tag-calls"
+    """The update handler only adds and removes tags, whatever the resource's state."""
+
+
+TAG_UPDATES: Final = tuple(TagUpdates)
+"""Both readings; the day-two suites run against each."""
 
 
 class DeploymentFailedError(Exception):
@@ -228,8 +250,11 @@ class Failure:
 class Cloud:
     """Deploys templates in dependency order against the policed DMS double."""
 
-    def __init__(self, double: PolicedDouble) -> None:
+    def __init__(
+        self, double: PolicedDouble, tag_updates: TagUpdates = TagUpdates.THROUGH_MODIFY
+    ) -> None:
         self.double = double
+        self.tag_updates = tag_updates
         self.status = "NONE"
         self.deployed: dict[str, Deployed] = {}
         self.template: dict[str, Any] = {"Resources": {}}
@@ -551,11 +576,15 @@ class Cloud:
     def _task(self, action: str, logical_id: str, resource: Deployed, old: Deployed | None) -> None:
         """CloudFormation's handler of AWS::DMS::ReplicationTask, as DMS lets it act."""
         props = resource.properties
+        fields = _task_fields(props)
+        tags = {**fields.pop("tags"), **self._system_tags(logical_id)}
         if action == "Create":
-            task = self.double.create_task(props["ResourceIdentifier"], **_task_fields(props))
+            task = self.double.create_task(props["ResourceIdentifier"], tags=tags, **fields)
             resource.physical_id = task.arn
         elif action == "Update":
-            self.double.modify_task(resource.physical_id, **_task_fields(props))
+            if not self._tags_only(resource, old):
+                self.double.modify_task(resource.physical_id, **fields)
+            _retag(self.double.tasks[resource.physical_id], old, tags)
         else:
             self.double.delete_task(resource.physical_id)
         resource.data = {"TaskArn": resource.physical_id}
@@ -565,11 +594,15 @@ class Cloud:
     ) -> None:
         """CloudFormation's handler of AWS::DMS::ReplicationConfig, as DMS lets it act."""
         props = resource.properties
+        fields = _config_fields(props)
+        tags = {**fields.pop("tags"), **self._system_tags(logical_id)}
         if action == "Create":
-            config = self.double.create_config(props["ResourceIdentifier"], **_config_fields(props))
+            config = self.double.create_config(props["ResourceIdentifier"], tags=tags, **fields)
             resource.physical_id = config.arn
         elif action == "Update":
-            self.double.modify_config(resource.physical_id, **_config_fields(props))
+            if not self._tags_only(resource, old):
+                self.double.modify_config(resource.physical_id, **fields)
+            _retag(self.double.replications[resource.physical_id], old, tags)
         else:
             self.double.delete_config(resource.physical_id)
 
@@ -585,6 +618,23 @@ class Cloud:
             self.double.modify_endpoint(resource.physical_id, props)
         else:
             self.double.delete_endpoint(resource.physical_id)
+
+    def _tags_only(self, resource: Deployed, old: Deployed | None) -> bool:
+        """Whether this update changes nothing but ``Tags`` and, in the reading under test,
+        CloudFormation then only calls the tag actions (no modify)."""
+        if self.tag_updates is not TagUpdates.TAG_CALLS_ONLY or old is None:
+            return False
+        untagged = {key: value for key, value in resource.properties.items() if key != "Tags"}
+        return untagged == {key: value for key, value in old.properties.items() if key != "Tags"}
+
+    @staticmethod
+    def _system_tags(logical_id: str) -> dict[str, str]:
+        """The tags CloudFormation puts on every resource it creates, whatever the template."""
+        return {
+            f"{SYSTEM_TAG_PREFIX}stack-id": STACK_ID,
+            f"{SYSTEM_TAG_PREFIX}stack-name": PSEUDO["AWS::StackName"],
+            f"{SYSTEM_TAG_PREFIX}logical-id": logical_id,
+        }
 
     # -- reading what happened ----------------------------------------------------------
 
@@ -611,6 +661,13 @@ def _physical_id_of_unmodelled(resource_type: str, logical_id: str) -> str:
     kinds = {"AWS::DMS::ReplicationInstance": "rep"}
     kind = kinds.get(resource_type)
     return f"arn:aws:dms:{REGION}:{ACCOUNT}:{kind}:{logical_id}" if kind else logical_id
+
+
+def _retag(item: Replicating, old: Deployed | None, tags: dict[str, str]) -> None:
+    """Remove the template tags the update dropped, put the new ones; tags the template
+    never had (added by API) stay."""
+    dropped = set(_tags(old.properties)) - set(tags) if old is not None else set()
+    item.tags = {key: value for key, value in item.tags.items() if key not in dropped} | tags
 
 
 def _tags(props: dict[str, Any]) -> dict[str, str]:

@@ -725,6 +725,7 @@ class DmsDouble:
                 "StopReplication": self._stop_replication,
                 "AddTagsToResource": self._add_tags,
                 "DescribeConnections": self._describe_connections,
+                "ListTagsForResource": self._list_tags,
             }.get(operation)
             if handler is None:
                 raise DmsError("InvalidAction", f"{operation} is not modelled by the double")
@@ -764,8 +765,12 @@ class DmsDouble:
         return {"ReplicationTasks": [self._task(arn).describe()]}
 
     def _describe_replications(self, params: dict[str, Any]) -> dict[str, Any]:
-        arn = self._filtered_arn(params, "replication-config-arn")
-        replication = self._replication(arn)
+        ((name, value),) = [(f["Name"], f["Values"][0]) for f in params["Filters"]]
+        if name == "replication-config-id":  # the API reference's other filter
+            value = config_arn(value)
+        else:
+            assert name == "replication-config-arn", name
+        replication = self._replication(value)
         hidden = (
             replication.status == "created" and not self.behaviour.lists_unstarted_replications
         ) or (
@@ -915,6 +920,11 @@ class DmsDouble:
         replication = self._replication(params["ReplicationConfigArn"])
         self._stop(replication)
         return {"Replication": replication.describe()}
+
+    def _list_tags(self, params: dict[str, Any]) -> dict[str, Any]:
+        arn = params["ResourceArn"]
+        item: Replicating = self.tasks.get(arn) or self._replication(arn)
+        return {"TagList": [{"Key": key, "Value": value} for key, value in item.tags.items()]}
 
     def _add_tags(self, params: dict[str, Any]) -> dict[str, Any]:
         arn = params["ResourceArn"]
