@@ -10,6 +10,8 @@ from dms_task_starter_runtime import settings
 from dms_task_starter_runtime.contract import Prop
 from dms_task_starter_runtime.text import truncate
 
+from dms_task_starter import _checks
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -18,15 +20,17 @@ CHECKPOINT_PREFIX: Final = "checkpoint:"
 
 def validated(prop: str, value: str, parse: Callable[[str], object]) -> str:
     """Run the handler's validator on a literal value; tokens are checked at deploy time."""
+    _checks.check_type(prop, value, str, "a string (a literal or a token)")
     if not Token.is_unresolved(value):
         try:
             parse(value)
         except settings.InvalidSettingError as error:
-            raise ValueError(f"{prop}: {error}") from error
+            raise ValueError(f"{prop}: {error}") from None
     return value
 
 
 def _utc(prop: str, value: datetime) -> datetime:
+    _checks.check_type(prop, value, datetime, "a timezone-aware datetime")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(
             f"{prop}: the datetime {value.isoformat()} has no time zone; pass an aware "

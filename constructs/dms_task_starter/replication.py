@@ -11,6 +11,7 @@ from aws_cdk import aws_dms as dms
 from dms_task_starter_runtime import contract, settings
 from dms_task_starter_runtime.contract import Attr, Kind, OnDelete, Prop, StartType, WaitFor
 
+from dms_task_starter import _checks
 from dms_task_starter._base import StarterBase, check_possible, definition_digest, start_properties
 from dms_task_starter._lazy import lazy_string
 from dms_task_starter.cdc import validated
@@ -101,6 +102,13 @@ class ReplicationStarter(StarterBase):
             Default: ``True``; with ``False`` a configuration can be modified only before its
             replication first ran.
         """
+        _checks.check_type(
+            "replication_config",
+            replication_config,
+            (dms.CfnReplicationConfig, str),
+            "a CfnReplicationConfig or a replication config ARN (str)",
+        )
+        _checks.check_bool("replace_on_change", replace_on_change)
         super().__init__(scope, id, poll_interval=poll_interval, powertools_layer=powertools_layer)
         self.provider.enable_replications()
         properties = start_properties(

@@ -10,6 +10,7 @@ from aws_cdk import aws_dms as dms
 from dms_task_starter_runtime import contract, settings
 from dms_task_starter_runtime.contract import Attr, Kind, OnDelete, Prop, StartType, WaitFor
 
+from dms_task_starter import _checks
 from dms_task_starter._base import (
     StarterBase,
     check_possible,
@@ -108,6 +109,16 @@ class ReplicationTaskStarter(StarterBase):
             ``CfnReplicationInstance`` with a ``replication_instance_identifier``, or that
             identifier. Default: none (the metric methods then raise ``ValueError``).
         """
+        _checks.check_type(
+            "task", task, (dms.CfnReplicationTask, str), "a CfnReplicationTask or a task ARN (str)"
+        )
+        _checks.check_bool("guard_task_updates", guard_task_updates, optional=True)
+        _checks.check_optional(
+            "replication_instance",
+            replication_instance,
+            (dms.CfnReplicationInstance, str),
+            "a CfnReplicationInstance or its identifier (str)",
+        )
         super().__init__(scope, id, poll_interval=poll_interval, powertools_layer=powertools_layer)
         properties = start_properties(
             kind=Kind.TASK,
