@@ -106,8 +106,7 @@ def test_every_relative_link_resolves(page: Path) -> None:
 
 def test_readme_links_every_docs_page() -> None:
     linked = {
-        (README.parent / target.partition("#")[0]).resolve()
-        for target in relative_links(README)
+        (README.parent / target.partition("#")[0]).resolve() for target in relative_links(README)
     }
     pages = {page.resolve() for page in (REPO / "docs").glob("*.md")}
     assert pages - linked == set()

@@ -53,7 +53,7 @@ class StarterBase(Construct):
         _checks.check_optional("poll_interval", poll_interval, Duration, DURATION_FORMS)
         _checks.check_layer("powertools_layer", powertools_layer)
         super().__init__(scope, id)
-        self.provider: Final = ReplicationTaskStarterProvider.of(
+        self.provider: Final[ReplicationTaskStarterProvider] = ReplicationTaskStarterProvider.of(
             self, poll_interval=poll_interval, powertools_layer=powertools_layer
         )
         """The provider shared by the stack's starters."""

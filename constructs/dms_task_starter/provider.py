@@ -162,6 +162,8 @@ class ReplicationTaskStarterProvider(Construct):
     ) -> None:
         """Create the provider. Prefer :meth:`of`, which creates it once per stack.
 
+        :param scope: The stack.
+        :param id: The construct id (:meth:`of` uses ``DmsReplicationTaskStarterProvider``).
         :param poll_interval: How often ``is_complete`` checks the task. Default: 10 seconds.
         :param powertools_layer: The Powertools for AWS Lambda (Python) v3 layer for
             Python 3.13 on arm64. Default: the public layer version
@@ -237,6 +239,11 @@ class ReplicationTaskStarterProvider(Construct):
 
         ``None`` means "whatever the stack's provider uses". A value that differs from
         the existing provider's raises ``ValueError``: the provider is shared per stack.
+
+        :param scope: Any construct of the stack.
+        :param poll_interval: How often ``is_complete`` checks the task. Default: 10 seconds.
+        :param powertools_layer: The Powertools for AWS Lambda (Python) v3 layer. Default: the
+            public layer version ``POWERTOOLS_LAYER_VERSION``.
         """
         stack = Stack.of(scope)
         existing = stack.node.try_find_child(PROVIDER_ID)
@@ -254,7 +261,11 @@ class ReplicationTaskStarterProvider(Construct):
 
     def grant_by_arn(self, arn: str, kind: Kind = Kind.TASK) -> iam.ManagedPolicy:
         """Grant Start/Stop/tag on a task (or configuration) that the stack does not tag: one
-        given by ARN, or one of another stack. Return the policy the starter depends on."""
+        given by ARN, or one of another stack. Return the policy the starter depends on.
+
+        :param arn: The task's (or configuration's) ARN, literal or token.
+        :param kind: ``Kind.TASK`` or ``Kind.REPLICATION``.
+        """
         policy = self._by_arn[kind].grant(arn, chars=estimate_arn_chars(arn))
         self._check_policy_count()
         return policy
@@ -264,6 +275,9 @@ class ReplicationTaskStarterProvider(Construct):
 
         The returned policy depends on the starter, so CloudFormation updates it only after
         the starter's update, and deletes it before the starter.
+
+        :param reported_arn: The ARN attribute the starter reports (a ``Fn::GetAtt`` token).
+        :param kind: ``Kind.TASK`` or ``Kind.REPLICATION``.
         """
         policy = self._retained[kind].grant(reported_arn, chars=_UNKNOWN_ARN_CHARS)
         self._check_policy_count()
@@ -299,6 +313,10 @@ class ReplicationTaskStarterProvider(Construct):
         Forward, the update guards have stopped the tasks already; in a rollback it gets an
         Update of its own (it keeps its physical id) and stops the tasks the starters
         restarted, before CloudFormation modifies them back.
+
+        :param task: The guarded task (with a literal ``resource_identifier``).
+        :param guard: The task's update guard resource.
+        :param digest: The task's definition digest (a token resolved at synthesis).
         """
         assert task.resource_identifier is not None
         rollback_guard = self._rollback_guard_resource()

@@ -32,7 +32,10 @@ BASE_IDENTIFIER_CHARS: Final = MAX_IDENTIFIER_CHARS - DIGEST_CHARS - 1
 
 
 def replication_definition_digest(config: dms.CfnReplicationConfig) -> str:
-    """The sha256 hex digest of what DMS refuses to modify once a replication ran."""
+    """The sha256 hex digest of what DMS refuses to modify once a replication ran.
+
+    :param config: The configuration; tokens in it count as their CloudFormation expressions.
+    """
     return definition_digest(
         config,
         {
@@ -77,6 +80,8 @@ class ReplicationStarter(StarterBase):
     ) -> None:
         """Start the replication of ``replication_config`` on create (and on changes).
 
+        :param scope: The parent construct (the starter's stack or a construct in it).
+        :param id: The construct id, unique within ``scope``.
         :param replication_config: The configuration: a ``CfnReplicationConfig`` (its ``Ref``
             is the ARN) or a replication config ARN (literal or token).
         :param start_type: The start type for a replication that ran before; a first run is

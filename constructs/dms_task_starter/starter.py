@@ -30,7 +30,10 @@ if TYPE_CHECKING:
 
 
 def task_definition_digest(task: dms.CfnReplicationTask) -> str:
-    """Return the sha256 hex digest of everything in ``task`` that DMS would modify."""
+    """Return the sha256 hex digest of everything in ``task`` that DMS would modify.
+
+    :param task: The task; tokens in it count as their CloudFormation expressions.
+    """
     return definition_digest(
         task,
         {
@@ -80,6 +83,8 @@ class ReplicationTaskStarter(StarterBase):
     ) -> None:
         """Start ``task`` on create (and on update when its settings change).
 
+        :param scope: The parent construct (the starter's stack or a construct in it).
+        :param id: The construct id, unique within ``scope``.
         :param task: The task: a ``CfnReplicationTask`` (its ``Ref`` is the ARN) or a task
             ARN (literal or token).
         :param start_type: The start type for a task that ran before; a first run is always
@@ -197,6 +202,7 @@ class ReplicationTaskStarter(StarterBase):
     ) -> cloudwatch.Metric:
         """The task's metric ``metric_name`` (``AWS/DMS``).
 
+        :param metric_name: A DMS replication task metric, e.g. ``CDCLatencyTarget``.
         :param statistic: Default: ``Average``.
         :param period: Default: 5 minutes.
         """

@@ -26,15 +26,5 @@ def make_synth(
 
 @pytest.fixture(scope="session")
 def mixed(make_synth: Callable[..., Synthesized]) -> Synthesized:
-    """The mixed stack (see ``build_mixed``), synthesized once.
-
-    Without cdk-nag: these tests also run on the lowest aws-cdk-lib the package allows, which
-    cdk-nag 3 does not support (``nagged_mixed`` is for the compliance tests).
-    """
-    return make_synth(build_mixed)
-
-
-@pytest.fixture(scope="session")
-def nagged_mixed(make_synth: Callable[..., Synthesized]) -> Synthesized:
-    """The mixed stack synthesized with the AwsSolutions checks."""
+    """The mixed stack (see ``build_mixed``), synthesized once with the AwsSolutions checks."""
     return make_synth(build_mixed, nag=True)

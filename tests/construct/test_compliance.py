@@ -100,24 +100,24 @@ def _acknowledged(resource: dict[str, Any]) -> list[str]:
 # --- the mixed stack, in process --------------------------------------------------------
 
 
-def test_nag_has_no_unacknowledged_findings(nagged_mixed: Synthesized) -> None:
-    # `nagged_mixed` was synthesized with AwsSolutionsChecks: synthesis raises on any violation.
-    assert _violations(nagged_mixed.outdir / "validation-report.json") == []
-    annotations = Annotations.from_stack(nagged_mixed.stack)
+def test_nag_has_no_unacknowledged_findings(mixed: Synthesized) -> None:
+    # `mixed` was synthesized with AwsSolutionsChecks: synthesis raises on any violation.
+    assert _violations(mixed.outdir / "validation-report.json") == []
+    annotations = Annotations.from_stack(mixed.stack)
     pattern = Match.string_like_regexp("AwsSolutions-.*")
     assert annotations.find_error("*", pattern) == []
     assert annotations.find_warning("*", pattern) == []
 
 
-def test_nag_acknowledgements_stay_on_the_provider(nagged_mixed: Synthesized) -> None:
+def test_nag_acknowledgements_stay_on_the_provider(mixed: Synthesized) -> None:
     acknowledged = {
         name: _acknowledged(resource)
-        for name, resource in nagged_mixed.all_resources().items()
+        for name, resource in mixed.all_resources().items()
         if _acknowledged(resource)
     }
     assert acknowledged, "AwsSolutionsChecks wrote no acknowledgement: did it run?"
     assert {name for name in acknowledged if not name.startswith(PROVIDER_PREFIX)} == set()
-    role_rules = acknowledged[nagged_mixed.handler_role()]
+    role_rules = acknowledged[mixed.handler_role()]
     assert set(role_rules) == {
         "AwsSolutions-IAM5[Resource::*]",
         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dms:<AWS::Region>:<AWS::AccountId>"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from aws_cdk import App, CfnTag, Environment, Stack, Validations
 from aws_cdk import aws_dms as dms
 from aws_cdk.assertions import Template
+from cdk_nag import AwsSolutionsChecks
 
 from .dms_double import ACCOUNT, REGION
 
@@ -221,9 +222,6 @@ def synthesize(
     stack = Stack(app, stack_name)
     build(stack)
     if nag:
-        # Imported here: cdk-nag 3 needs a newer aws-cdk-lib than the lowest one tested.
-        from cdk_nag import AwsSolutionsChecks
-
         Validations.of(app).add_plugins(
             AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True)
         )
