@@ -3,7 +3,7 @@
 Each row comes from the output of the command in its row, run here from the repository
 root; a row whose command differs from the one that printed it stops the report. The
 fault-injection case count is the number of tests ``pytest --collect-only`` collects;
-a collection that fails is a failing row, not a crash. The README copies the table
+a collection that fails is a failing row, not a crash. docs/benchmarks.md copies the table
 between the ``bench:start`` and ``bench:end`` markers (tests/test_bench_results.py checks).
 """
 

@@ -27,3 +27,32 @@ synth() {
   rm -rf cdk.out
   npx --no-install cdk synth --no-notices --quiet
 }
+
+setup_lowest_env() {
+  # .venv-lowest: the lowest versions pyproject.toml allows for the direct dependencies
+  # (aws-cdk-lib, constructs), with the pinned test tools of requirements-dev.txt except the
+  # integ-tests alpha module, which is released with each aws-cdk-lib.
+  local tools
+  tools="$(mktemp)"
+  grep -v -E '^(-r |aws-cdk\.integ-tests-alpha==)' requirements-dev.txt > "$tools"
+  if [[ ! -x .venv-lowest/bin/python ]]; then
+    python3 -m venv .venv-lowest
+  fi
+  .venv/bin/uv pip install --quiet --python .venv-lowest/bin/python \
+    --resolution lowest-direct -e . -r "$tools"
+  rm -f "$tools"
+  # The run proves the floors only if it runs on them.
+  .venv-lowest/bin/python - <<'PYTHON'
+import re
+import tomllib
+from importlib.metadata import version
+
+with open("pyproject.toml", "rb") as pyproject:
+    dependencies = tomllib.load(pyproject)["project"]["dependencies"]
+for dependency in dependencies:
+    name, floor = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9.]+),<[0-9.]+", dependency).groups()
+    if version(name) != floor:
+        raise SystemExit(f".venv-lowest has {name} {version(name)}, but the floor is {floor}")
+    print(f"{name} {floor}")
+PYTHON
+}

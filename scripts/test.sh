@@ -10,7 +10,7 @@ ruff check .
 echo "== ruff format --check"
 ruff format --check .
 echo "== mypy (strict)"
-mypy constructs/dms_task_starter lambda/dms_task_starter_runtime tests bench app.py integ scripts/api_docs.py
+mypy constructs/dms_task_starter lambda/dms_task_starter_runtime tests bench app.py integ
 
 echo "== pytest"
 status=0
@@ -18,6 +18,15 @@ pytest || status=$?
 # 5 = no tests collected: that is a failure too.
 if [[ $status -ne 0 ]]; then
   echo "pytest failed (exit code $status)" >&2
+  exit "$status"
+fi
+
+echo "== construct tests on the lowest allowed aws-cdk-lib and constructs"
+setup_lowest_env
+status=0
+.venv-lowest/bin/python -m pytest -q tests/construct || status=$?
+if [[ $status -ne 0 ]]; then
+  echo "pytest on the lowest versions failed (exit code $status)" >&2
   exit "$status"
 fi
 

@@ -1,238 +1,154 @@
-"""docs/API.md is generated from the docstrings of dms_task_starter.__all__ and kept current."""
+"""docs/API.md is what griffe2md writes today from the docstrings of ``dms_task_starter``.
+
+The reference covers every public name (``__all__``) with the members the classes inherit from
+the private base, leaves private names out, and every parameter has a description.
+"""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import re
 import subprocess
 import sys
-import textwrap
+import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Final
 
-import dms_task_starter
+import griffe
 import pytest
 
-if TYPE_CHECKING:
-    import types
-    from collections.abc import Iterator
+REPO: Final = Path(__file__).resolve().parents[1]
+API_MD: Final = REPO / "docs" / "API.md"
+GRIFFE2MD: Final = Path(sys.executable).parent / "griffe2md"
+REGENERATE: Final = "run `.venv/bin/griffe2md dms_task_starter -o docs/API.md`"
+STARTER_ATTRIBUTES: Final = (
+    "status",
+    "stop_reason",
+    "start_date",
+    "cdc_start_position",
+    "recovery_checkpoint",
+    "resource",
+    "provider",
+)
+"""Inherited by both starters from their private base class."""
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = REPO_ROOT / "scripts" / "api_docs.py"
-API_MD = REPO_ROOT / "docs" / "API.md"
+
+def config() -> dict[str, Any]:
+    with (REPO / "pyproject.toml").open("rb") as pyproject:
+        return dict(tomllib.load(pyproject)["tool"]["griffe2md"])
 
 
-def _load_script() -> types.ModuleType:
-    spec = importlib.util.spec_from_file_location("api_docs_under_test", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
+@pytest.fixture(scope="module")
+def package() -> griffe.Module:
+    """The package as griffe2md reads it (same search paths and docstring parser)."""
+    settings = config()
+    loader = griffe.GriffeLoader(
+        search_paths=[str(REPO / path) for path in settings["search_paths"]],
+        docstring_parser=griffe.Parser(settings["docstring_style"]),
+        docstring_options=settings["docstring_options"],
+    )
+    module = loader.load("dms_task_starter")
+    loader.resolve_aliases(external=True)
+    assert isinstance(module, griffe.Module)
     return module
 
 
-api_docs = _load_script()
+def headings() -> list[str]:
+    return re.findall(r"^#+ `([^`]+)`$", API_MD.read_text(encoding="utf-8"), re.MULTILINE)
 
 
-def test_check_passes_on_the_committed_file() -> None:
-    """What CI runs: the committed docs/API.md is what the generator writes today."""
+def test_reference_is_current(tmp_path: Path) -> None:
+    """What CI checks: regenerating docs/API.md changes nothing."""
+    output = tmp_path / "API.md"
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--check"],
-        cwd=REPO_ROOT,
+        [str(GRIFFE2MD), "dms_task_starter", "-o", str(output)],
+        cwd=REPO,
         capture_output=True,
         text=True,
         check=False,
         timeout=120,
     )
-    assert result.returncode == 0, result.stderr[-4000:]
-    assert "docs/API.md is up to date." in result.stdout
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert output.read_text(encoding="utf-8") == API_MD.read_text(encoding="utf-8"), (
+        f"docs/API.md is stale: {REGENERATE}"
+    )
 
 
-def test_generated_text_equals_the_file() -> None:
-    assert api_docs.render(dms_task_starter) == API_MD.read_text(encoding="utf-8")
+def test_rendered_members_are_the_public_names(package: griffe.Module) -> None:
+    assert config()["members"] == list(package.exports or []), (
+        "[tool.griffe2md] members must list dms_task_starter.__all__, in its order"
+    )
+    documented = {name.removeprefix("dms_task_starter.") for name in headings()}
+    assert set(package.exports or []) <= documented
 
 
-def test_every_exported_name_is_a_heading() -> None:
-    headings = re.findall(r"^## `([^`]+)`$", API_MD.read_text(encoding="utf-8"), re.MULTILINE)
-    assert sorted(headings) == sorted(dms_task_starter.__all__)
+@pytest.mark.parametrize("starter", ["ReplicationTaskStarter", "ReplicationStarter"])
+def test_inherited_attributes_are_documented(starter: str) -> None:
+    documented = set(headings())
+    for attribute in STARTER_ATTRIBUTES:
+        assert f"dms_task_starter.{starter}.{attribute}" in documented
+
+
+def test_private_names_are_left_out() -> None:
+    text = API_MD.read_text(encoding="utf-8")
+    assert [name for name in headings() if re.search(r"(^|\.)_", name)] == []
+    assert "StarterBase" not in text
+    assert "_base" not in text
 
 
 def test_no_addresses_or_absolute_paths() -> None:
     text = API_MD.read_text(encoding="utf-8")
     assert not re.search(r"0x[0-9a-f]{6,}", text)
-    assert str(REPO_ROOT) not in text
+    assert str(REPO) not in text
     assert "site-packages" not in text
 
 
-@pytest.fixture(autouse=True)
-def _restore_sys_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """main() puts the source folders first on sys.path: undo it after each test."""
-    monkeypatch.setattr(sys, "path", list(sys.path))
+def _undocumented(function: griffe.Function, owner: str) -> list[str]:
+    documented: set[str] = set()
+    for section in function.docstring.parsed if function.docstring else []:
+        if section.kind is griffe.DocstringSectionKind.parameters:
+            documented |= {parameter.name for parameter in section.value}
+    return [
+        f"{owner}.{function.name}({parameter.name})"
+        for parameter in function.parameters
+        if parameter.name not in ("self", "cls") and parameter.name not in documented
+    ]
 
 
-def test_check_reports_a_stale_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    stale = tmp_path / "API.md"
-    stale.write_text(API_MD.read_text(encoding="utf-8").replace("## `CdcStop`", "## `CdcStopp`"))
-    assert api_docs.main(["--check", "--output", str(stale)]) == 1
-    err = capsys.readouterr().err
-    assert "is stale" in err
-    assert "Run `python scripts/api_docs.py`" in err
-    assert "-## `CdcStopp`" in err
-    assert "+## `CdcStop`" in err
+def _target(thing: griffe.Object | griffe.Alias) -> griffe.Object | griffe.Alias:
+    return thing.final_target if isinstance(thing, griffe.Alias) else thing
 
 
-def test_check_reports_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert api_docs.main(["--check", "--output", str(tmp_path / "none.md")]) == 1
-    assert "is missing" in capsys.readouterr().err
+def undocumented_parameters(module: griffe.Module) -> list[str]:
+    """``Owner.function(parameter)`` for every parameter of a public name without a description."""
+    missing = []
+    for name in map(str, module.exports or []):
+        target = _target(module[name])
+        if isinstance(target, griffe.Function):
+            missing += _undocumented(target, name)
+        if isinstance(target, griffe.Class):
+            for member_name, member in target.all_members.items():
+                function = _target(member)
+                public = not member_name.startswith("_") or member_name == "__init__"
+                if public and isinstance(function, griffe.Function):
+                    missing += _undocumented(function, name)
+    return missing
 
 
-def test_write_then_check(tmp_path: Path) -> None:
-    output = tmp_path / "docs" / "API.md"
-    assert api_docs.main(["--output", str(output)]) == 0
-    assert api_docs.main(["--check", "--output", str(output)]) == 0
+def test_every_parameter_has_a_description(package: griffe.Module) -> None:
+    missing = undocumented_parameters(package)
+    assert missing == [], "add a :param <name>: line to each of these docstrings"
 
 
-SAMPLE = '''
-"""A sample package for the generator."""
-
-from __future__ import annotations
-
-import enum
-import functools
-from typing import Final
-
-LIMIT: Final = 5
-"""How many widgets at most."""
-
-DEFAULT_SHAPE: Final = object()
-
-
-class Colour(enum.Enum):
-    """Colours."""
-
-    RED = "red"
-    """Warm."""
-    BLUE = "blue"
-
-    def describe(self) -> str:
-        """Describe the colour."""
-        return self.value
-
-
-class Widget:
-    """A widget."""
-
-    KIND: Final = "w"
-    """The kind."""
-
-    def __init__(
-        self, name: str, *, size: int = 3, colour: Colour = Colour.RED, **extra: object
-    ) -> None:
-        """Make a widget.
-
-        :param name: The name.
-        :param size: The size,
-            in centimetres.
-        """
-        self.name: Final = name
-        """Its name."""
-        self._hidden = 1
-        if size > 1:
-            self.big: bool = True
-            """Whether it is big."""
-
-    @classmethod
-    def of(cls, value: dict[str, list[int]] | None = None) -> Widget:
-        """Build one from ``value``."""
-        return cls("x")
-
-    @staticmethod
-    def helper() -> int:
-        """Help with :class:`Widget`."""
-        return 1
-
-    @property
-    def area(self) -> float:
-        """The area."""
-        return 1.0
-
-    @functools.cached_property
-    def label(self) -> str:
-        """A cached label."""
-        return "label"
-
-    def paint(self, colour: Colour, /) -> None:
-        """Paint it.
-
-        :param colour: The new colour.
-        :raises ValueError: When it is already that colour.
-        """
-
-    def _private(self) -> None:
-        """Not documented."""
-
-
-def make(widget: Widget, /, count: int = 1, *rest: Widget) -> list[Widget]:
-    """Make widgets.
-
-    :param widget: The template.
-    :returns: The widgets.
-    """
-    return []
-
-
-__all__ = ["DEFAULT_SHAPE", "LIMIT", "Colour", "Widget", "make"]
-'''
-
-
-@pytest.fixture
-def sample(tmp_path: Path) -> Iterator[str]:
-    package = tmp_path / "sample_api_pkg"
-    package.mkdir()
-    (package / "__init__.py").write_text(textwrap.dedent(SAMPLE))
-    sys.path.insert(0, str(tmp_path))
-    try:
-        yield api_docs.render(importlib.import_module("sample_api_pkg"))
-    finally:
-        sys.path.remove(str(tmp_path))
-        sys.modules.pop("sample_api_pkg", None)
-
-
-def test_generator_handles_new_kinds_of_members(sample: str, tmp_path: Path) -> None:
-    headings = re.findall(r"^## `([^`]+)`$", sample, re.MULTILINE)
-    assert headings == ["Widget", "Colour", "make", "DEFAULT_SHAPE", "LIMIT"]
-    # Constructor: keyword-only parameters, defaults and types as written, :param: text.
-    assert "| `size` | keyword-only | `int` | `3` | The size, in centimetres. |" in sample
-    assert "| `colour` | keyword-only | `Colour` | `Colour.RED` | — |" in sample
-    assert "| `extra` | **kwargs | `object` | — | — |" in sample
-    assert "    **extra: object," in sample or "**extra: object)" in sample
-    # Attributes from __init__ (nested too), sorted, with their docstrings; private ones hidden.
-    assert "| `Widget.big` | `bool` | Whether it is big. |" in sample
-    assert "| `Widget.name` | `str` | Its name. |" in sample
-    assert "_hidden" not in sample
-    assert "_private" not in sample
-    # Class constants, class/static methods, properties (cached ones too), methods.
-    assert "| `Widget.KIND` | `'w'` | The kind. |" in sample
-    assert "#### `Widget.of` (class method)" in sample
-    assert "Widget.of(value: dict[str, list[int]] | None = None) -> Widget" in sample
-    assert "Build one from `value`." in sample
-    assert "#### `Widget.helper` (static method)" in sample
-    assert "Help with `Widget`." in sample
-    assert "#### `Widget.area` (property)\n\nType: `float`\n\nThe area." in sample
-    assert "#### `Widget.label` (property)\n\nType: `str`\n\nA cached label." in sample
-    assert "Widget.paint(colour: Colour, /) -> None" in sample
-    assert "**Raises** `ValueError`: When it is already that colour." in sample
-    # Enums: members in definition order with values and docstrings, plus their methods.
-    assert "| `Colour.RED` | `'red'` | Warm. |\n| `Colour.BLUE` | `'blue'` | — |" in sample
-    assert "#### `Colour.describe` (method)" in sample
-    # Functions: positional-only marker, *args, returns.
-    assert "make(widget: Widget, /, count: int = 1, *rest: Widget) -> list[Widget]" in sample
-    assert "**Returns:** The widgets." in sample
-    # Constants: typed value with docstring; an object without a literal shows its source.
-    assert "LIMIT: int = 5\n```\n\nHow many widgets at most." in sample
-    assert "DEFAULT_SHAPE: object = object()" in sample
-    # Deterministic: no addresses, no absolute paths.
-    assert not re.search(r"0x[0-9a-f]{6,}", sample)
-    assert str(tmp_path) not in sample
+def test_a_parameter_without_description_is_found() -> None:
+    sample = griffe.visit(
+        "sample",
+        Path("sample.py"),
+        code=(
+            "class Widget:\n"
+            "    def __init__(self, name: str, size: int) -> None:\n"
+            '        """Make one.\n\n        :param name: The name.\n        """\n'
+            "__all__ = ['Widget']\n"
+        ),
+        docstring_parser=griffe.Parser.sphinx,
+    )
+    assert undocumented_parameters(sample) == ["Widget.__init__(size)"]

@@ -1,9 +1,9 @@
-"""The README's benchmark table is the one ``bash bench/run_all.sh`` last wrote.
+"""The benchmark table of docs/benchmarks.md is the one ``bash bench/run_all.sh`` last wrote.
 
 ``bench/report.py`` writes the table (and the legend of the DMS double's readings) into
 bench/RESULTS.md between the ``<!-- bench:start -->`` and ``<!-- bench:end -->`` markers;
-the README carries an exact copy between the same markers, so every figure it publishes
-was printed by a benchmark.
+docs/benchmarks.md carries an exact copy between the same markers, so every figure the
+documentation publishes was printed by a benchmark.
 """
 
 from __future__ import annotations
@@ -13,14 +13,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-README = REPO / "README.md"
+BENCHMARKS_PAGE = REPO / "docs" / "benchmarks.md"
 RESULTS = REPO / "bench" / "RESULTS.md"
 START = "<!-- bench:start -->"
 END = "<!-- bench:end -->"
 HOW = (
     "run `bash bench/run_all.sh`, then copy everything between the markers "
-    f"{START} and {END} in bench/RESULTS.md, markers included, into README.md's "
-    "Benchmarks section"
+    f"{START} and {END} in bench/RESULTS.md, markers included, into docs/benchmarks.md"
 )
 
 
@@ -49,16 +48,16 @@ def test_results_have_the_marked_table() -> None:
     assert len(rows) > 2, "bench/RESULTS.md's table has no rows"
 
 
-def test_readme_table_is_the_results_table() -> None:
+def test_benchmarks_page_table_is_the_results_table() -> None:
     results = marked(RESULTS)
-    readme = marked(README)
-    if readme is None or not table_rows(readme):
-        pytest.fail(f"README.md has no benchmark table between markers: {HOW}")
+    page = marked(BENCHMARKS_PAGE)
+    if page is None or not table_rows(page):
+        pytest.fail(f"docs/benchmarks.md has no benchmark table between markers: {HOW}")
     assert results is not None, f"bench/RESULTS.md has no marked table: {HOW}"
-    readme_rows, results_rows = table_rows(readme), table_rows(results)
-    missing = [row for row in results_rows if row not in readme_rows]
-    unknown = [row for row in readme_rows if row not in results_rows]
-    assert readme == results, (
-        f"README.md's benchmark table differs from bench/RESULTS.md ({HOW}); rows only in "
-        f"RESULTS.md: {missing}; rows only in README.md: {unknown}"
+    page_rows, results_rows = table_rows(page), table_rows(results)
+    missing = [row for row in results_rows if row not in page_rows]
+    unknown = [row for row in page_rows if row not in results_rows]
+    assert page == results, (
+        f"docs/benchmarks.md's table differs from bench/RESULTS.md ({HOW}); rows only in "
+        f"RESULTS.md: {missing}; rows only in docs/benchmarks.md: {unknown}"
     )

@@ -201,3 +201,44 @@ def test_release_wheel_synthesizes_outside_the_repo(
 ) -> None:
     """The wheel built from the sdist installs into a fresh venv and stages the runtime."""
     test_installed_wheel_synthesizes_outside_the_repo(release[1], tmp_path)
+
+
+def test_metadata_says_what_the_package_is(release: tuple[Path, Path]) -> None:
+    """The index page: floors, Python versions, typed, CDK v2, keywords, license expression."""
+    import tomllib
+    import zipfile
+
+    _, built_wheel = release
+    root = built_wheel.name.split("-py3-")[0]
+    with zipfile.ZipFile(built_wheel) as archive:
+        metadata = archive.read(f"{root}.dist-info/METADATA").decode()
+    with (REPO_ROOT / "pyproject.toml").open("rb") as pyproject:
+        project = tomllib.load(pyproject)["project"]
+    for classifier in (
+        "Framework :: AWS CDK :: 2",
+        "Typing :: Typed",
+        "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3 :: Only",
+    ):
+        assert f"Classifier: {classifier}\n" in metadata
+    assert "Keywords: aws,aws-cdk,cdk,cloudformation" in metadata
+    assert "Requires-Python: >=3.11" in metadata
+    for dependency in project["dependencies"]:
+        name, _, rest = dependency.partition(">=")
+        floor, _, ceiling = rest.partition(",")
+        assert f"Requires-Dist: {name}{ceiling},>={floor}\n" in metadata
+    assert "Description-Content-Type: text/markdown" in metadata
+
+
+def test_sdist_carries_the_docs_and_no_tests(release: tuple[Path, Path]) -> None:
+    """The sdist is the package with its documentation; the tests need the whole repository."""
+    import tarfile
+
+    sdist, _ = release
+    root = sdist.name.removesuffix(".tar.gz")
+    with tarfile.open(sdist) as tar:
+        names = {name.removeprefix(f"{root}/") for name in tar.getnames()}
+    assert not any(name.startswith("tests/") for name in names)
+    pages = {f"docs/{page.name}" for page in (REPO_ROOT / "docs").glob("*.md")}
+    assert pages <= names
+    assert "CONTRIBUTING.md" in names

@@ -6,20 +6,27 @@ import hashlib
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final
 
 from aws_cdk import CfnResource, CustomResource, Duration, Stack, Token
 from constructs import Construct
 from dms_task_starter_runtime import contract, settings
 from dms_task_starter_runtime.contract import Attr, Kind, OnDelete, Prop, StartType, WaitFor
 
+from dms_task_starter import _checks
+from dms_task_starter.cdc import CdcStart, CdcStop
 from dms_task_starter.provider import ReplicationTaskStarterProvider
 
 if TYPE_CHECKING:
     from aws_cdk import aws_lambda as lambda_
 
-    from dms_task_starter.cdc import CdcStart, CdcStop
+DURATION_FORMS: Final = "an aws_cdk.Duration (e.g. Duration.minutes(30))"
+CDC_START_FORMS: Final = (
+    "CdcStart.at_time(datetime), CdcStart.at_position(str) or CdcStart.at_checkpoint(str)"
+)
+CDC_STOP_FORMS: Final = (
+    "CdcStop.at_server_time(datetime), CdcStop.at_commit_time(datetime) or CdcStop.at_position(str)"
+)
 
 CONSTRUCT_PARAMS: Final = {
     Prop.WAIT_FOR: "wait_for",
@@ -43,8 +50,10 @@ class StarterBase(Construct):
         poll_interval: Duration | None,
         powertools_layer: lambda_.ILayerVersion | None,
     ) -> None:
+        _checks.check_optional("poll_interval", poll_interval, Duration, DURATION_FORMS)
+        _checks.check_layer("powertools_layer", powertools_layer)
         super().__init__(scope, id)
-        self.provider: Final = ReplicationTaskStarterProvider.of(
+        self.provider: Final[ReplicationTaskStarterProvider] = ReplicationTaskStarterProvider.of(
             self, poll_interval=poll_interval, powertools_layer=powertools_layer
         )
         """The provider shared by the stack's starters."""
@@ -146,17 +155,21 @@ def start_properties(
     cdc_handover: bool,
 ) -> dict[str, str]:
     """The resource properties every starter has, rendered as the handler parses them."""
+    _checks.check_optional("cdc_start", cdc_start, CdcStart, CDC_START_FORMS)
+    _checks.check_optional("cdc_stop", cdc_stop, CdcStop, CDC_STOP_FORMS)
+    _checks.check_optional("timeout", timeout, Duration, DURATION_FORMS)
+    _checks.check_bool("cdc_handover", cdc_handover)
     timeout_seconds = _timeout_seconds(
         timeout or Duration.seconds(contract.DEFAULT_TIMEOUT_SECONDS)
     )
     properties: dict[str, str] = {
-        Prop.WAIT_FOR: WaitFor(wait_for).value,
-        Prop.ON_DELETE: OnDelete(on_delete).value,
+        Prop.WAIT_FOR: _checks.member("wait_for", WaitFor, wait_for).value,
+        Prop.ON_DELETE: _checks.member("on_delete", OnDelete, on_delete).value,
         Prop.TIMEOUT_SECONDS: str(timeout_seconds),
         Prop.CDC_HANDOVER: contract.BOOLEAN_TRUE if cdc_handover else contract.BOOLEAN_FALSE,
     }
     if start_type is not None:
-        properties[kind.start_type_prop] = _member("start_type", StartType, start_type).value
+        properties[kind.start_type_prop] = _checks.member("start_type", StartType, start_type).value
     if cdc_start is not None:
         properties[cdc_start.prop] = cdc_start.value
     if cdc_stop is not None:
@@ -185,18 +198,6 @@ def check_possible(kind: Kind, properties: dict[str, str], migration_type: str |
     impossible = settings.impossible_setting(planned, migration_type)
     if impossible is not None:
         raise ValueError(f"{CONSTRUCT_PARAMS.get(impossible.prop, impossible.prop)}: {impossible}")
-
-
-EnumT = TypeVar("EnumT", bound=StrEnum)
-
-
-def _member(param: str, enum_type: type[EnumT], value: str) -> EnumT:
-    """``value`` as a member of ``enum_type``; a wrong value names the parameter."""
-    try:
-        return enum_type(value)
-    except ValueError:
-        accepted = ", ".join(f"{enum_type.__name__}.{member.name}" for member in enum_type)
-        raise ValueError(f"{param}: {value!r} is not one of {accepted}") from None
 
 
 def template_expression(scope: Construct, value: object) -> str:
@@ -230,4 +231,4 @@ def _timeout_seconds(timeout: Duration) -> int:
     try:
         return settings.parse_timeout_seconds(int(seconds))
     except settings.InvalidSettingError as error:
-        raise ValueError(f"timeout: {error}") from error
+        raise ValueError(f"timeout: {error}") from None

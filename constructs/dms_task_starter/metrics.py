@@ -81,9 +81,9 @@ class ReplicationTaskMetrics:
                     "the last part of its ARN, for an instance its name). Use "
                     "ReplicationTaskMetrics.for_task to derive both."
                 )
-        self.replication_instance_identifier: Final = replication_instance_identifier
+        self.replication_instance_identifier: Final[str] = replication_instance_identifier
         """Value of the ``ReplicationInstanceIdentifier`` dimension."""
-        self.replication_task_identifier: Final = replication_task_identifier
+        self.replication_task_identifier: Final[str] = replication_task_identifier
         """Value of the ``ReplicationTaskIdentifier`` dimension."""
 
     @classmethod
@@ -156,7 +156,10 @@ class ReplicationTaskMetrics:
         self, *, statistic: str = DEFAULT_STATISTIC, period: Duration | None = None
     ) -> cloudwatch.Metric:
         """``CDCLatencySource``: seconds between the last event captured from the source and
-        the replication instance's clock. Default: ``Average`` over 5 minutes.
+        the replication instance's clock.
+
+        :param statistic: The statistic. Default: ``Average``.
+        :param period: The period. Default: 5 minutes.
         """
         return self.metric("CDCLatencySource", statistic=statistic, period=period)
 
@@ -165,7 +168,9 @@ class ReplicationTaskMetrics:
     ) -> cloudwatch.Metric:
         """``CDCLatencyTarget``: seconds between the first event waiting to be committed on
         the target and the replication instance's clock (never below the source latency).
-        Default: ``Average`` over 5 minutes.
+
+        :param statistic: The statistic. Default: ``Average``.
+        :param period: The period. Default: 5 minutes.
         """
         return self.metric("CDCLatencyTarget", statistic=statistic, period=period)
 
@@ -173,7 +178,10 @@ class ReplicationTaskMetrics:
         self, *, statistic: str = DEFAULT_STATISTIC, period: Duration | None = None
     ) -> cloudwatch.Metric:
         """``CDCIncomingChanges``: change events waiting to be applied to the target at a
-        point in time. Default: ``Average`` over 5 minutes.
+        point in time.
+
+        :param statistic: The statistic. Default: ``Average``.
+        :param period: The period. Default: 5 minutes.
         """
         return self.metric("CDCIncomingChanges", statistic=statistic, period=period)
 
@@ -181,7 +189,9 @@ class ReplicationTaskMetrics:
         self, *, statistic: str = DEFAULT_STATISTIC, period: Duration | None = None
     ) -> cloudwatch.Metric:
         """``CDCChangesMemorySource``: rows in memory waiting to be committed from the source.
-        Default: ``Average`` over 5 minutes.
+
+        :param statistic: The statistic. Default: ``Average``.
+        :param period: The period. Default: 5 minutes.
         """
         return self.metric("CDCChangesMemorySource", statistic=statistic, period=period)
 
@@ -189,7 +199,9 @@ class ReplicationTaskMetrics:
         self, *, statistic: str = DEFAULT_STATISTIC, period: Duration | None = None
     ) -> cloudwatch.Metric:
         """``CDCChangesMemoryTarget``: rows in memory waiting to be committed to the target.
-        Default: ``Average`` over 5 minutes.
+
+        :param statistic: The statistic. Default: ``Average``.
+        :param period: The period. Default: 5 minutes.
         """
         return self.metric("CDCChangesMemoryTarget", statistic=statistic, period=period)
 
@@ -197,7 +209,9 @@ class ReplicationTaskMetrics:
         self, *, statistic: str = DEFAULT_STATISTIC, period: Duration | None = None
     ) -> cloudwatch.Metric:
         """``CDCChangesDiskSource``: rows on disk waiting to be committed from the source.
-        Default: ``Average`` over 5 minutes.
+
+        :param statistic: The statistic. Default: ``Average``.
+        :param period: The period. Default: 5 minutes.
         """
         return self.metric("CDCChangesDiskSource", statistic=statistic, period=period)
 
@@ -205,7 +219,9 @@ class ReplicationTaskMetrics:
         self, *, statistic: str = DEFAULT_STATISTIC, period: Duration | None = None
     ) -> cloudwatch.Metric:
         """``CDCChangesDiskTarget``: rows on disk waiting to be committed to the target.
-        Default: ``Average`` over 5 minutes.
+
+        :param statistic: The statistic. Default: ``Average``.
+        :param period: The period. Default: 5 minutes.
         """
         return self.metric("CDCChangesDiskTarget", statistic=statistic, period=period)
 
@@ -213,7 +229,9 @@ class ReplicationTaskMetrics:
         self, *, statistic: str = DEFAULT_STATISTIC, period: Duration | None = None
     ) -> cloudwatch.Metric:
         """``CDCThroughputRowsSource``: changes read from the source, rows per second.
-        Default: ``Average`` over 5 minutes.
+
+        :param statistic: The statistic. Default: ``Average``.
+        :param period: The period. Default: 5 minutes.
         """
         return self.metric("CDCThroughputRowsSource", statistic=statistic, period=period)
 
@@ -221,7 +239,9 @@ class ReplicationTaskMetrics:
         self, *, statistic: str = DEFAULT_STATISTIC, period: Duration | None = None
     ) -> cloudwatch.Metric:
         """``CDCThroughputRowsTarget``: changes written to the target, rows per second.
-        Default: ``Average`` over 5 minutes.
+
+        :param statistic: The statistic. Default: ``Average``.
+        :param period: The period. Default: 5 minutes.
         """
         return self.metric("CDCThroughputRowsTarget", statistic=statistic, period=period)
 
@@ -229,7 +249,10 @@ class ReplicationTaskMetrics:
         self, *, statistic: str = DEFAULT_STATISTIC, period: Duration | None = None
     ) -> cloudwatch.Metric:
         """``CDCThroughputBandwidthSource``: CDC network bandwidth at the source, KB per
-        second (sampled; zero without traffic). Default: ``Average`` over 5 minutes.
+        second (sampled; zero without traffic).
+
+        :param statistic: The statistic. Default: ``Average``.
+        :param period: The period. Default: 5 minutes.
         """
         return self.metric("CDCThroughputBandwidthSource", statistic=statistic, period=period)
 
@@ -237,7 +260,10 @@ class ReplicationTaskMetrics:
         self, *, statistic: str = DEFAULT_STATISTIC, period: Duration | None = None
     ) -> cloudwatch.Metric:
         """``CDCThroughputBandwidthTarget``: CDC network bandwidth at the target, KB per
-        second (sampled; zero without traffic). Default: ``Average`` over 5 minutes.
+        second (sampled; zero without traffic).
+
+        :param statistic: The statistic. Default: ``Average``.
+        :param period: The period. Default: 5 minutes.
         """
         return self.metric("CDCThroughputBandwidthTarget", statistic=statistic, period=period)
 
@@ -245,7 +271,9 @@ class ReplicationTaskMetrics:
         self, *, statistic: str = DEFAULT_STATISTIC, period: Duration | None = None
     ) -> cloudwatch.Metric:
         """``FullLoadThroughputRowsSource``: full-load rows read from the source per second.
-        Default: ``Average`` over 5 minutes.
+
+        :param statistic: The statistic. Default: ``Average``.
+        :param period: The period. Default: 5 minutes.
         """
         return self.metric("FullLoadThroughputRowsSource", statistic=statistic, period=period)
 
@@ -253,7 +281,9 @@ class ReplicationTaskMetrics:
         self, *, statistic: str = DEFAULT_STATISTIC, period: Duration | None = None
     ) -> cloudwatch.Metric:
         """``FullLoadThroughputRowsTarget``: full-load rows written to the target per second.
-        Default: ``Average`` over 5 minutes.
+
+        :param statistic: The statistic. Default: ``Average``.
+        :param period: The period. Default: 5 minutes.
         """
         return self.metric("FullLoadThroughputRowsTarget", statistic=statistic, period=period)
 
@@ -261,7 +291,10 @@ class ReplicationTaskMetrics:
         self, *, statistic: str = DEFAULT_STATISTIC, period: Duration | None = None
     ) -> cloudwatch.Metric:
         """``FullLoadThroughputBandwidthSource``: full-load network bandwidth from the
-        source, KB per second. Default: ``Average`` over 5 minutes.
+        source, KB per second.
+
+        :param statistic: The statistic. Default: ``Average``.
+        :param period: The period. Default: 5 minutes.
         """
         return self.metric("FullLoadThroughputBandwidthSource", statistic=statistic, period=period)
 
@@ -269,7 +302,10 @@ class ReplicationTaskMetrics:
         self, *, statistic: str = DEFAULT_STATISTIC, period: Duration | None = None
     ) -> cloudwatch.Metric:
         """``FullLoadThroughputBandwidthTarget``: full-load network bandwidth to the target,
-        KB per second. Default: ``Average`` over 5 minutes.
+        KB per second.
+
+        :param statistic: The statistic. Default: ``Average``.
+        :param period: The period. Default: 5 minutes.
         """
         return self.metric("FullLoadThroughputBandwidthTarget", statistic=statistic, period=period)
 

@@ -175,6 +175,8 @@ class ReplicationTaskStarterProvider(Construct):
     ) -> None:
         """Create the provider. Prefer :meth:`of`, which creates it once per stack.
 
+        :param scope: The stack.
+        :param id: The construct id (:meth:`of` uses ``DmsReplicationTaskStarterProvider``).
         :param poll_interval: How often ``is_complete`` checks the task. Default: 10 seconds.
         :param powertools_layer: The Powertools for AWS Lambda (Python) v3 layer for
             Python 3.13 on arm64. Default: the public layer version
@@ -251,6 +253,11 @@ class ReplicationTaskStarterProvider(Construct):
 
         ``None`` means "whatever the stack's provider uses". A value that differs from
         the existing provider's raises ``ValueError``: the provider is shared per stack.
+
+        :param scope: Any construct of the stack.
+        :param poll_interval: How often ``is_complete`` checks the task. Default: 10 seconds.
+        :param powertools_layer: The Powertools for AWS Lambda (Python) v3 layer. Default: the
+            public layer version ``POWERTOOLS_LAYER_VERSION``.
         """
         stack = Stack.of(scope)
         existing = stack.node.try_find_child(PROVIDER_ID)
@@ -268,7 +275,11 @@ class ReplicationTaskStarterProvider(Construct):
 
     def grant_by_arn(self, arn: str, kind: Kind = Kind.TASK) -> iam.ManagedPolicy:
         """Grant Start/Stop/tag on a task (or configuration) that the stack does not tag: one
-        given by ARN, or one of another stack. Return the policy the starter depends on."""
+        given by ARN, or one of another stack. Return the policy the starter depends on.
+
+        :param arn: The task's (or configuration's) ARN, literal or token.
+        :param kind: ``Kind.TASK`` or ``Kind.REPLICATION``.
+        """
         policy = self._by_arn[kind].grant(arn, chars=estimate_arn_chars(arn))
         self._check_policy_count()
         return policy
@@ -278,6 +289,9 @@ class ReplicationTaskStarterProvider(Construct):
 
         The returned policy depends on the starter, so CloudFormation updates it only after
         the starter's update, and deletes it before the starter.
+
+        :param reported_arn: The ARN attribute the starter reports (a ``Fn::GetAtt`` token).
+        :param kind: ``Kind.TASK`` or ``Kind.REPLICATION``.
         """
         policy = self._retained[kind].grant(reported_arn, chars=_UNKNOWN_ARN_CHARS)
         self._check_policy_count()
@@ -313,6 +327,10 @@ class ReplicationTaskStarterProvider(Construct):
         Forward, the update guards have stopped the tasks already; in a rollback it gets an
         Update of its own (it keeps its physical id) and stops the tasks the starters
         restarted, before CloudFormation modifies them back.
+
+        :param task: The guarded task (with a literal ``resource_identifier``).
+        :param guard: The task's update guard resource.
+        :param digest: The task's definition digest (a token resolved at synthesis).
         """
         assert task.resource_identifier is not None
         rollback_guard = self._rollback_guard_resource()
@@ -322,7 +340,13 @@ class ReplicationTaskStarterProvider(Construct):
 
     def guard_replication(self, *, identifier: str, guard: CustomResource, digest: str) -> None:
         """Put the replication of a configuration (by its resource identifier) whose
-        endpoints are in the stack under the stack's rollback guard, after ``guard``."""
+        endpoints are in the stack under the stack's rollback guard, after ``guard``.
+
+        :param identifier: The configuration's literal resource identifier.
+        :param guard: The configuration's update guard resource.
+        :param digest: The digest of the endpoints the configuration uses (a token resolved at
+            synthesis).
+        """
         rollback_guard = self._rollback_guard_resource()
         self._guarded_replications[identifier] = digest
         rollback_guard.node.add_dependency(guard)
@@ -334,6 +358,9 @@ class ReplicationTaskStarterProvider(Construct):
         stops the task before CloudFormation modifies the endpoint; in a rollback the
         rollback guard (which keeps its physical id) stops it before the endpoint is
         modified back.
+
+        :param endpoint: The ``AWS::DMS::Endpoint`` of the stack.
+        :param guard: The update guard of a task or configuration that uses the endpoint.
         """
         endpoint.node.add_dependency(guard)
         endpoint.node.add_dependency(self._rollback_guard_resource())

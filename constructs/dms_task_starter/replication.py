@@ -11,6 +11,7 @@ from aws_cdk import aws_dms as dms
 from dms_task_starter_runtime import contract, settings
 from dms_task_starter_runtime.contract import Attr, Kind, OnDelete, Prop, StartType, WaitFor
 
+from dms_task_starter import _checks
 from dms_task_starter._base import StarterBase, check_possible, definition_digest, start_properties
 from dms_task_starter._lazy import lazy_string
 from dms_task_starter.cdc import validated
@@ -38,6 +39,8 @@ def replication_definition_digest(config: dms.CfnReplicationConfig) -> str:
     ``dms:ModifyReplicationConfig``, and whether a change of ``Tags`` alone goes through it
     is not published. ``dms-task-starter:stack`` (the tag 0.2.0 put on every configuration)
     does not count, and neither does an empty tag list, so that 0.2.0's identifiers stay.
+
+    :param config: The configuration; tokens in it count as their CloudFormation expressions.
     """
     definition: dict[str, Any] = {
         "ReplicationType": config.replication_type,
@@ -99,6 +102,8 @@ class ReplicationStarter(StarterBase):
     ) -> None:
         """Start the replication of ``replication_config`` on create (and on changes).
 
+        :param scope: The parent construct (the starter's stack or a construct in it).
+        :param id: The construct id, unique within ``scope``.
         :param replication_config: The configuration: a ``CfnReplicationConfig`` (its ``Ref``
             is the ARN) or a replication config ARN (literal or token).
         :param start_type: The start type for a replication that ran before; a first run is
@@ -124,6 +129,13 @@ class ReplicationStarter(StarterBase):
             Default: ``True``; with ``False`` a configuration can be modified only before its
             replication first ran.
         """
+        _checks.check_type(
+            "replication_config",
+            replication_config,
+            (dms.CfnReplicationConfig, str),
+            "a CfnReplicationConfig or a replication config ARN (str)",
+        )
+        _checks.check_bool("replace_on_change", replace_on_change)
         super().__init__(scope, id, poll_interval=poll_interval, powertools_layer=powertools_layer)
         self.provider.enable_replications()
         properties = start_properties(

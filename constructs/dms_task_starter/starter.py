@@ -10,6 +10,7 @@ from aws_cdk import aws_dms as dms
 from dms_task_starter_runtime import contract, settings
 from dms_task_starter_runtime.contract import Attr, Kind, OnDelete, Prop, StartType, WaitFor
 
+from dms_task_starter import _checks
 from dms_task_starter._base import (
     StarterBase,
     check_possible,
@@ -33,7 +34,10 @@ if TYPE_CHECKING:
 
 
 def task_definition_digest(task: dms.CfnReplicationTask) -> str:
-    """Return the sha256 hex digest of everything in ``task`` that DMS would modify."""
+    """Return the sha256 hex digest of everything in ``task`` that DMS would modify.
+
+    :param task: The task; tokens in it count as their CloudFormation expressions.
+    """
     return definition_digest(
         task,
         {
@@ -96,6 +100,8 @@ class ReplicationTaskStarter(StarterBase):
     ) -> None:
         """Start ``task`` on create (and on update when its settings change).
 
+        :param scope: The parent construct (the starter's stack or a construct in it).
+        :param id: The construct id, unique within ``scope``.
         :param task: The task: a ``CfnReplicationTask`` (its ``Ref`` is the ARN) or a task
             ARN (literal or token).
         :param start_type: The start type for a task that ran before; a first run is always
@@ -125,6 +131,16 @@ class ReplicationTaskStarter(StarterBase):
             ``CfnReplicationInstance`` with a ``replication_instance_identifier``, or that
             identifier. Default: none (the metric methods then raise ``ValueError``).
         """
+        _checks.check_type(
+            "task", task, (dms.CfnReplicationTask, str), "a CfnReplicationTask or a task ARN (str)"
+        )
+        _checks.check_bool("guard_task_updates", guard_task_updates, optional=True)
+        _checks.check_optional(
+            "replication_instance",
+            replication_instance,
+            (dms.CfnReplicationInstance, str),
+            "a CfnReplicationInstance or its identifier (str)",
+        )
         super().__init__(scope, id, poll_interval=poll_interval, powertools_layer=powertools_layer)
         properties = start_properties(
             kind=Kind.TASK,
@@ -208,6 +224,7 @@ class ReplicationTaskStarter(StarterBase):
     ) -> cloudwatch.Metric:
         """The task's metric ``metric_name`` (``AWS/DMS``).
 
+        :param metric_name: A DMS replication task metric, e.g. ``CDCLatencyTarget``.
         :param statistic: Default: ``Average``.
         :param period: Default: 5 minutes.
         """

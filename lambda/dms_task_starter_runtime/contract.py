@@ -135,7 +135,9 @@ class StartType(StrEnum):
     """
 
     RESUME_PROCESSING = "resume-processing"
+    """Continue from the task's last checkpoint (or from a given CDC start position)."""
     RELOAD_TARGET = "reload-target"
+    """Reload every table, then capture changes again."""
 
 
 FIRST_RUN_START_TYPE: Final = "start-replication"
@@ -145,8 +147,11 @@ class MigrationType(StrEnum):
     """``MigrationType`` of a task (``ReplicationType`` of a Serverless replication)."""
 
     FULL_LOAD = "full-load"
+    """Copy the tables once, then stop."""
     CDC = "cdc"
+    """Capture changes only."""
     FULL_LOAD_AND_CDC = "full-load-and-cdc"
+    """Copy the tables, then capture changes."""
 
 
 class WaitFor(StrEnum):

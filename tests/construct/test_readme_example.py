@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from dms_task_starter_runtime import contract
 
-from tests.support.cdk import run_python
+from tests.support.cdk import run_python, run_python_process
 
 if TYPE_CHECKING:
     from tests.support.cloud import Cloud
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TASK_MARKER = "<!-- readme-example:"
 SERVERLESS_MARKER = "<!-- readme-serverless-example:"
+NAG_MARKER = "<!-- readme-nag-example:"
+NAG_PLUGIN_LINE = "Validations.of(app).add_plugins(AwsSolutionsChecks(app))"
 
 
 def readme_block(marker: str) -> str:
@@ -104,3 +106,27 @@ def test_the_serverless_example_deploys_starts_and_deletes(
     assert cloud.delete_stack() == "DELETE_COMPLETE"
     assert cloud.double.replications == {}
     assert cloud.double.denials == []
+
+
+def test_the_nag_example_synthesizes_with_no_finding(tmp_path: Path) -> None:
+    """The "with cdk-nag" snippet: AwsSolutionsChecks as a validation plugin passes."""
+    template = synthesize(tmp_path, NAG_MARKER, "OrdersNag")
+    assert types_of(template).count(contract.STARTER_RESOURCE_TYPE) == 1
+    report = tmp_path / "cdk.out" / "validation-report.json"
+    assert not report.exists() or "violations" not in report.read_text()
+
+
+def test_nag_as_an_aspect_fails_as_the_readme_says(tmp_path: Path) -> None:
+    """Why the README registers cdk-nag with Validations: as an aspect, cdk-nag 3 crashes."""
+    block = readme_block(NAG_MARKER)
+    assert NAG_PLUGIN_LINE in block
+    app_file = tmp_path / "app.py"
+    app_file.write_text(
+        block.replace("from aws_cdk import App,", "from aws_cdk import Aspects, App,").replace(
+            NAG_PLUGIN_LINE, "Aspects.of(app).add(AwsSolutionsChecks(app))"
+        )
+    )
+    env = {**os.environ, "CDK_OUTDIR": str(tmp_path / "cdk.out")}
+    result = run_python_process([str(app_file)], cwd=tmp_path, env=env)
+    assert result.returncode != 0
+    assert "aspect.visit is not a function" in result.stderr
