@@ -46,7 +46,14 @@ from dms_task_starter_runtime.guards import (
     parse_guard_physical_id,
 )
 from dms_task_starter_runtime.plan import Plan, StarterError
-from dms_task_starter_runtime.polls import Complete, Start, Stop, Wait, decide_poll
+from dms_task_starter_runtime.polls import (
+    Complete,
+    Start,
+    Stop,
+    Wait,
+    decide_call_failure,
+    decide_poll,
+)
 from dms_task_starter_runtime.settings import (
     InvalidSettingError,
     StarterSettings,
@@ -126,9 +133,11 @@ def read(kind: Kind, arn: str) -> State | None:
 
 
 def read_operation(request: CloudFormationCustomResourceEvent) -> StackOperation:
-    """The stack operation the request belongs to; UNKNOWN (and a warning) if unreadable."""
+    """The stack operation the request belongs to (for a nested stack, read with its root's
+    status); UNKNOWN (and a warning) if unreadable."""
     try:
-        operation = StackOperation.from_status(stack.stack_status(request.stack_id))
+        statuses = stack.stack_statuses(request.stack_id)
+        operation = StackOperation.from_statuses(statuses.own, statuses.root)
     except stack.StackStatusUnknownError as error:
         logger.warning("stack status unknown", extra={"reason": str(error)})
         return StackOperation.UNKNOWN
@@ -386,7 +395,17 @@ def _is_complete(request: CloudFormationCustomResourceEvent, now: int) -> dict[s
         decision = decide_poll(plan, tasks, settings, now)
         _log(decision.note, tasks.get(plan.subject), decision=type(decision).__name__.lower())
         return _carry_out_poll(decision, plan, tasks)
-    except (StarterError, InvalidSettingError, dms.DmsCallError) as error:
+    except dms.DmsCallError as error:
+        after = decide_call_failure(
+            plan,
+            str(error),
+            transient=error.answer_unknown,
+            denied=error.access_denied,
+            now=now,
+        )
+        _log(after.note, decision=type(after).__name__.lower())
+        return _carry_out_poll(after, plan, {})
+    except (StarterError, InvalidSettingError) as error:
         if not plan.best_effort:
             raise
         logger.warning("gave up, leaving everything as it is", extra={"reason": str(error)})
@@ -491,8 +510,10 @@ def _guarded_task_arns(event: Mapping[str, object], props: Mapping[str, object])
         return []
 
 
-def _run_logged(step: Step, event: dict[str, Any]) -> dict[str, Any]:
-    """Run one entry point's step with the request keys on every log line and failures logged."""
+def _run_logged(step: Step, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Run one entry point's step with the request keys on every log line and failures logged;
+    no AWS call is made unless its whole retry budget fits in the invocation's time left."""
+    dms.use_remaining_time(context.get_remaining_time_in_millis)
     try:
         _append_request_keys(event)
         check_event_shape(event)
@@ -506,11 +527,11 @@ def _run_logged(step: Step, event: dict[str, Any]) -> dict[str, Any]:
 @traced
 def on_event(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Validate, make the decided writes, and return the plan for ``is_complete``."""
-    return _run_logged(_dispatch_on_event, event)
+    return _run_logged(_dispatch_on_event, event, context)
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @traced
 def is_complete(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Carry the plan one step further; ``Data`` only once complete (the framework insists)."""
-    return _run_logged(_is_complete, event)
+    return _run_logged(_is_complete, event, context)

@@ -82,8 +82,7 @@ DESCRIBE_REPLICATIONS: Final = "DescribeReplications"
 DESCRIBE_CONFIGS: Final = "DescribeReplicationConfigs"
 START_REPLICATION: Final = "StartReplication"
 STOP_REPLICATION: Final = "StopReplication"
-# botocore reads retries["max_attempts"] as retries after the first attempt.
-TOTAL_ATTEMPTS: Final = 1 + int(getattr(CLIENT_CONFIG, "retries")["max_attempts"])  # noqa: B009
+TOTAL_ATTEMPTS: Final = int(getattr(CLIENT_CONFIG, "retries")["total_max_attempts"])  # noqa: B009
 TRANSIENT_TIMES: Final = 3
 """A transient fault answers this many calls in a row, then the call goes through."""
 AT_REST_STATUSES: Final = ("ready", "created", "stopped", "failed")
