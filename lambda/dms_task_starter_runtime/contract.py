@@ -158,8 +158,8 @@ DEFAULT_POLL_INTERVAL_SECONDS: Final = 10
 # -- time: the AWS client's retry budget inside the function's timeout ----------------------
 
 CLIENT_MAX_ATTEMPTS: Final = 11
-"""Attempts of one AWS call, the first included (botocore standard mode): several starters polling one account's
-DMS API at once exhaust the runtime's default of 3 under throttling."""
+"""Attempts of one AWS call, the first included (botocore standard mode): several starters
+polling one account's DMS API at once exhaust the runtime's default of 3 under throttling."""
 CLIENT_CONNECT_TIMEOUT_SECONDS: Final = 5
 CLIENT_READ_TIMEOUT_SECONDS: Final = 20
 CLIENT_MAX_BACKOFF_SECONDS: Final = 20

@@ -3,8 +3,9 @@
 The client retries throttling and 5xx answers itself (standard mode, ``contract``'s
 attempts and timeouts): several starters polling one account's DMS API at once exhaust
 the runtime's default of 3 attempts. No call is made unless its whole retry budget fits
-in the time the Lambda function has left (``OutOfTimeError``). Errors that retrying cannot fix become ``DmsCallError`` with a message
-that names the task, because CloudFormation shows nothing else.
+in the time the Lambda function has left (else ``OutOfTime``). Errors that retrying cannot
+fix become ``DmsCallError`` with a message that names the task, because CloudFormation
+shows nothing else.
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ OUT_OF_TIME_CODE: Final = "OutOfTime"
 TRANSIENT_CODES: Final = frozenset(
     {"ThrottlingException", "Throttling", "RequestLimitExceeded", NO_ANSWER_CODE, OUT_OF_TIME_CODE}
 )
-ACCESS_DENIED_CODES: Final = frozenset({"AccessDeniedFault", "AccessDenied", "AccessDeniedException"})
+ACCESS_DENIED_CODES: Final = frozenset(
+    {"AccessDeniedFault", "AccessDenied", "AccessDeniedException"}
+)
 CALL_RESERVE_MILLIS: Final = (CALL_BUDGET_SECONDS + HANDLER_MARGIN_SECONDS) * 1000
 """A call is made only while the function has this much time left."""
 UNLIMITED_MILLIS: Final = 2**62

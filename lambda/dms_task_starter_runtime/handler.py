@@ -400,16 +400,24 @@ def _is_complete(request: CloudFormationCustomResourceEvent, now: int) -> dict[s
             plan,
             str(error),
             transient=error.answer_unknown,
+            out_of_time=error.code == dms.OUT_OF_TIME_CODE,
             denied=error.access_denied,
             now=now,
         )
+        if after is None:
+            return _give_up(plan, error)
         _log(after.note, decision=type(after).__name__.lower())
         return _carry_out_poll(after, plan, {})
     except (StarterError, InvalidSettingError) as error:
-        if not plan.best_effort:
-            raise
-        logger.warning("gave up, leaving everything as it is", extra={"reason": str(error)})
-        return {"IsComplete": True, "Data": {}}
+        return _give_up(plan, error)
+
+
+def _give_up(plan: Plan, error: Exception) -> dict[str, Any]:
+    """A failure of a poll: raised, but a best-effort plan completes with a warning."""
+    if not plan.best_effort:
+        raise error
+    logger.warning("gave up, leaving everything as it is", extra={"reason": str(error)})
+    return {"IsComplete": True, "Data": {}}
 
 
 def _poll_settings(

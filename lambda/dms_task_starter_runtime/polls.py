@@ -260,25 +260,28 @@ def _waited_for(plan: Plan) -> str:
 
 
 def decide_call_failure(
-    plan: Plan, failure: str, *, transient: bool, denied: bool, now: int
-) -> Wait | Complete:
+    plan: Plan, failure: str, *, transient: bool, out_of_time: bool, denied: bool, now: int
+) -> Wait | Complete | None:
     """A call of this poll failed (``failure`` says which and why): the next poll tries again
     while that may help, so a slow or throttled DMS, or a short Lambda, never fails a request.
 
-    - a transient failure (throttling, 5xx, no answer, too little time left for the call's
-      retries): again on the next poll, until the plan's deadline;
+    - too little time left for the call's retries: again on the next poll, until the
+      plan's deadline; a best-effort plan (rollback, guard, rollback Delete) does the same
+      for every transient failure (throttling, 5xx, no answer) that outlasted the retries;
     - an AccessDenied within ``IAM_PROPAGATION_SECONDS`` of the request's start: a grant the
       deployment just made may not have propagated yet; again on the next poll;
-    - otherwise a failure (a best-effort plan completes with it as a warning).
+    - otherwise None: the failure stands (a best-effort plan completes with it as a warning).
     """
     elapsed = now - (plan.deadline - plan.timeout_seconds)
     if now < plan.deadline and denied and elapsed < IAM_PROPAGATION_SECONDS:
         return Wait(f"denied, the grant may not have propagated yet; trying again: {failure}")
-    if transient and now < plan.deadline:
+    again = out_of_time or (transient and plan.best_effort)
+    if again and now < plan.deadline:
         return Wait(f"trying again on the next poll: {failure}")
-    if transient:
-        failure = (
-            f"Timed out after {plan.timeout_seconds} s waiting for {_waited_for(plan)}; "
-            f"the last DMS call failed: {failure}. It was left as it is."
-        )
-    return _fail(plan, failure, None)
+    if not again:
+        return None
+    message = (
+        f"Timed out after {plan.timeout_seconds} s waiting for {_waited_for(plan)}; "
+        f"the last DMS call failed: {failure}. It was left as it is."
+    )
+    return _fail(plan, message, None)

@@ -75,7 +75,8 @@ def invoke(
     def remaining() -> int:
         return int((started + timeout_seconds - double.clock) * 1000)
 
-    answer = entry_point(event, cast("LambdaContext", FakeLambdaContext(remaining_millis=remaining)))
+    context = FakeLambdaContext(remaining_millis=remaining)
+    answer = entry_point(event, cast("LambdaContext", context))
     if remaining() < 0:
         raise FunctionTimedOutError(
             f"Task timed out after {timeout_seconds} seconds ({double.clock - started:.0f} s used)"
