@@ -439,6 +439,9 @@ class Cloud:
                 args[1], f"{args[0]}.{args[1]}"
             ),
             "Fn::Select": lambda args: self.resolve(args[1])[int(args[0])],
+            "Fn::FindInMap": lambda args: self.template["Mappings"][args[0]][self.resolve(args[1])][
+                args[2]
+            ],
             "Fn::Split": lambda args: str(self.resolve(args[1])).split(args[0]),
         }
 
