@@ -172,9 +172,9 @@ CALL_BUDGET_SECONDS: Final = (
 back-off is the longest. A call is made only while this much time (and the margin) is left."""
 HANDLER_MARGIN_SECONDS: Final = 30
 """Time kept for the handler's own work after its last call (decide, log, answer)."""
-HANDLER_TIMEOUT_SECONDS: Final = 600
-"""The Lambda timeout of ``on_event`` and ``is_complete``: one call's whole retry budget and the
-margin fit in it, so a slow or throttled DMS never makes the function time out; a call that
+HANDLER_TIMEOUT_SECONDS: Final = 900
+"""The Lambda timeout of ``on_event`` and ``is_complete`` (Lambda's longest): one call's whole
+retry budget and the margin fit in it, so a slow or throttled DMS never makes the function time out; a call that
 would not fit is not made, and ``is_complete`` leaves it to the next poll."""
 IAM_PROPAGATION_SECONDS: Final = 5 * 60
 """How long after a request began an AccessDenied is taken for a grant the deployment just

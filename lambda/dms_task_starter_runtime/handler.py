@@ -260,8 +260,9 @@ def carry_out(
         try:
             subject = start(decision.start, snapshot(subject))
         except dms.DmsCallError as error:
-            if not _may_have_started(error):
+            if not (_may_have_started(error) or error.access_denied):
                 raise
+            # Denied: a grant this deployment just made may not have propagated yet.
             _log("the start's outcome is unknown: is_complete finishes it", reason=str(error))
             plan = replace(plan, start_pending=True)
     attributes = {} if subject is None else subject.attributes()

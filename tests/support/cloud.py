@@ -126,11 +126,19 @@ class PolicedDouble(DmsDouble):
 
     policies: dict[str, list[Statement]] = field(default_factory=dict)
     denials: list[tuple[str, str]] = field(default_factory=list)
+    propagation_seconds: float = 0.0
+    """IAM's propagation delay: a policy denies for this long after it is created or rewritten."""
+    granted_at: dict[str, float] = field(default_factory=dict)
+
+    def grant(self, policy_id: str, statements: list[Statement]) -> None:
+        self.policies[policy_id] = statements
+        self.granted_at[policy_id] = self.clock
 
     def allows(self, action: str, resource: str, tags: dict[str, str]) -> bool:
         return any(
             _matches(statement, action, resource, tags)
-            for statements in self.policies.values()
+            for policy_id, statements in self.policies.items()
+            if self.granted_at.get(policy_id, self.clock) + self.propagation_seconds <= self.clock
             for statement in statements
         )
 
@@ -234,6 +242,8 @@ class Cloud:
         self.cleanup_failures: list[str] = []
         self.stack_calls: list[str] = []
         self._failure: Failure | None = None
+        self.seconds_per_resource = 0.0
+        """How long CloudFormation takes over each resource operation (IAM propagates meanwhile)."""
 
     # -- DescribeStacks, as the served double answers it -----------------------------
 
@@ -457,6 +467,7 @@ class Cloud:
     def _operate(
         self, action: str, logical_id: str, resource: dict[str, Any], old: Deployed | None = None
     ) -> Deployed:
+        self.double.advance(self.seconds_per_resource)
         desired = Deployed(resource["Type"], self._desired(logical_id, resource))
         if old is not None:
             desired.physical_id, desired.data = old.physical_id, dict(old.data)
@@ -524,7 +535,7 @@ class Cloud:
         resource.physical_id = resource.physical_id or logical_id
         self.double.policies.pop(resource.physical_id, None)
         if action != "Delete":
-            self.double.policies[resource.physical_id] = _as_list(resource.properties["Statement"])
+            self.double.grant(resource.physical_id, _as_list(resource.properties["Statement"]))
 
     def _custom(
         self, action: str, logical_id: str, resource: Deployed, old: Deployed | None
