@@ -174,8 +174,9 @@ HANDLER_MARGIN_SECONDS: Final = 30
 """Time kept for the handler's own work after its last call (decide, log, answer)."""
 HANDLER_TIMEOUT_SECONDS: Final = 900
 """The Lambda timeout of ``on_event`` and ``is_complete`` (Lambda's longest): one call's whole
-retry budget and the margin fit in it, so a slow or throttled DMS never makes the function time out; a call that
-would not fit is not made, and ``is_complete`` leaves it to the next poll."""
+retry budget and the margin fit in it, so a slow or throttled DMS never makes the function
+time out; a call that would not fit is not made, and ``is_complete`` leaves it to the next
+poll."""
 IAM_PROPAGATION_SECONDS: Final = 5 * 60
 """How long after a request began an AccessDenied is taken for a grant the deployment just
 made that IAM has not propagated yet: ``is_complete`` tries again on the next poll."""

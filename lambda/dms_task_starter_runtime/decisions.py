@@ -494,6 +494,13 @@ def decide_starter_delete(
     return bring_to_rest((settings.arn,), {settings.arn: task}, plan, physical_id)
 
 
+def rest_later(arns: Sequence[str], plan: Plan, physical_id: str, reason: str) -> OnEventDecision:
+    """A backward request that could not read or stop its tasks now (``reason``: throttled,
+    no answer, out of time): success, and ``is_complete`` brings them to rest instead."""
+    deferred = replace(plan, rest=tuple(arns), best_effort=True)
+    return OnEventDecision(physical_id, deferred, f"left to is_complete: {reason}")
+
+
 def bring_to_rest(
     arns: Sequence[str], tasks: Mapping[str, State | None], plan: Plan, physical_id: str
 ) -> OnEventDecision:

@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomRes
 from dms_task_starter_runtime import dms, stack
 from dms_task_starter_runtime.contract import (
     GUARD_RESOURCE_TYPE,
+    MAX_TIMEOUT_SECONDS,
     REPLICATION_STARTER_RESOURCE_TYPE,
     ROLLBACK_GUARD_RESOURCE_TYPE,
     STACK_TAG_KEY,
@@ -37,6 +38,7 @@ from dms_task_starter_runtime.decisions import (
     decide_starter_delete,
     decide_starter_update,
     delete_reads_task,
+    rest_later,
 )
 from dms_task_starter_runtime.guards import (
     changed_tasks,
@@ -332,6 +334,12 @@ def _starter_on_delete(
     except dms.DmsCallError as error:
         if not operation.rolls_back:
             raise
+        if error.answer_unknown and settings.arn is not None:
+            plan = Plan(
+                kind=kind, deadline=now + MAX_TIMEOUT_SECONDS, timeout_seconds=MAX_TIMEOUT_SECONDS
+            )
+            decision = rest_later((settings.arn,), plan, physical_id, str(error))
+            return carry_out(decision, None, request)
         return _nothing_done(physical_id, kind, error)
 
 
@@ -372,7 +380,14 @@ def _rollback_guard_on_event(
         old = None
         if request.request_type == "Update":
             old = _old_properties(lambda props: _guarded_tasks(request, props), request)
-        tasks = {arn: read(Kind.TASK, arn) for arn in changed_tasks(old, new)}
+        changed = changed_tasks(old, new)
+        try:
+            tasks = {arn: read(Kind.TASK, arn) for arn in changed}
+        except dms.DmsCallError as error:
+            if not error.answer_unknown:
+                raise
+            plan = Plan(deadline=now + MAX_TIMEOUT_SECONDS, timeout_seconds=MAX_TIMEOUT_SECONDS)
+            return carry_out(rest_later(changed, plan, physical_id, str(error)), None, request)
         context = Context(physical_id, now=now)
         return carry_out(decide_rollback_guard_update(old, new, tasks, context), None, request)
     except (InvalidSettingError, dms.DmsCallError) as error:
