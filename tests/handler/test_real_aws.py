@@ -3,9 +3,15 @@ timeout, IAM propagation, nested stacks deleted whole while their root rolls bac
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 import pytest
+from aws_cdk import App, Environment, NestedStack, Stack
+from aws_cdk import aws_dms as dms
+from aws_cdk.assertions import Template
+from dms_task_starter import OnDelete, ReplicationTaskStarter
 from dms_task_starter_runtime.contract import (
     CALL_BUDGET_SECONDS,
     HANDLER_MARGIN_SECONDS,
@@ -15,9 +21,17 @@ from dms_task_starter_runtime.contract import (
 )
 
 from tests.handler.test_template_lifecycle import EXISTING, Orders
-from tests.support.cdk import shape_template
+from tests.support.cdk import selection_rules, shape_template
 from tests.support.cloud import PolicedDouble
-from tests.support.dms_double import CLOCK_START, start_task, stop_task, task_arn
+from tests.support.dms_double import (
+    ACCOUNT,
+    CLOCK_START,
+    REGION,
+    endpoint_arn,
+    start_task,
+    stop_task,
+    task_arn,
+)
 from tests.support.provider import (
     FunctionTimedOutError,
     ProviderFailedError,
@@ -208,3 +222,48 @@ def test_create_goes_through_iam_propagation_delay(cloud: Cloud) -> None:
     # The grant by ARN was created right before the starter: its start was denied first.
     assert ("StartReplicationTask", EXISTING) in cloud.double.denials
     assert start_task(EXISTING, "resume-processing") in cloud.double.accepted_writes
+
+
+# -- the emulated CloudFormation: a nested stack deleted whole in its root's rollback -----------
+
+
+@dataclass(frozen=True)
+class NestedOrders:
+    """A nested stack (in the root ``OrdersRoot``) with a task, its starter, and a starter of
+    an existing task given by ARN (running before: adopted)."""
+
+    on_delete: OnDelete
+
+    def template(self) -> dict[str, Any]:
+        root = Stack(App(), "OrdersRoot", env=Environment(account=ACCOUNT, region=REGION))
+        nested = NestedStack(root, "Orders")
+        task = dms.CfnReplicationTask(
+            nested,
+            "OrdersTask",
+            migration_type="full-load-and-cdc",
+            replication_instance_arn=f"arn:aws:dms:{REGION}:{ACCOUNT}:rep:INSTANCE",
+            source_endpoint_arn=endpoint_arn("SOURCE"),
+            target_endpoint_arn=endpoint_arn("TARGET"),
+            table_mappings=json.dumps(selection_rules("orders")),
+            resource_identifier="orders",
+        )
+        ReplicationTaskStarter(nested, "StartOrders", task=task, on_delete=self.on_delete)
+        ReplicationTaskStarter(nested, "StartExisting", task=EXISTING, on_delete=self.on_delete)
+        return dict(Template.from_stack(nested).to_json())
+
+
+@pytest.mark.parametrize("on_delete", [OnDelete.LEAVE_RUNNING, OnDelete.STOP])
+def test_nested_stack_deleted_whole_in_a_root_rollback(cloud: Cloud, on_delete: OnDelete) -> None:
+    """A root update adds a nested stack with a starter, then fails: CloudFormation deletes
+    the nested stack whole while the root rolls back. The starter stops the run it started
+    (so the task can be deleted), leaves the adopted run alone, and nothing is denied."""
+    cloud.double.add_task("EXISTINGTASK", status="running")
+    orders = task_arn("orders")
+    assert cloud.create_in_root_update(NestedOrders(on_delete).template()) == "CREATE_COMPLETE"
+    assert status(cloud.double, orders) == "running"
+    assert cloud.delete_whole_in_root_rollback() == "DELETE_COMPLETE"
+    assert cloud.writes_of("DELETE_IN_PROGRESS") == [stop_task(orders)]
+    assert orders not in cloud.double.tasks  # stopped, then deleted by CloudFormation
+    assert status(cloud.double, EXISTING) == "running"
+    assert cloud.double.denials == []
+    assert cloud.root_status == "UPDATE_ROLLBACK_COMPLETE"

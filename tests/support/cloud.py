@@ -37,7 +37,7 @@ from dms_task_starter_runtime.contract import (
 
 from .dms_double import ACCOUNT, REGION, Call, DmsDouble, DmsError
 from .provider import ProviderFailedError, cfn_event, run_provider
-from .served import STACK_ID, StackError
+from .served import ROOT_STACK_ID, STACK_ID, StackError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -242,6 +242,8 @@ class Cloud:
         self.cleanup_failures: list[str] = []
         self.stack_calls: list[str] = []
         self._failure: Failure | None = None
+        self.root_status: str | None = None
+        """Set: this stack is nested in ``ROOT_STACK_ID``, whose status this is."""
         self.seconds_per_resource = 0.0
         """How long CloudFormation takes over each resource operation (IAM propagates meanwhile)."""
 
@@ -252,11 +254,39 @@ class Cloud:
         if not self.double.allows("cloudformation:DescribeStacks", stack_name, {}):
             self.double.denials.append(("DescribeStacks", stack_name))
             raise StackError("AccessDenied", f"not authorized to describe {stack_name}", 403)
+        if self.root_status is not None:
+            return self._describe_nested(stack_name, self.root_status)
         return {
             "StackId": STACK_ID,
             "StackName": PSEUDO["AWS::StackName"],
             "StackStatus": self.status,
         }
+
+    # -- a nested stack: this stack, in ROOT_STACK_ID --------------------------------------
+
+    def _describe_nested(self, stack_name: str, root_status: str) -> dict[str, str]:
+        if stack_name == ROOT_STACK_ID:
+            return {"StackId": ROOT_STACK_ID, "StackName": "OrdersRoot", "StackStatus": root_status}
+        own = {"StackId": STACK_ID, "StackName": PSEUDO["AWS::StackName"]}
+        return {
+            **own,
+            "StackStatus": self.status,
+            "ParentId": ROOT_STACK_ID,
+            "RootId": ROOT_STACK_ID,
+        }
+
+    def create_in_root_update(self, template: dict[str, Any]) -> str:
+        """Create this stack as a nested stack that the root's update adds."""
+        self.root_status = "UPDATE_IN_PROGRESS"
+        return self.deploy(template)
+
+    def delete_whole_in_root_rollback(self) -> str:
+        """The root's update failed after it created this nested stack: CloudFormation
+        deletes the nested stack whole while the root rolls back."""
+        self.root_status = "UPDATE_ROLLBACK_IN_PROGRESS"
+        status = self.delete_stack()
+        self.root_status = "UPDATE_ROLLBACK_COMPLETE"
+        return status
 
     # -- stack operations -------------------------------------------------------------
 
