@@ -497,7 +497,8 @@ class Cloud:
     def _operate(
         self, action: str, logical_id: str, resource: dict[str, Any], old: Deployed | None = None
     ) -> Deployed:
-        self.double.advance(self.seconds_per_resource)
+        if self.seconds_per_resource:
+            self.double.advance(self.seconds_per_resource)
         desired = Deployed(resource["Type"], self._desired(logical_id, resource))
         if old is not None:
             desired.physical_id, desired.data = old.physical_id, dict(old.data)
