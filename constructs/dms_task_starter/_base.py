@@ -84,6 +84,21 @@ class StarterBase(Construct):
         if not tagged_by_stack:
             self._grant_by_arn(properties[kind.arn_prop], kind)
 
+    def _update_guard(self, properties: dict[str, str]) -> CustomResource:
+        """The ``Custom::DmsReplicationTaskUpdateGuard`` of the starter's task (configuration).
+
+        Like the starter, it is created after the grants and deleted before them.
+        """
+        guard = CustomResource(
+            self,
+            "UpdateGuard",
+            service_token=self.provider.service_token,
+            resource_type=contract.GUARD_RESOURCE_TYPE,
+            properties=properties,
+        )
+        guard.node.add_dependency(self.provider.role)
+        return guard
+
     def _grant_by_arn(self, arn: str, kind: Kind) -> None:
         """Grant the resource's task (or configuration) by ARN.
 

@@ -13,13 +13,14 @@ if TYPE_CHECKING:
 
 @jsii.implements(IStableStringProducer)
 class _Producer:
-    def __init__(self, produce: Callable[[], str]) -> None:
+    def __init__(self, produce: Callable[[], str | None]) -> None:
         self._produce = produce
 
     def produce(self) -> str | None:
         return self._produce()
 
 
-def lazy_string(produce: Callable[[], str]) -> str:
-    """A token that resolves to ``produce()``, called when the template is rendered."""
+def lazy_string(produce: Callable[[], str | None]) -> str:
+    """A token that resolves to ``produce()``, called when the template is rendered
+    (a property whose ``produce()`` is None is left out)."""
     return Lazy.string(_Producer(produce))

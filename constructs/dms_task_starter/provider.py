@@ -9,6 +9,7 @@ from aws_cdk import (
     ArnFormat,
     Aws,
     CfnMapping,
+    CfnResource,
     CustomResource,
     Duration,
     RemovalPolicy,
@@ -73,7 +74,9 @@ TAG_ACTION: Final = "dms:AddTagsToResource"
 """Granted on tasks given by ARN only: the handler tags them with the stack's tag."""
 REPLICATION_ACTIONS: Final = ("dms:StartReplication", "dms:StopReplication")
 """Granted on the replication configurations that carry the stack's tag."""
-DESCRIBE_ACTIONS: Final = ("dms:DescribeReplicationTasks",)
+DESCRIBE_ACTIONS: Final = ("dms:DescribeReplicationTasks", "dms:DescribeConnections")
+"""Granted on ``*``: these actions support no resource-level permissions (a start refused
+while an endpoint is tested waits for the test: ``DescribeConnections``)."""
 REPLICATION_DESCRIBE_ACTIONS: Final = ("dms:DescribeReplications", "dms:DescribeReplicationConfigs")
 """Granted on ``*``: these actions support no resource-level permissions."""
 STACK_ACTION: Final = "cloudformation:DescribeStacks"
@@ -229,6 +232,7 @@ class ReplicationTaskStarterProvider(Construct):
             ),
         }
         self._guarded_digests: dict[str, str] = {}
+        self._guarded_replications: dict[str, str] = {}
         self._rollback_guard: CustomResource | None = None
         self._replications_enabled = False
         acknowledge_provider_findings(self)
@@ -319,6 +323,24 @@ class ReplicationTaskStarterProvider(Construct):
         rollback_guard.node.add_dependency(guard)
         task.node.add_dependency(rollback_guard)
 
+    def guard_replication(self, *, identifier: str, guard: CustomResource, digest: str) -> None:
+        """Put the replication of a configuration (by its resource identifier) whose
+        endpoints are in the stack under the stack's rollback guard, after ``guard``."""
+        rollback_guard = self._rollback_guard_resource()
+        self._guarded_replications[identifier] = digest
+        rollback_guard.node.add_dependency(guard)
+
+    def guard_endpoint(self, endpoint: CfnResource, guard: CustomResource) -> None:
+        """Order an endpoint of the stack after ``guard`` and the stack's rollback guard.
+
+        DMS refuses to modify an endpoint while a task using it runs. Forward, ``guard``
+        stops the task before CloudFormation modifies the endpoint; in a rollback the
+        rollback guard (which keeps its physical id) stops it before the endpoint is
+        modified back.
+        """
+        endpoint.node.add_dependency(guard)
+        endpoint.node.add_dependency(self._rollback_guard_resource())
+
     def enable_replications(self) -> None:
         """Grant what Serverless replication starters need (once per provider)."""
         if self._replications_enabled:
@@ -404,13 +426,25 @@ class ReplicationTaskStarterProvider(Construct):
                 ROLLBACK_GUARD_ID,
                 service_token=self.service_token,
                 resource_type=contract.ROLLBACK_GUARD_RESOURCE_TYPE,
-                properties={contract.Prop.GUARDED_TASKS: lazy_string(self._render_guarded_tasks)},
+                properties={
+                    contract.Prop.GUARDED_TASKS: lazy_string(self._render_guarded_tasks),
+                    # Absent without guarded replications: a stack of tasks keeps its template.
+                    contract.Prop.GUARDED_REPLICATIONS: lazy_string(
+                        self._render_guarded_replications
+                    ),
+                },
             )
         return self._rollback_guard
 
     def _render_guarded_tasks(self) -> str:
-        digests = Stack.of(self).resolve(self._guarded_digests)
-        return json.dumps(digests, sort_keys=True, separators=(",", ":"))
+        return self._render(self._guarded_digests)
+
+    def _render_guarded_replications(self) -> str | None:
+        return self._render(self._guarded_replications) if self._guarded_replications else None
+
+    def _render(self, digests: dict[str, str]) -> str:
+        resolved = Stack.of(self).resolve(digests)
+        return json.dumps(resolved, sort_keys=True, separators=(",", ":"))
 
     def _check_policy_count(self) -> None:
         count = len(self.grant_policies)

@@ -6,7 +6,7 @@ import re
 from functools import partial
 from typing import TYPE_CHECKING, Final
 
-from aws_cdk import Token
+from aws_cdk import ArnFormat, CustomResource, Stack, Token
 from aws_cdk import aws_dms as dms
 from dms_task_starter_runtime import contract, settings
 from dms_task_starter_runtime.contract import Attr, Kind, OnDelete, Prop, StartType, WaitFor
@@ -14,6 +14,7 @@ from dms_task_starter_runtime.contract import Attr, Kind, OnDelete, Prop, StartT
 from dms_task_starter._base import StarterBase, check_possible, definition_digest, start_properties
 from dms_task_starter._lazy import lazy_string
 from dms_task_starter.cdc import validated
+from dms_task_starter.endpoints import endpoint_definitions, stack_endpoints
 
 if TYPE_CHECKING:
     from aws_cdk import Duration
@@ -43,6 +44,17 @@ def replication_definition_digest(config: dms.CfnReplicationConfig) -> str:
             "SupplementalSettings": config.supplemental_settings,
             "TableMappings": config.table_mappings,
         },
+    )
+
+
+def replication_endpoints_digest(config: dms.CfnReplicationConfig) -> str:
+    """The sha256 hex digest of the endpoints of the stack that ``config`` uses: DMS refuses
+    to modify them while its replication runs (the configuration itself is not modified)."""
+    return definition_digest(
+        config,
+        endpoint_definitions(
+            config, Source=config.source_endpoint_arn, Target=config.target_endpoint_arn
+        ),
     )
 
 
@@ -113,10 +125,13 @@ class ReplicationStarter(StarterBase):
             timeout=timeout,
             cdc_handover=cdc_handover,
         )
+        self.guard: CustomResource | None = None
+        """The update guard, when the configuration uses endpoints of its stack."""
         if isinstance(replication_config, dms.CfnReplicationConfig):
             check_possible(Kind.REPLICATION, properties, replication_config.replication_type)
             if replace_on_change:
                 _replace_on_change(replication_config)
+                self.guard = self._guard_endpoints(replication_config, properties)
             properties[Prop.CONFIG_ARN] = replication_config.ref
             properties[Prop.MIGRATION_TYPE] = replication_config.replication_type
         else:
@@ -129,6 +144,37 @@ class ReplicationStarter(StarterBase):
             kind=Kind.REPLICATION,
             target=replication_config,
         )
+
+    def _guard_endpoints(
+        self, config: dms.CfnReplicationConfig, properties: dict[str, str]
+    ) -> CustomResource | None:
+        """An update guard that stops the replication before CloudFormation modifies an
+        endpoint of the stack that the configuration uses (None when it uses none).
+
+        ``replace_on_change`` makes the configuration's ARN known before it exists (its
+        resource identifier is literal), so the guard can come before the endpoints.
+        """
+        endpoints = stack_endpoints(config, config.source_endpoint_arn, config.target_endpoint_arn)
+        if not endpoints:
+            return None
+        identifier = config.resource_identifier
+        assert identifier is not None, "set by _replace_on_change"
+        digest = lazy_string(partial(replication_endpoints_digest, config))
+        config_arn = Stack.of(config).format_arn(
+            service="dms",
+            resource="replication-config",
+            resource_name=identifier,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        guard = self._update_guard(
+            {Prop.CONFIG_ARN: config_arn, Prop.TASK_DEFINITION_DIGEST: digest}
+        )
+        self.provider.guard_replication(identifier=identifier, guard=guard, digest=digest)
+        for endpoint in endpoints:
+            self.provider.guard_endpoint(endpoint, guard)
+        # The guard's id names the run it stopped: the starter resumes that run only.
+        properties[Prop.UPDATE_GUARD] = guard.ref
+        return guard
 
     @property
     def replication_config_arn(self) -> str:

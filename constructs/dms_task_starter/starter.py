@@ -18,6 +18,7 @@ from dms_task_starter._base import (
 )
 from dms_task_starter._lazy import lazy_string
 from dms_task_starter.cdc import validated
+from dms_task_starter.endpoints import endpoint_definitions, stack_endpoints
 from dms_task_starter.metrics import DEFAULT_STATISTIC, ReplicationTaskMetrics
 
 if TYPE_CHECKING:
@@ -48,6 +49,19 @@ def task_definition_digest(task: dms.CfnReplicationTask) -> str:
             "Tags": task.tags.render_tags(),
         },
     )
+
+
+def guarded_definition_digest(task: dms.CfnReplicationTask) -> str:
+    """The digest the guards watch: the task's definition and the endpoints of its stack
+    that it uses (DMS refuses to modify those while the task runs). Without such
+    endpoints it is the task's own digest."""
+    digest = task_definition_digest(task)
+    endpoints = endpoint_definitions(
+        task, Source=task.source_endpoint_arn, Target=task.target_endpoint_arn
+    )
+    if not endpoints:
+        return digest
+    return definition_digest(task, {"Task": digest, "Endpoints": endpoints})
 
 
 class ReplicationTaskStarter(StarterBase):
@@ -144,19 +158,18 @@ class ReplicationTaskStarter(StarterBase):
         guard_arn = _guarded_task_arn(self, task, guard_task_updates)
         if guard_arn is None:
             return None
-        digest = lazy_string(partial(task_definition_digest, task))
-        properties[Prop.TASK_DEFINITION_DIGEST] = digest
-        guard = CustomResource(
-            self,
-            "UpdateGuard",
-            service_token=self.provider.service_token,
-            resource_type=contract.GUARD_RESOURCE_TYPE,
-            properties={Prop.TASK_ARN: guard_arn, Prop.TASK_DEFINITION_DIGEST: digest},
-        )
-        guard.node.add_dependency(self.provider.role)
+        properties[Prop.TASK_DEFINITION_DIGEST] = lazy_string(partial(task_definition_digest, task))
+        digest = lazy_string(partial(guarded_definition_digest, task))
+        guard = self._update_guard({Prop.TASK_ARN: guard_arn, Prop.TASK_DEFINITION_DIGEST: digest})
+        # The guard's id names the run it stopped: the starter resumes that run after an
+        # endpoint change, and only that run.
+        properties[Prop.UPDATE_GUARD] = guard.ref
         # The guard comes before the task: CloudFormation updates it before it modifies the task.
         task.node.add_dependency(guard)
         self.provider.guard_task(task=task, guard=guard, digest=digest)
+        # CloudFormation modifies an endpoint the task uses only after its guards stopped it.
+        for endpoint in stack_endpoints(task, task.source_endpoint_arn, task.target_endpoint_arn):
+            self.provider.guard_endpoint(endpoint, guard)
         return guard
 
     @property

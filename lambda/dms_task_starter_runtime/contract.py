@@ -75,8 +75,15 @@ class Prop:
     TAG_RESOURCE: Final = "TagResource"
     """``true`` for a task (configuration) the stack does not tag: given by ARN, or of
     another stack. The handler tags it with the stack's tag."""
+    UPDATE_GUARD: Final = "UpdateGuard"
+    """Starter of a guarded task: its update guard's physical id (``Ref``), which names the
+    run the guard stopped in this update. A change of it alone (an endpoint of the stack the
+    task uses changed) resumes only that run, at its checkpoint."""
     GUARDED_TASKS: Final = "GuardedTasks"
     """Rollback guard: a JSON object of guarded task resource identifier to definition digest."""
+    GUARDED_REPLICATIONS: Final = "GuardedReplications"
+    """Rollback guard: a JSON object of guarded replication config resource identifier to the
+    digest of the endpoints of the stack it uses (absent when there is none)."""
 
 
 class Attr:

@@ -51,6 +51,10 @@ existed: the Delete after a failed Create then leaves that run alone."""
 UNSETTLED: Final = frozenset({*STARTED_PHASES, Phase.BUSY})
 """A task in one of these phases is not at rest yet: a Delete or a guard waits it out."""
 CDC_MIGRATION_TYPES: Final = frozenset({MigrationType.CDC, MigrationType.FULL_LOAD_AND_CDC})
+UNLISTED_NOTE: Final = (
+    "DMS no longer lists the replication this starter started (deprovisioned after a stop), "
+    "so it cannot say whether it finished"
+)
 
 
 class StackOperation(Enum):
@@ -106,6 +110,17 @@ class StartParameters:
     cdc_start_time: datetime | None = None
     cdc_start_position: str | None = None
     cdc_stop_position: str | None = None
+    type_if_ran: str | None = None
+    """The type to send instead if DMS refuses ``start-replication`` as for a task that ran:
+    a failed first start shows no run, but DMS may count it as one (the reference does not
+    say), and then accepts only the start type of a task that ran."""
+
+    @property
+    def as_run(self) -> StartParameters | None:
+        """The same start with the type of a task that ran; None if there is none to try."""
+        if self.type_if_ran is None:
+            return None
+        return replace(self, start_type=self.type_if_ran, type_if_ran=None)
 
 
 @dataclass(frozen=True)
@@ -131,6 +146,16 @@ class Context:
 
 
 # -- reading the situation --------------------------------------------------------------
+
+
+def started_before(physical_id: str, old_arn: str | None, arn: str) -> bool:
+    """Whether this starter started ``arn`` in an earlier request, whatever DMS lists now.
+
+    ``physical_id`` is the ARN its Create started (or adopted), "" for a Create itself;
+    ``old_arn`` is the ARN its previous properties named, which that deployment started.
+    """
+    first = physical_id.removesuffix(ADOPTED_SUFFIX)
+    return bool(physical_id) and arn in (first, old_arn)
 
 
 def not_found(kind: Kind, arn: str) -> StarterError:
@@ -183,6 +208,29 @@ def start_inputs(settings: StarterSettings) -> tuple[object, ...]:
     )
 
 
+def check_restart_recognisable(
+    old: StarterSettings | None, settings: StarterSettings, task: State
+) -> None:
+    """A restart must tell the run it stops from the run it starts.
+
+    A task still starting shows neither start dates nor a StopDate where DMS dates a run
+    only once it runs and clears StopDate when a run starts (the reference says neither).
+    Then only what the new start sends marks the new run: a new CDC start position or a
+    new CdcStopPosition. Without one, a restart would stop its own run again and again.
+    """
+    if task.phase is not Phase.STARTING or any(task.marks.starts) or task.marks.stop:
+        return
+    new_position = settings.cdc_start_position is not None and cdc_start_changed(old, settings)
+    stop = settings.cdc_stop_position
+    new_stop = stop is not None and (old is None or old.cdc_stop_position != stop)
+    if not (new_position or new_stop):
+        raise StarterError(
+            f"{task.kind.noun} {task.arn} is still starting and DMS has not dated that run "
+            "yet: restarting it now for the new start settings could not tell that run from "
+            "its own. Nothing was done; deploy again once it runs."
+        )
+
+
 def cdc_start_changed(old: StarterSettings | None, new: StarterSettings) -> bool:
     """Whether an Update asks for a CDC start that was not applied before."""
     if not new.has_cdc_start:
@@ -228,17 +276,20 @@ def start_parameters(
     - Otherwise the configured type (``resume-processing`` by default), no CDC start:
       sending an old start again would replay every change since then.
     - A restoring start (rollback, guard) always resumes at the task's own checkpoint.
+    - A task whose first start failed (no run's evidence) gets ``start-replication``, and
+      ``type_if_ran`` in case DMS counts that failed start as a run and refuses it.
     """
     first_run = not task.has_run
     sends_cdc_start = first_run or (plan.send_cdc_start and not plan.resume_only)
-    if first_run:
-        start_type = FIRST_RUN_START_TYPE
-    elif plan.resume_only:
-        start_type = _restoring_type(task)
-    elif sends_cdc_start and settings.has_cdc_start and task.migration_type == MigrationType.CDC:
-        start_type = FIRST_RUN_START_TYPE
-    else:
-        start_type = settings.restart_type(task.migration_type).value
+    ran_type = (
+        _restoring_type(task)
+        if plan.resume_only
+        else settings.restart_type(task.migration_type).value
+    )
+    new_cdc_position = (
+        sends_cdc_start and settings.has_cdc_start and task.migration_type == MigrationType.CDC
+    )
+    start_type = FIRST_RUN_START_TYPE if first_run or new_cdc_position else ran_type
     cdc_start_time = settings.cdc_start_time if sends_cdc_start else None
     cdc_start_position = settings.cdc_start_position if sends_cdc_start else None
     if handover_source is not None and handover_source.recovery_checkpoint:
@@ -250,6 +301,7 @@ def start_parameters(
         cdc_start_time=cdc_start_time,
         cdc_start_position=cdc_start_position,
         cdc_stop_position=settings.cdc_stop_position,
+        type_if_ran=ran_type if first_run and task.status == "failed" else None,
     )
 
 
@@ -357,6 +409,7 @@ def _decide_same_task(
     send_cdc_start = cdc_start_changed(old, settings)
     if changed and checked.phase in (Phase.STARTING, Phase.RUNNING):
         check_cdc_stop_ahead(settings, now)
+        check_restart_recognisable(old, settings, checked)
         plan = _plan(
             settings,
             checked,
@@ -373,6 +426,12 @@ def _decide_same_task(
     if not changed and checked.finished:
         plan = _plan(settings, checked, now, wait_for=WaitFor.NOTHING)
         note = f"finished ({checked.stop_reason}) and no start setting changed: not starting it"
+        return OnEventDecision(physical_id, plan, note)
+    if not changed and not checked.listed:
+        # Finished or stopped, DMS cannot say: a start could reload a finished full load or
+        # run on past a CdcStopPosition it reached, so only a changed start setting starts it.
+        plan = _plan(settings, checked, now, wait_for=WaitFor.NOTHING)
+        note = f"{UNLISTED_NOTE} and no start setting changed: not starting it"
         return OnEventDecision(physical_id, plan, note)
     return _start_or_wait(settings, checked, now, physical_id, send_cdc_start=send_cdc_start)
 
@@ -420,8 +479,8 @@ def _decide_restore(
     ``forward`` are those of the update being rolled back. A replacing task is stopped
     and the replaced one resumed; a task that runs is left running (its CDC start is
     never sent again: that would replay the changes since), unless its previous
-    CdcStopPosition must be put back; a task at rest that did not finish is resumed at
-    its checkpoint.
+    CdcStopPosition must be put back (or the one the update added taken back); a task at
+    rest that did not finish is resumed at its checkpoint.
     """
     physical_id, now = context.physical_id, context.now
     rest: tuple[str, ...] = ()
@@ -435,18 +494,16 @@ def _decide_restore(
             physical_id, plan, "rollback: the task to restore is gone", stops=stops
         )
     plan = restoring(_plan(settings, task, now, rest=rest), now)
-    stop_changed = (
-        forward is not None
-        and settings.cdc_stop_position is not None
-        and settings.cdc_stop_position != forward.cdc_stop_position
-    )
+    # A cdc_stop the update added is taken back too: a start without one clears the stored
+    # one where DMS does so (the reference does not say; elsewhere it stays).
+    stop_changed = forward is not None and settings.cdc_stop_position != forward.cdc_stop_position
     if task.phase is Phase.RUNNING and stop_changed:
         plan = replace(plan, rest=(*rest, task.arn), start_pending=True)
-        note = "rollback: restarting the task at its checkpoint with the previous CdcStopPosition"
+        note = "rollback: restarting the task at its checkpoint with its previous CdcStopPosition"
         return OnEventDecision(physical_id, plan, note, stops=(*stops, task.arn))
     if task.phase in (Phase.STARTING, Phase.RUNNING):
         return OnEventDecision(physical_id, plan, f"rollback: {task.status}, left so", stops=stops)
-    if task.phase is Phase.AT_REST and task.finished:
+    if task.phase is Phase.AT_REST and (task.finished or not task.listed):
         plan = replace(plan, wait_for=WaitFor.NOTHING)
         return OnEventDecision(
             physical_id, plan, f"rollback: {task.describe()}, left so", stops=stops

@@ -27,7 +27,7 @@ from dms_task_starter_runtime.contract import (
 from dms_task_starter_runtime.text import MAX_DMS_MESSAGE_CHARS, truncate
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from mypy_boto3_dms.client import DatabaseMigrationServiceClient
     from mypy_boto3_dms.type_defs import (
@@ -47,6 +47,7 @@ TASK_ARN_FILTER: Final = "replication-task-arn"
 CONFIG_ARN_FILTER: Final = "replication-config-arn"
 NOT_FOUND_CODE: Final = "ResourceNotFoundFault"
 INVALID_STATE_CODE: Final = "InvalidResourceStateFault"
+INVALID_COMBINATION_CODE: Final = "InvalidParameterCombinationException"
 NO_ANSWER_CODE: Final = "NoAnswer"
 """The code of a call that got no HTTP answer at all (connection or read timeout)."""
 OUT_OF_TIME_CODE: Final = "OutOfTime"
@@ -67,7 +68,7 @@ ERROR_EXPLANATIONS: Final = {
     NOT_FOUND_CODE: "it does not exist",
     INVALID_STATE_CODE: "it is not in a state that allows it",
     "InvalidParameterValueException": "DMS rejected a parameter value",
-    "InvalidParameterCombinationException": "DMS rejected the combination of parameters",
+    INVALID_COMBINATION_CODE: "DMS rejected the combination of parameters",
     NO_ANSWER_CODE: "DMS did not answer",
     OUT_OF_TIME_CODE: "the function had too little time left to make the call",
 }
@@ -250,4 +251,27 @@ def tag(arn: str, key: str, value: str) -> None:
         lambda: dms_client().add_tags_to_resource(
             ResourceArn=arn, Tags=[{"Key": key, "Value": value}]
         ),
+    )
+
+
+ENDPOINT_ARN_FILTER: Final = "endpoint-arn"
+CONNECTION_TESTING: Final = "testing"
+"""A connection's status while DMS tests it (ModifyEndpoint tests the endpoint's
+connections; DMS refuses to start a task that uses the endpoint meanwhile)."""
+
+
+def connections_being_tested(endpoint_arns: Sequence[str]) -> bool:
+    """Whether DMS is testing a connection of one of ``endpoint_arns`` right now."""
+    if not endpoint_arns:
+        return False
+    response = _call(
+        "DescribeConnections",
+        ", ".join(endpoint_arns),
+        lambda: dms_client().describe_connections(
+            Filters=[{"Name": ENDPOINT_ARN_FILTER, "Values": list(endpoint_arns)}]
+        ),
+    )
+    return any(
+        connection.get("Status") == CONNECTION_TESTING
+        for connection in response.get("Connections", [])
     )

@@ -5,6 +5,10 @@
   starter could.
 - The rollback guard (one per stack, after the update guards, before the guarded tasks)
   stops them again before a rollback modifies them back.
+- Both come before the endpoints of the stack that guarded tasks use, and their digests
+  cover those endpoints: DMS refuses to modify an endpoint while a task using it runs.
+  The starter then resumes only the run its update guard stopped
+  (``decide_starter_update_behind_guard``).
 
 Pure functions, like ``decisions``, whose plans and shapes they share.
 """
@@ -14,15 +18,17 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
-from dms_task_starter_runtime.contract import MAX_TIMEOUT_SECONDS, WaitFor
+from dms_task_starter_runtime.contract import MAX_TIMEOUT_SECONDS, Kind, WaitFor
 from dms_task_starter_runtime.decisions import (
     Context,
     OnEventDecision,
     StackOperation,
     bring_to_rest,
+    decide_starter_update,
     restoring,
     start_parameters,
 )
+from dms_task_starter_runtime.decisions import _plan as starter_plan
 from dms_task_starter_runtime.plan import Plan
 from dms_task_starter_runtime.settings import PHYSICAL_ID_SEPARATOR, StarterSettings
 from dms_task_starter_runtime.state import (
@@ -66,10 +72,11 @@ def parse_guard_physical_id(physical_id: str) -> tuple[str, Snapshot | None]:
         return task_arn, None
 
 
-def _guard_plan(now: int) -> Plan:
+def _guard_plan(now: int, kind: Kind = Kind.TASK) -> Plan:
     return Plan(
         deadline=now + MAX_TIMEOUT_SECONDS,
         timeout_seconds=MAX_TIMEOUT_SECONDS,
+        kind=kind,
         best_effort=True,
     )
 
@@ -83,7 +90,7 @@ def decide_guard_update(
     CloudFormation's modify fails with DMS's reason and the rollback restores the task.
     In a rollback it keeps its physical id (CloudFormation accepts no new one then).
     """
-    plan = _guard_plan(context.now)
+    plan = _guard_plan(context.now, settings.kind)
     unchanged = (
         old is None
         or old.task_arn != settings.task_arn
@@ -168,3 +175,63 @@ def changed_tasks(old: Mapping[str, str] | None, new: Mapping[str, str]) -> tupl
     if old is None:
         return ()
     return tuple(sorted(arn for arn, digest in new.items() if arn in old and old[arn] != digest))
+
+
+def guard_only_change(old: StarterSettings | None, settings: StarterSettings) -> bool:
+    """Whether an Update changes the starter's update guard id and nothing else.
+
+    The task's own definition is the same (its digest did not change): an endpoint of
+    the stack that the task uses changed, and the guard stopped the task, or not.
+    """
+    return (
+        old is not None
+        and old.update_guard != settings.update_guard
+        and replace(old, update_guard=settings.update_guard) == settings
+    )
+
+
+def decide_starter_update_behind_guard(
+    old: StarterSettings | None,
+    settings: StarterSettings,
+    task: State | None,
+    old_task: State | None,
+    context: Context,
+) -> OnEventDecision:
+    """A starter's Update; when only its update guard's id changed, resume only what the
+    guard stopped in this update, at its checkpoint, and leave anything else as it is.
+
+    Forward, the guard's new id names the run it stopped (if any); in a rollback, the
+    forward update's id (``old``) does. A task stopped by hand before the update is
+    never started for an endpoint change, forward or back.
+    """
+    rolls_back = context.operation is StackOperation.UPDATE_ROLLBACK
+    if not guard_only_change(old, settings) or task is None or task.phase is Phase.GONE:
+        decision = decide_starter_update(old, settings, task, old_task, context)
+        if rolls_back or not _guard_stopped_a_run(old, settings):
+            return decision
+        return replace(decision, plan=replace(decision.plan, waits_out_refusals=True))
+    stopping_guard = (old if rolls_back else settings) or settings
+    _, stopped = parse_guard_physical_id(stopping_guard.update_guard or "")
+    if stopped is not None and rolls_back:
+        return decide_starter_update(old, settings, task, old_task, context)
+    plan = starter_plan(settings, task, context.now, resume_only=True, best_effort=rolls_back)
+    ours = stopped is not None and not started_since(stopped, task)
+    if not ours or task.phase not in (Phase.AT_REST, Phase.BUSY):
+        if task.phase is Phase.AT_REST:
+            plan = replace(plan, wait_for=WaitFor.NOTHING)
+        note = f"{task.status}, and no run the update guard stopped in this update: left so"
+        return OnEventDecision(context.physical_id, plan, note)
+    note = "an endpoint the task uses changed: resuming the run the update guard stopped"
+    if task.phase is Phase.BUSY:
+        return OnEventDecision(
+            context.physical_id, replace(plan, start_pending=True), note + " once at rest"
+        )
+    start = start_parameters(settings, task, plan)
+    return OnEventDecision(context.physical_id, plan, note, start=start)
+
+
+def _guard_stopped_a_run(old: StarterSettings | None, settings: StarterSettings) -> bool:
+    """Whether this update changed the update guard's id to one that names a stopped run."""
+    if old is None or old.update_guard == settings.update_guard:
+        return False
+    return parse_guard_physical_id(settings.update_guard or "")[1] is not None

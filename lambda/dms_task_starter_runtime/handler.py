@@ -36,15 +36,16 @@ from dms_task_starter_runtime.decisions import (
     StartParameters,
     decide_starter_create,
     decide_starter_delete,
-    decide_starter_update,
     delete_reads_task,
     rest_later,
+    started_before,
 )
 from dms_task_starter_runtime.guards import (
     changed_tasks,
     decide_guard_delete,
     decide_guard_update,
     decide_rollback_guard_update,
+    decide_starter_update_behind_guard,
     parse_guard_physical_id,
 )
 from dms_task_starter_runtime.plan import Plan, StarterError
@@ -59,6 +60,7 @@ from dms_task_starter_runtime.polls import (
 from dms_task_starter_runtime.settings import (
     InvalidSettingError,
     StarterSettings,
+    arn_kind,
     parse_delete_settings,
     parse_guard_settings,
     parse_rollback_guard_settings,
@@ -73,7 +75,7 @@ from dms_task_starter_runtime.state import (
     snapshot,
     started_since,
     task_state,
-    unstarted_replication_state,
+    unlisted_replication_state,
 )
 
 if TYPE_CHECKING:
@@ -95,6 +97,8 @@ STARTER_KINDS: Final = {
 }
 RESOURCE_TYPES: Final = (*STARTER_KINDS, GUARD_RESOURCE_TYPE, ROLLBACK_GUARD_RESOURCE_TYPE)
 TRUTHY: Final = frozenset({"1", "true", "yes", "y", "t", "on"})
+CONFIG_RESOURCE: Final = "replication-config"
+"""The resource type in a replication configuration's ARN."""
 
 logger = Logger(service=SERVICE)
 
@@ -122,8 +126,12 @@ def now_epoch_seconds() -> int:
 # -- reading ------------------------------------------------------------------------------
 
 
-def read(kind: Kind, arn: str) -> State | None:
-    """A task or Serverless replication as DMS reports it; None when it does not exist."""
+def read(kind: Kind, arn: str, *, started: bool = False) -> State | None:
+    """A task or Serverless replication as DMS reports it; None when it does not exist.
+
+    ``started``: this starter started it before, which tells a replication DMS no longer
+    lists (deprovisioned after a stop) from one that never started.
+    """
     if kind is Kind.TASK:
         task = dms.describe_task(arn)
         return None if task is None else task_state(task)
@@ -131,7 +139,15 @@ def read(kind: Kind, arn: str) -> State | None:
     if replication is not None:
         return replication_state(replication)
     config = dms.describe_replication_config(arn)
-    return None if config is None else unstarted_replication_state(config)
+    return None if config is None else unlisted_replication_state(config, started_before=started)
+
+
+def read_history(kind: Kind, arn: str, request: CloudFormationCustomResourceEvent) -> State | None:
+    """``read``, knowing from the request whether this starter started ``arn`` before."""
+    physical_id = "" if request.request_type == "Create" else request.physical_resource_id
+    old_arn = (request.old_resource_properties or {}).get(kind.arn_prop)
+    old = old_arn if isinstance(old_arn, str) else None
+    return read(kind, arn, started=started_before(physical_id, old, arn))
 
 
 def read_operation(request: CloudFormationCustomResourceEvent) -> StackOperation:
@@ -163,6 +179,10 @@ def start(parameters: StartParameters, before: Snapshot) -> State:
             return task_state(dms.start_task(_task_start_request(parameters)))
         return replication_state(dms.start_replication(_replication_start_request(parameters)))
     except dms.DmsCallError as error:
+        as_run = parameters.as_run
+        if error.code == dms.INVALID_COMBINATION_CODE and as_run is not None:
+            _log(f"DMS counts the failed first start as a run: starting with {as_run.start_type}")
+            return start(as_run, before)
         if not _may_have_started(error):
             raise
         try:
@@ -198,6 +218,27 @@ def stop(kind: Kind, arn: str) -> None:
         if after is not None and after.phase not in (Phase.STOPPING, Phase.AT_REST):
             raise
         _log("the task is gone, at rest or stopping: nothing left to stop", after)
+
+
+def start_may_wait(error: dms.DmsCallError, plan: Plan, subject: State | None) -> bool:
+    """Whether a start refused for the state of a task at rest stays pending until the
+    deadline instead of failing now.
+
+    A start that restores a run (after an endpoint change, a rollback, a guard), or that
+    follows a stop of this update's guard, waits out whatever DMS refuses it for: the modify
+    of an endpoint tests its connections, and DMS may not list that test. Any other start
+    waits only while DMS reports a connection of the task's endpoints as ``testing``; if
+    the connections cannot be read, the refusal stands.
+    """
+    if error.code != dms.INVALID_STATE_CODE or subject is None:
+        return False
+    if plan.resume_only or plan.waits_out_refusals:
+        return True
+    try:
+        return dms.connections_being_tested(subject.endpoint_arns)
+    except dms.DmsCallError as unread:
+        logger.warning("could not read the endpoints' connections", extra={"reason": str(unread)})
+        return False
 
 
 def _task_start_request(parameters: StartParameters) -> StartReplicationTaskMessageTypeDef:
@@ -253,7 +294,7 @@ def carry_out(
         _tag(decision.tag, request.stack_id)
     for arn in decision.stops:
         try:
-            stop(plan.kind, arn)
+            stop(arn_kind(arn, plan.kind), arn)
         except dms.DmsCallError as error:
             if not error.answer_unknown:
                 raise
@@ -306,9 +347,13 @@ def _starter_on_event(
     try:
         settings = parse_starter_settings(request.resource_properties, kind)
         old = _old_properties(lambda props: parse_starter_settings(props, kind), request)
-        task = read(kind, settings.arn)
-        old_task = read(kind, old.arn) if old is not None and old.arn != settings.arn else None
-        decision = decide_starter_update(old, settings, task, old_task, context)
+        task = read_history(kind, settings.arn, request)
+        old_task = (
+            read_history(kind, old.arn, request)
+            if old is not None and old.arn != settings.arn
+            else None
+        )
+        decision = decide_starter_update_behind_guard(old, settings, task, old_task, context)
         return carry_out(decision, task, request)
     except (StarterError, InvalidSettingError, dms.DmsCallError) as error:
         if operation is not StackOperation.UPDATE_ROLLBACK:
@@ -355,11 +400,11 @@ def _guard_on_event(request: CloudFormationCustomResourceEvent, now: int) -> dic
     try:
         if request.request_type == "Delete":
             task_arn, _ = parse_guard_physical_id(physical_id)
-            task = read(Kind.TASK, task_arn) if task_arn.startswith("arn:") else None
+            task = read(arn_kind(task_arn), task_arn) if task_arn.startswith("arn:") else None
             return carry_out(decide_guard_delete(task, context), task, request)
         settings = parse_guard_settings(request.resource_properties)
         old = _old_properties(parse_guard_settings, request)
-        task = read(Kind.TASK, settings.task_arn)
+        task = read(settings.kind, settings.task_arn)
         return carry_out(decide_guard_update(old, settings, task, context), task, request)
     except (InvalidSettingError, dms.DmsCallError) as error:
         if request.request_type == "Update" and not operation.rolls_back:
@@ -382,7 +427,7 @@ def _rollback_guard_on_event(
             old = _old_properties(lambda props: _guarded_tasks(request, props), request)
         changed = changed_tasks(old, new)
         try:
-            tasks = {arn: read(Kind.TASK, arn) for arn in changed}
+            tasks = {arn: read(arn_kind(arn), arn) for arn in changed}
         except dms.DmsCallError as error:
             if not error.answer_unknown:
                 raise
@@ -397,18 +442,24 @@ def _rollback_guard_on_event(
 def _guarded_tasks(
     request: CloudFormationCustomResourceEvent, properties: Mapping[str, object]
 ) -> dict[str, str]:
-    """The rollback guard's tasks as ARN -> definition digest."""
-    guarded = parse_rollback_guard_settings(properties).guarded_tasks
-    return {task_arn_in_stack(request.stack_id, ident): digest for ident, digest in guarded.items()}
+    """The rollback guard's tasks (and replication configurations) as ARN -> digest."""
+    guarded = parse_rollback_guard_settings(properties)
+    by_resource = {"task": guarded.guarded_tasks, CONFIG_RESOURCE: guarded.guarded_replications}
+    return {
+        task_arn_in_stack(request.stack_id, ident, resource): digest
+        for resource, digests in by_resource.items()
+        for ident, digest in digests.items()
+    }
 
 
 def _is_complete(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:
     plan = Plan.from_data(request.get("Data") or {})
     arns = {plan.subject, *plan.rest, plan.handover_from} - {""}
     try:
-        tasks = {arn: read(plan.kind, arn) for arn in sorted(arns)}
+        tasks = {arn: read_history(arn_kind(arn, plan.kind), arn, request) for arn in sorted(arns)}
         settings = _poll_settings(request, plan)
-        decision = decide_poll(plan, tasks, settings, now)
+        replaced = _replaced_settings(request) if settings is not None else None
+        decision = decide_poll(plan, tasks, settings, now, replaced)
         _log(decision.note, tasks.get(plan.subject), decision=type(decision).__name__.lower())
         return _carry_out_poll(decision, plan, tasks)
     except dms.DmsCallError as error:
@@ -448,6 +499,17 @@ def _poll_settings(
     return parse_starter_settings(request.resource_properties, kind)
 
 
+def _replaced_settings(request: CloudFormationCustomResourceEvent) -> StarterSettings | None:
+    """A starter's settings before the Update this poll belongs to, if they were valid."""
+    kind = STARTER_KINDS.get(request.resource_type)
+    if kind is None or request.request_type != "Update":
+        return None
+    replaced: StarterSettings | None = _old_properties(
+        lambda props: parse_starter_settings(props, kind), request
+    )
+    return replaced
+
+
 def _carry_out_poll(
     decision: Wait | Stop | Start | Complete, plan: Plan, tasks: Mapping[str, State | None]
 ) -> dict[str, Any]:
@@ -456,17 +518,28 @@ def _carry_out_poll(
             return {"IsComplete": False}
         case Stop(arns=arns):
             for arn in arns:
-                stop(plan.kind, arn)
+                stop(arn_kind(arn, plan.kind), arn)
             return {"IsComplete": False}
         case Start(parameters=parameters):
-            started = start(parameters, plan.snapshot)
-            if plan.wait_for is WaitFor.NOTHING:
-                return {"IsComplete": True, "Data": started.attributes()}
-            return {"IsComplete": False}
+            return _poll_start(parameters, plan, tasks.get(plan.subject))
         case Complete(task=final, warning=warning):
             if warning:
                 logger.warning("gave up, leaving the task as it is", extra={"reason": warning})
             return {"IsComplete": True, "Data": {} if final is None else final.attributes()}
+
+
+def _poll_start(parameters: StartParameters, plan: Plan, subject: State | None) -> dict[str, Any]:
+    """Make the pending start; one that an endpoint's connection test refuses stays pending."""
+    try:
+        started = start(parameters, plan.snapshot)
+    except dms.DmsCallError as error:
+        if not start_may_wait(error, plan, subject):
+            raise
+        _log("DMS refused the start for now (an endpoint's test?): next poll", reason=str(error))
+        return {"IsComplete": False}
+    if plan.wait_for is WaitFor.NOTHING:
+        return {"IsComplete": True, "Data": started.attributes()}
+    return {"IsComplete": False}
 
 
 def _dispatch_on_event(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:

@@ -40,6 +40,7 @@ class PlanKey:
     HANDOVER_FROM: Final = "StarterHandoverFrom"
     RESUME_ONLY: Final = "StarterResumeOnly"
     BEST_EFFORT: Final = "StarterBestEffort"
+    WAITS_OUT_REFUSALS: Final = "StarterWaitsOutRefusals"
 
 
 ARN_SEPARATOR: Final = ","
@@ -74,6 +75,10 @@ class Plan:
     best_effort: bool = False
     """A rollback or a guard: a failure or timeout would strand the stack, so it finishes
     with a warning in the log instead."""
+    waits_out_refusals: bool = False
+    """The start follows a stop of this update's guard, before which CloudFormation may have
+    modified an endpoint: a start refused for the state of the task at rest (the endpoint's
+    connection test) is made again until the deadline, as a restoring start is."""
 
     @property
     def restarts(self) -> bool:
@@ -95,6 +100,7 @@ class Plan:
             PlanKey.HANDOVER_FROM: self.handover_from,
             PlanKey.RESUME_ONLY: _boolean(self.resume_only),
             PlanKey.BEST_EFFORT: _boolean(self.best_effort),
+            PlanKey.WAITS_OUT_REFUSALS: _boolean(self.waits_out_refusals),
         }
 
     @classmethod
@@ -126,6 +132,7 @@ class Plan:
                 handover_from=text(PlanKey.HANDOVER_FROM),
                 resume_only=_read_boolean(text(PlanKey.RESUME_ONLY)),
                 best_effort=_read_boolean(text(PlanKey.BEST_EFFORT)),
+                waits_out_refusals=_read_boolean(text(PlanKey.WAITS_OUT_REFUSALS)),
             )
         except ValueError as error:
             raise StarterError(

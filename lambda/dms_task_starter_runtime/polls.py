@@ -137,12 +137,14 @@ def decide_poll(
     tasks: Mapping[str, State | None],
     settings: StarterSettings | None,
     now: int,
+    replaced: StarterSettings | None = None,
 ) -> PollDecision:
     """Decide one ``is_complete`` poll from the plan and the tasks as they are now.
 
     ``tasks`` holds the subject and every task of ``plan.rest`` (None: it does not exist).
-    ``settings`` are needed for a pending start. The steps, in order: the other tasks come
-    to rest; the subject's replaced run stops; the pending start; the judgement.
+    ``settings`` are needed for a pending start; ``replaced`` are an Update's previous
+    settings. The steps, in order: the other tasks come to rest; the subject's replaced
+    run stops; the pending start; the judgement.
     """
     resting = _bring_others_to_rest(plan, tasks, now)
     if resting is not None:
@@ -152,8 +154,8 @@ def decide_poll(
     subject = tasks.get(plan.subject)
     if subject is None:
         return _fail(plan, str(not_found(plan.kind, plan.subject)), None)
-    new_run = started_since(plan.snapshot, subject) or runs_the_new_cdc_start(
-        plan, subject, settings
+    new_run = started_since(plan.snapshot, subject) or runs_the_new_settings(
+        plan, subject, settings, replaced
     )
     if plan.restarts and not new_run:
         stopping = _stop_the_replaced_run(plan, subject, now)
@@ -164,16 +166,27 @@ def decide_poll(
     return _judge(plan, subject, now)
 
 
-def runs_the_new_cdc_start(plan: Plan, task: State, settings: StarterSettings | None) -> bool:
-    """Whether the task runs from the CDC start position this plan sends: then the run is the
-    new one, whatever DMS did with its dates (a second sign, for a DMS that dates no stop)."""
-    position = None if settings is None else settings.cdc_start_position
-    return (
-        plan.send_cdc_start
-        and position is not None
-        and task.phase in (Phase.STARTING, Phase.RUNNING)
-        and task.cdc_start_position == position
+def runs_the_new_settings(
+    plan: Plan, task: State, settings: StarterSettings | None, replaced: StarterSettings | None
+) -> bool:
+    """Whether the task runs with what this plan's start sends and the replaced run lacked:
+    the new CDC start position, or a CdcStopPosition the previous settings did not have.
+    Then the run is the new one, whatever DMS did with its dates: a second sign, for a DMS
+    that dates no stop, or clears StopDate when a run starts (a task restarted while it was
+    still starting, undated, has no other)."""
+    if settings is None or task.phase not in (Phase.STARTING, Phase.RUNNING):
+        return False
+    position, stop = settings.cdc_start_position, settings.cdc_stop_position
+    new_position = (
+        plan.send_cdc_start and position is not None and task.cdc_start_position == position
     )
+    new_stop = (
+        stop is not None
+        and replaced is not None
+        and replaced.cdc_stop_position != stop
+        and task.cdc_stop_position == stop
+    )
+    return new_position or new_stop
 
 
 def _bring_others_to_rest(

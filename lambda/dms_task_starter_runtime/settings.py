@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from functools import partial
@@ -241,6 +241,8 @@ class StarterSettings:
     task_definition_digest: str | None = None
     migration_type: MigrationType | None = None
     tag_resource: bool = False
+    update_guard: str | None = None
+    """The update guard's physical id: it names the run the guard stopped, if any."""
 
     @property
     def has_cdc_start(self) -> bool:
@@ -314,17 +316,24 @@ def _cdc_setting(settings: StarterSettings) -> tuple[str, object] | None:
 
 @dataclass(frozen=True)
 class GuardSettings:
-    """The validated properties of a ``Custom::DmsReplicationTaskUpdateGuard`` resource."""
+    """The validated properties of a ``Custom::DmsReplicationTaskUpdateGuard`` resource.
+
+    It guards a task, or (``ReplicationConfigArn``) the replication of a configuration
+    whose endpoints are in the stack: ``task_arn`` is then the configuration's ARN.
+    """
 
     task_arn: str
     task_definition_digest: str | None = None
+    kind: Kind = Kind.TASK
 
 
 @dataclass(frozen=True)
 class RollbackGuardSettings:
-    """The validated properties of the per-stack rollback guard: task identifier -> digest."""
+    """The validated properties of the per-stack rollback guard: task identifier -> digest,
+    and replication config identifier -> digest."""
 
     guarded_tasks: Mapping[str, str]
+    guarded_replications: Mapping[str, str] = field(default_factory=dict)
 
 
 def _raw_string(props: Mapping[str, object], prop: str) -> str | None:
@@ -400,6 +409,7 @@ def parse_starter_settings(props: Mapping[str, object], kind: Kind = Kind.TASK) 
         tag_resource=bool(
             _optional(props, Prop.TAG_RESOURCE, partial(parse_boolean, prop=Prop.TAG_RESOURCE))
         ),
+        update_guard=_raw_string(props, Prop.UPDATE_GUARD),
     )
     if settings.migration_type is not None:
         impossible = impossible_setting(settings, settings.migration_type)
@@ -409,11 +419,18 @@ def parse_starter_settings(props: Mapping[str, object], kind: Kind = Kind.TASK) 
 
 
 def parse_guard_settings(props: Mapping[str, object]) -> GuardSettings:
-    """Validate the properties of an update guard resource."""
+    """Validate the properties of an update guard resource (of a task, or a configuration)."""
+    kind = Kind.REPLICATION if _raw_string(props, Prop.CONFIG_ARN) else Kind.TASK
     return GuardSettings(
-        task_arn=_required_arn(props, Kind.TASK),
+        task_arn=_required_arn(props, kind),
         task_definition_digest=_raw_string(props, Prop.TASK_DEFINITION_DIGEST),
+        kind=kind,
     )
+
+
+def arn_kind(arn: str, default: Kind = Kind.TASK) -> Kind:
+    """What an ARN names: a replication configuration, or (by default) a task."""
+    return Kind.REPLICATION if CONFIG_ARN_PATTERN.fullmatch(arn) else default
 
 
 GUARDED_TASKS_FORMS: Final = (
@@ -440,7 +457,14 @@ STACK_ID_PATTERN: Final = re.compile(r"arn:([^:]+):cloudformation:([^:]+):(\d{12
 
 def parse_rollback_guard_settings(props: Mapping[str, object]) -> RollbackGuardSettings:
     """Validate the properties of the rollback guard (rendered by the construct as JSON)."""
-    raw = _raw_string(props, Prop.GUARDED_TASKS) or "{}"
+    return RollbackGuardSettings(
+        guarded_tasks=_identifier_digests(props, Prop.GUARDED_TASKS),
+        guarded_replications=_identifier_digests(props, Prop.GUARDED_REPLICATIONS),
+    )
+
+
+def _identifier_digests(props: Mapping[str, object], prop: str) -> dict[str, str]:
+    raw = _raw_string(props, prop) or "{}"
     try:
         decoded = json.loads(raw)
     except ValueError:
@@ -452,17 +476,18 @@ def parse_rollback_guard_settings(props: Mapping[str, object]) -> RollbackGuardS
         for key, value in decoded.items()
     ):
         raise InvalidSettingError(
-            Prop.GUARDED_TASKS,
+            prop,
             "not a JSON object of identifiers to digests",
             raw,
             GUARDED_TASKS_FORMS,
         )
-    return RollbackGuardSettings(guarded_tasks=dict(decoded))
+    return dict(decoded)
 
 
-def task_arn_in_stack(stack_id: str, resource_identifier: str) -> str:
-    """The ARN DMS gives a task with ``resource_identifier`` in the stack's partition,
-    region and account (the update guards name their tasks the same way)."""
+def task_arn_in_stack(stack_id: str, resource_identifier: str, resource: str = "task") -> str:
+    """The ARN DMS gives a task (or, with ``resource="replication-config"``, a configuration)
+    with ``resource_identifier`` in the stack's partition, region and account (the update
+    guards name theirs the same way)."""
     match = STACK_ID_PATTERN.fullmatch(stack_id)
     if match is None:
         raise InvalidSettingError(
@@ -472,7 +497,7 @@ def task_arn_in_stack(stack_id: str, resource_identifier: str) -> str:
             "arn:<partition>:cloudformation:<region>:<account>:stack/<name>/<id>",
         )
     partition, region, account = match.groups()
-    return f"arn:{partition}:dms:{region}:{account}:task:{resource_identifier}"
+    return f"arn:{partition}:dms:{region}:{account}:{resource}:{resource_identifier}"
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,13 @@ REPLICATION_PHASES: Final[Mapping[str, Phase]] = {
 
 NEVER_RAN_STATUSES: Final = frozenset({"ready", "created"})
 """A task in one of these never ran: only ``start-replication`` may start it."""
+UNLISTED_STATUS: Final = "not listed"
+"""What the starter reads for a configuration that it started before but whose replication
+DescribeReplications no longer lists: that call describes provisioned replications, and DMS
+deprovisions a stopped one after a while (``ReplicationDeprovisionTime``). Not running then
+(running needs capacity), it was started, and DMS cannot say whether it finished."""
+RAN_STATUSES: Final = frozenset({"stopped", UNLISTED_STATUS})
+"""At rest in one of these, a task ran: a stop, or a replication DMS deprovisioned."""
 
 STOP_REASON_PREFIX: Final = "Stop Reason "
 DONE_STOP_REASONS: Final = frozenset(
@@ -111,6 +118,8 @@ FULL_LOAD_STOP_REASONS: Final = frozenset(
 
 def phase_of(kind: Kind, status: str) -> Phase:
     """The phase of ``status``; a status DMS adds later is waited out like a busy one."""
+    if kind is Kind.REPLICATION and status == UNLISTED_STATUS:
+        return Phase.AT_REST
     phases = TASK_PHASES if kind is Kind.TASK else REPLICATION_PHASES
     return phases.get(status, Phase.BUSY)
 
@@ -144,6 +153,7 @@ class State:
     kind: Kind = Kind.TASK
     migration_type: str = ""
     source_endpoint_arn: str = ""
+    target_endpoint_arn: str = ""
     stop_reason: str = ""
     failure: str = ""
     """LastFailureMessage (tasks) or the FailureMessages joined (replications)."""
@@ -163,6 +173,11 @@ class State:
         return phase_of(self.kind, self.status)
 
     @property
+    def endpoint_arns(self) -> tuple[str, ...]:
+        """The source and target endpoints DMS reports (those it reports)."""
+        return tuple(arn for arn in (self.source_endpoint_arn, self.target_endpoint_arn) if arn)
+
+    @property
     def has_run(self) -> bool:
         """Whether the task ran before, so that ``start-replication`` is no longer its type.
 
@@ -171,11 +186,16 @@ class State:
         """
         if self.status in NEVER_RAN_STATUSES:
             return False
-        if self.phase in (Phase.RUNNING, Phase.STOPPING) or self.status == "stopped":
+        if self.phase in (Phase.RUNNING, Phase.STOPPING) or self.status in RAN_STATUSES:
             return True
         return bool(
             self.recovery_checkpoint or self.full_load_start_date or self.full_load_finish_date
         )
+
+    @property
+    def listed(self) -> bool:
+        """Whether DMS describes it (a replication it no longer lists: ``UNLISTED_STATUS``)."""
+        return self.status != UNLISTED_STATUS
 
     @property
     def finished(self) -> bool:
@@ -255,6 +275,7 @@ def task_state(task: Mapping[str, Any]) -> State:
         status=task.get("Status", ""),
         migration_type=task.get("MigrationType", ""),
         source_endpoint_arn=task.get("SourceEndpointArn", ""),
+        target_endpoint_arn=task.get("TargetEndpointArn", ""),
         stop_reason=task.get("StopReason", ""),
         failure=task.get("LastFailureMessage", ""),
         marks=RunMarks(
@@ -279,6 +300,7 @@ def replication_state(replication: Mapping[str, Any]) -> State:
         status=replication.get("Status", ""),
         migration_type=replication.get("ReplicationType", ""),
         source_endpoint_arn=replication.get("SourceEndpointArn", ""),
+        target_endpoint_arn=replication.get("TargetEndpointArn", ""),
         stop_reason=replication.get("StopReason", ""),
         failure="; ".join(replication.get("FailureMessages", [])),
         marks=RunMarks(
@@ -294,14 +316,21 @@ def replication_state(replication: Mapping[str, Any]) -> State:
     )
 
 
-def unstarted_replication_state(config: Mapping[str, Any]) -> State:
-    """A configuration whose replication never started (DescribeReplications lists none)."""
+def unlisted_replication_state(config: Mapping[str, Any], *, started_before: bool) -> State:
+    """A configuration whose replication DescribeReplications does not list.
+
+    That call describes provisioned replications only: it lists none for a configuration
+    that never started, nor (in one reading) for one whose stopped replication DMS
+    deprovisioned. Only the starter's own history tells them apart: a configuration it
+    started before is read as ``UNLISTED_STATUS`` (it ran), any other as never started.
+    """
     return State(
         kind=Kind.REPLICATION,
         arn=config.get("ReplicationConfigArn", ""),
-        status="created",
+        status=UNLISTED_STATUS if started_before else "created",
         migration_type=config.get("ReplicationType", ""),
         source_endpoint_arn=config.get("SourceEndpointArn", ""),
+        target_endpoint_arn=config.get("TargetEndpointArn", ""),
     )
 
 

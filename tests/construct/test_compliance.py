@@ -250,10 +250,19 @@ def test_the_example_migration_stack(example: ExampleRun) -> None:
     assert set(json.loads(rollback["Properties"]["GuardedTasks"])) == {identifier}
     props = {k: v for k, v in starter["Properties"].items() if k != "ServiceToken"}
     assert props["ReplicationTaskArn"] == {"Ref": task_id}
+    assert props["UpdateGuard"] == {"Ref": guard_id}
     arn = f"arn:aws:dms:eu-west-1:123456789012:task:{identifier}"
-    deployed = {**props, "ReplicationTaskArn": arn}
+    deployed = {**props, "ReplicationTaskArn": arn, "UpdateGuard": f"{arn}#update-guard"}
     parsed = settings.parse_starter_settings(deployed)
     assert parsed.migration_type == task["Properties"]["MigrationType"]
-    assert parsed.task_definition_digest == guard["Properties"]["TaskDefinitionDigest"]
+    # The task reads and writes endpoints of its stack: the guards watch them too, and
+    # CloudFormation modifies them only after the guards.
+    assert parsed.task_definition_digest != guard["Properties"]["TaskDefinitionDigest"]
+    endpoints = of_type("AWS::DMS::Endpoint")
+    assert {task["Properties"][f"{role}EndpointArn"]["Ref"] for role in ("Source", "Target")} == (
+        set(endpoints)
+    )
+    for endpoint in endpoints.values():
+        assert {guard_id, rollback_id} <= depends_on(endpoint)
     (instance,) = of_type("AWS::DMS::ReplicationInstance").values()
     assert instance["Properties"]["PubliclyAccessible"] is False

@@ -52,6 +52,7 @@ UNSCOPABLE_ACTIONS: Final = {
     "dms:DescribeReplicationTasks",
     "dms:DescribeReplications",
     "dms:DescribeReplicationConfigs",
+    "dms:DescribeConnections",
 }
 TAG_CONDITION: Final = {
     "StringEquals": {"aws:ResourceTag/dms-task-starter:stack": {"Ref": "AWS::StackId"}}

@@ -31,6 +31,8 @@ from tests.support.cdk import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+UPDATE_GUARD_ID: Final = re.compile(r"UpdateGuard[0-9A-F]{8}$")
+"""Logical ids of update guards: a starter of a guarded task refers to its guard."""
 DEFAULT_TIMEOUT_SECONDS: Final = 1800
 
 
@@ -47,6 +49,8 @@ def _deployed(props: dict[str, Any], **refs: str) -> dict[str, Any]:
     def value(raw: Any) -> Any:
         if isinstance(raw, dict):
             (ref,) = raw.values()
+            if ref not in refs and UPDATE_GUARD_ID.search(ref):
+                return "update-guard-physical-id"  # the guard's id, opaque to the starter
             return refs[ref]
         return raw
 

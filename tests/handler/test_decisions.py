@@ -30,6 +30,7 @@ from dms_task_starter_runtime.decisions import (
     decide_starter_update,
     hands_over_cdc,
     start_parameters,
+    started_before,
 )
 from dms_task_starter_runtime.guards import (
     changed_tasks,
@@ -50,7 +51,14 @@ from dms_task_starter_runtime.polls import (
     outcome,
 )
 from dms_task_starter_runtime.settings import DeleteSettings, GuardSettings, StarterSettings
-from dms_task_starter_runtime.state import TASK_PHASES, Phase, RunMarks, State, snapshot
+from dms_task_starter_runtime.state import (
+    TASK_PHASES,
+    UNLISTED_STATUS,
+    Phase,
+    RunMarks,
+    State,
+    snapshot,
+)
 
 ARN = "arn:aws:dms:eu-west-1:123456789012:task:T1"
 OLD = "arn:aws:dms:eu-west-1:123456789012:task:OLD"
@@ -238,6 +246,19 @@ def test_a_cdc_stop_in_the_past_fails_before_the_start() -> None:
     )
 
 
+def test_a_cdc_stop_at_this_very_second_is_not_in_the_future() -> None:
+    """DMS would stop the task the moment it starts: the same refusal as for a past stop."""
+    now = replace(SETTINGS, cdc_stop_position="server_time:2026-03-01T10:13:20")
+    assert failure(lambda: decide_starter_create(now, task("ready"), NOW)).startswith(
+        "CdcStopPosition: server_time:2026-03-01T10:13:20 is not in the future (it is now "
+        "2026-03-01T10:13:20 UTC)"
+    )
+    one_second_later = replace(SETTINGS, cdc_stop_position="server_time:2026-03-01T10:13:21")
+    assert create_summary(one_second_later, task("ready")) == (
+        "start start-replication (stop=server_time:2026-03-01T10:13:21); await running"
+    )
+
+
 def test_a_task_given_by_arn_is_tagged_first() -> None:
     decision = decide_starter_create(replace(SETTINGS, tag_resource=True), task("ready"), NOW)
     assert decision.tag == ARN
@@ -332,8 +353,188 @@ def test_a_new_cdc_start_on_a_cdc_task_that_ran_is_a_start_replication() -> None
     )
 
 
+UNDATED_STARTING = task("starting", marks=RunMarks(), recovery_checkpoint="")
+NEW_DEFINITION = replace(SETTINGS, task_definition_digest="d2")
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "expected"),
+    [
+        (UNDATED_STARTING, NEW_DEFINITION, "fail"),
+        (UNDATED_STARTING, replace(SETTINGS, cdc_start_time=T1), "fail"),
+        # What the new start sends marks its run: a new position, a new stop.
+        (UNDATED_STARTING, NEW_CDC, "rest T1; then start; await running"),
+        (
+            UNDATED_STARTING,
+            replace(SETTINGS, cdc_stop_position="server_time:2027-01-01T00:00:00"),
+            "rest T1; then start; await running",
+        ),
+        # Dated, or with a StopDate: its dates tell the runs apart.
+        (task("starting"), NEW_DEFINITION, "rest T1; then start; await running"),
+        (
+            replace(UNDATED_STARTING, marks=RunMarks(stop=D1)),
+            NEW_DEFINITION,
+            "rest T1; then start; await running",
+        ),
+    ],
+)
+def test_a_restart_of_a_starting_task_needs_a_way_to_tell_its_run(
+    current: State, new: StarterSettings, expected: str
+) -> None:
+    actual = update_summary(SETTINGS, new, current)
+    if expected != "fail":
+        assert actual == expected
+        return
+    assert actual == (
+        f"fail: Replication task {ARN} is still starting and DMS has not dated that run yet: "
+        "restarting it now for the new start settings could not tell that run from its own. "
+        "Nothing was done; deploy again once it runs."
+    )
+
+
 def test_update_with_unreadable_old_settings_does_not_restart() -> None:
     assert update_summary(None, NEW_CDC, task("running")) == "await running"
+
+
+# -- Update: a Serverless replication DMS no longer lists ----------------------------------
+
+CONFIG = "arn:aws:dms:eu-west-1:123456789012:replication-config:R1"
+REPLICATION_SETTINGS = StarterSettings(arn=CONFIG, kind=Kind.REPLICATION, timeout_seconds=600)
+
+
+def unlisted(migration_type: str = MigrationType.CDC) -> State:
+    """What the handler reads for a configuration this starter started, DMS lists none."""
+    return State(
+        arn=CONFIG, status=UNLISTED_STATUS, kind=Kind.REPLICATION, migration_type=migration_type
+    )
+
+
+@pytest.mark.parametrize(
+    ("physical_id", "old_arn", "arn", "expected"),
+    [
+        ("", None, CONFIG, False),  # a Create: no history
+        (CONFIG, None, CONFIG, True),  # the physical id is the ARN the Create started
+        (CONFIG + "#adopted", None, CONFIG, True),
+        (ARN, CONFIG, CONFIG, True),  # the last deployment's properties named it
+        (ARN, ARN, CONFIG, False),  # a replacing configuration, never started here
+        ("", CONFIG, CONFIG, False),
+    ],
+)
+def test_started_before_reads_the_starters_own_history(
+    physical_id: str, old_arn: str | None, arn: str, expected: bool
+) -> None:
+    assert started_before(physical_id, old_arn, arn) is expected
+
+
+def replication_update(
+    old: StarterSettings, new: StarterSettings, current: State, operation: StackOperation
+) -> OnEventDecision:
+    return decide_starter_update(old, new, current, None, context(operation, CONFIG))
+
+
+def test_an_unlisted_replication_is_left_by_an_update_that_changes_nothing_about_starting() -> None:
+    """Finished or stopped, DMS cannot say: a start could reload or run past a stop."""
+    slower = replace(REPLICATION_SETTINGS, timeout_seconds=900)
+    for migration_type in MigrationType:
+        decision = replication_update(
+            REPLICATION_SETTINGS, slower, unlisted(migration_type), StackOperation.UPDATE
+        )
+        assert summary(decision) == "nothing"
+        assert "DMS no longer lists the replication this starter started" in decision.note
+
+
+@pytest.mark.parametrize(
+    ("migration_type", "new", "expected"),
+    [
+        # A new cdc_stop: a start of one that ran, with its restart type.
+        (
+            MigrationType.CDC,
+            replace(REPLICATION_SETTINGS, cdc_stop_position="server_time:2027-01-01T00:00:00"),
+            "start resume-processing (stop=server_time:2027-01-01T00:00:00); await running",
+        ),
+        # A new CDC start of a cdc replication that ran: start-replication from the new one.
+        (
+            MigrationType.CDC,
+            replace(REPLICATION_SETTINGS, cdc_start_position="0/5120E10"),
+            "start start-replication (position=0/5120E10); await running",
+        ),
+        (
+            MigrationType.FULL_LOAD_AND_CDC,
+            replace(REPLICATION_SETTINGS, cdc_start_position="0/5120E10"),
+            "start resume-processing (position=0/5120E10); await running",
+        ),
+        # A full-load replication cannot resume (API reference): a changed start setting
+        # reloads it, as for a listed one.
+        (
+            MigrationType.FULL_LOAD,
+            replace(REPLICATION_SETTINGS, start_type=StartType.RELOAD_TARGET),
+            "start reload-target; await running",
+        ),
+    ],
+)
+def test_a_changed_start_setting_starts_an_unlisted_replication_as_one_that_ran(
+    migration_type: str, new: StarterSettings, expected: str
+) -> None:
+    decision = replication_update(
+        REPLICATION_SETTINGS, new, unlisted(migration_type), StackOperation.UPDATE
+    )
+    assert summary(decision) == expected
+
+
+def test_a_rollback_leaves_an_unlisted_replication_at_rest() -> None:
+    forward = replace(REPLICATION_SETTINGS, cdc_start_position="0/5120E10")
+    decision = replication_update(
+        forward, REPLICATION_SETTINGS, unlisted(), StackOperation.UPDATE_ROLLBACK
+    )
+    assert summary(decision) == "nothing"
+
+
+def failed_replication(migration_type: str = MigrationType.CDC, **fields: Any) -> State:
+    return State(
+        arn=CONFIG,
+        status="failed",
+        kind=Kind.REPLICATION,
+        migration_type=migration_type,
+        stop_reason="Stop Reason FATAL_ERROR",
+        **{**RAN, **fields},
+    )
+
+
+@pytest.mark.parametrize(
+    ("current", "expected"),
+    [
+        (failed_replication(), "start resume-processing; await running"),
+        # A first start that failed before it ran: it never ran.
+        (
+            failed_replication(marks=RunMarks(), recovery_checkpoint=""),
+            "start start-replication; await running",
+        ),
+    ],
+)
+def test_a_failed_serverless_replication_is_started(current: State, expected: str) -> None:
+    assert summary(decide_starter_create(REPLICATION_SETTINGS, current, NOW)) == expected
+
+
+@pytest.mark.parametrize(
+    ("migration_type", "expected"),
+    [
+        (MigrationType.CDC, "resume-processing"),
+        (MigrationType.FULL_LOAD_AND_CDC, "resume-processing"),
+        # "The resume-processing option isn't applicable for a full-load replication."
+        (MigrationType.FULL_LOAD, "reload-target"),
+    ],
+)
+def test_a_rollback_restores_a_failed_serverless_replication(
+    migration_type: str, expected: str
+) -> None:
+    forward = replace(REPLICATION_SETTINGS, timeout_seconds=900)
+    decision = replication_update(
+        forward,
+        REPLICATION_SETTINGS,
+        failed_replication(migration_type),
+        StackOperation.UPDATE_ROLLBACK,
+    )
+    assert summary(decision) == f"start {expected}; await running"
 
 
 # -- Update: the task is replaced -----------------------------------------------------------
@@ -443,19 +644,32 @@ def test_a_rolled_back_replacement_stops_the_new_task_and_resumes_the_old() -> N
     assert summary(decision) == "stop OLD; then start; await running"
 
 
-def test_a_rollback_puts_back_the_previous_cdc_stop() -> None:
-    previous = replace(SETTINGS, cdc_stop_position="server_time:2027-01-01T00:00:00")
-    forward = replace(SETTINGS, cdc_stop_position="server_time:2028-01-01T00:00:00")
+@pytest.mark.parametrize(
+    ("previous", "forward"),
+    [
+        # The update changed the cdc_stop: the previous one is put back.
+        ("server_time:2027-01-01T00:00:00", "server_time:2028-01-01T00:00:00"),
+        # The update added one: the task is resumed without one (where DMS clears a stored
+        # stop on such a start, it is gone; where it keeps it, no start can take it back).
+        (None, "server_time:2028-01-01T00:00:00"),
+    ],
+)
+def test_a_rollback_puts_back_the_previous_cdc_stop(previous: str | None, forward: str) -> None:
+    restored = replace(SETTINGS, cdc_stop_position=previous)
     decision = decide_starter_update(
-        forward, previous, task("running"), None, context(StackOperation.UPDATE_ROLLBACK)
+        replace(SETTINGS, cdc_stop_position=forward),
+        restored,
+        task("running"),
+        None,
+        context(StackOperation.UPDATE_ROLLBACK),
     )
     assert summary(decision) == "stop T1; then start; await running"
     stopped = task("stopped", marks=replace(RAN["marks"], stop="2026-03-01T11:00:00"))
-    poll = decide_poll(decision.plan, {ARN: stopped}, previous, NOW + 60)
+    poll = decide_poll(decision.plan, {ARN: stopped}, restored, NOW + 60)
     assert isinstance(poll, Start)
     assert (poll.parameters.start_type, poll.parameters.cdc_stop_position) == (
         "resume-processing",
-        "server_time:2027-01-01T00:00:00",
+        previous,
     )
 
 
@@ -735,6 +949,23 @@ def test_a_restart_of_a_starting_task_knows_its_run_by_the_new_position_without_
     assert isinstance(decide_poll(restart, {ARN: old_run}, NEW_CDC, NOW), Stop)
 
 
+def test_a_restart_of_a_starting_task_knows_its_run_by_the_new_cdc_stop_without_stop_dates() -> (
+    None
+):
+    """For a DMS that clears StopDate when a run starts: the run with the CdcStopPosition the
+    previous settings did not have is the new one."""
+    stop = "server_time:2027-01-01T00:00:00"
+    new = replace(SETTINGS, cdc_stop_position=stop)
+    starting = task("starting", migration_type="cdc", marks=RunMarks(), recovery_checkpoint="")
+    restart = plan(rest=(ARN,), start_pending=True, snapshot=snapshot(starting))
+    old_run = replace(starting, status="running", marks=RunMarks(D2, D2, D2, ""))
+    ours = replace(old_run, cdc_stop_position=stop)
+    assert isinstance(decide_poll(restart, {ARN: ours}, new, NOW, SETTINGS), Complete)
+    assert isinstance(decide_poll(restart, {ARN: old_run}, new, NOW, SETTINGS), Stop)
+    # The same stop as before is no sign: the old run may have it too.
+    assert isinstance(decide_poll(restart, {ARN: ours}, new, NOW, new), Stop)
+
+
 @pytest.mark.parametrize(
     ("current", "expected"),
     [
@@ -764,9 +995,35 @@ def test_a_replacement_stops_the_old_task_before_starting_the_new_one() -> None:
     assert decision.parameters.cdc_start_position == "checkpoint:V1#1"
 
 
+def test_a_handover_to_a_task_not_yet_startable_waits_then_starts_from_the_checkpoint() -> None:
+    """The new task is still being created: the start waits for it, and still hands over."""
+    creating = replace(NEW_TASK, status="creating")
+    replaced = task("stopped", arn=OLD)
+    decision = decide_starter_update(
+        replace(SETTINGS, arn=OLD), SETTINGS, creating, replaced, context()
+    )
+    assert summary(decision) == "then start; await running"
+    assert poll(decision.plan, {ARN: creating, OLD: replaced}) == "wait"
+    start = decide_poll(decision.plan, {ARN: NEW_TASK, OLD: replaced}, SETTINGS, NOW + 60)
+    assert isinstance(start, Start)
+    assert (start.parameters.start_type, start.parameters.cdc_start_position) == (
+        "start-replication",
+        "checkpoint:V1#1",
+    )
+
+
+def test_a_read_that_still_shows_ready_after_the_start_is_waited_out() -> None:
+    """A start was made; DMS's answer to the next look may lag: not a failure yet."""
+    started = plan(snapshot=snapshot(task("ready")))
+    assert poll(started, {ARN: task("ready")}) == "wait"
+    assert poll(started, {ARN: task("starting", marks=RunMarks())}) == "wait"
+    assert poll(started, {ARN: task("running")}) == "complete"
+
+
 @pytest.mark.parametrize(
     ("current", "wait_for", "expected"),
     [
+        (task("ready"), WaitFor.RUNNING, Outcome.PENDING),
         (task("running"), WaitFor.RUNNING, Outcome.REACHED),
         (task("running"), WaitFor.FULL_LOAD_FINISHED, Outcome.PENDING),
         (task("running", full_load_finish_date=D2), WaitFor.FULL_LOAD_FINISHED, Outcome.REACHED),
@@ -860,6 +1117,39 @@ def test_start_parameters(
 ) -> None:
     parameters = start_parameters(NEW_CDC, current, plan(**plan_fields))
     assert (parameters.start_type, parameters.cdc_start_position) == expected
+
+
+@pytest.mark.parametrize(
+    ("current", "kind", "type_if_ran"),
+    [
+        # A failed first start: no run's evidence, but DMS may count it as a run.
+        (task("failed", marks=RunMarks(), recovery_checkpoint=""), Kind.TASK, "resume-processing"),
+        (
+            task("failed", marks=RunMarks(), recovery_checkpoint="", migration_type="full-load"),
+            Kind.REPLICATION,
+            "reload-target",  # a full-load replication cannot resume
+        ),
+        (task("ready"), Kind.TASK, None),
+        (task("stopped"), Kind.TASK, None),
+    ],
+)
+def test_a_start_after_a_failed_first_start_carries_the_type_of_a_task_that_ran(
+    current: State, kind: Kind, type_if_ran: str | None
+) -> None:
+    parameters = start_parameters(
+        replace(NEW_CDC, kind=kind, start_type=None),
+        replace(current, kind=kind),
+        plan(send_cdc_start=True),
+    )
+    assert parameters.type_if_ran == type_if_ran
+    as_run = parameters.as_run
+    if type_if_ran is None:
+        assert as_run is None
+        return
+    assert parameters.start_type == "start-replication"
+    assert as_run == replace(parameters, start_type=type_if_ran, type_if_ran=None)
+    assert as_run.cdc_start_position == "0/5120E10"  # the same CDC settings
+    assert as_run.as_run is None  # tried once
 
 
 def test_a_restoring_start_of_a_full_load_serverless_replication_reloads() -> None:

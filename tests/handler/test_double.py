@@ -16,6 +16,8 @@ from botocore.exceptions import ClientError
 
 from tests.support.dms_double import (
     BEHAVIOURS,
+    DEPROVISION_AFTER_SECONDS,
+    FAILED_FIRST_START_RAN,
     Behaviour,
     DmsDouble,
     DmsError,
@@ -34,7 +36,7 @@ T1 = task_arn("T1")
 R1 = config_arn("R1")
 
 
-@pytest.fixture(params=BEHAVIOURS, ids=lambda behaviour: behaviour.name)
+@pytest.fixture(params=(*BEHAVIOURS, FAILED_FIRST_START_RAN), ids=lambda behaviour: behaviour.name)
 def served(
     request: pytest.FixtureRequest,
 ) -> Iterator[tuple[DmsDouble, DatabaseMigrationServiceClient]]:
@@ -85,6 +87,10 @@ def test_a_task_with_a_full_load_refuses_a_second_start_replication(
     # running for the first time".
     double, client = served
     double.add_task("T1", status="stopped")
+    if not double.behaviour.refuses_second_start_replication:
+        start(client, "start-replication")  # the other reading: a fresh start, a reload
+        assert double.tasks[T1].run.full_load_finish_date is None
+        return
     with pytest.raises(ClientError, match="valid only for tasks running for the first time"):
         start(client, "start-replication")
 
@@ -100,16 +106,21 @@ def test_a_cdc_task_starts_from_a_new_position_with_start_replication(
     assert double.tasks[T1].cdc_start_position == "0/5120E10"
 
 
-def test_a_failed_first_start_has_not_run(served: tuple[DmsDouble, Any]) -> None:
+def test_a_failed_first_start_is_a_reading(served: tuple[DmsDouble, Any]) -> None:
+    """Startable or not, and counted as a run or not: the reference says neither."""
     double, client = served
     double.add_task("T1", fails_while_starting="Error connecting to source")
     start(client, "start-replication")
     assert settle(double, T1) == "failed"
-    assert (
-        code_of(lambda: start(client, "resume-processing"))
-        == "InvalidParameterCombinationException"
-    )
-    start(client, "start-replication")
+    if not double.behaviour.failed_is_startable:
+        for start_type in ("start-replication", "resume-processing"):
+            assert code_of(lambda: start(client, start_type)) == "InvalidResourceStateFault"  # noqa: B023
+        return
+    ran, never_ran = ("resume-processing", "start-replication")
+    if double.behaviour.failed_first_start_is_a_run:
+        ran, never_ran = never_ran, ran
+    assert code_of(lambda: start(client, ran)) == "InvalidParameterCombinationException"
+    start(client, never_ran)
     assert settle(double, T1) == "running"
 
 
@@ -208,8 +219,30 @@ def test_a_task_stops_at_its_cdc_stop_position_and_keeps_it(served: tuple[DmsDou
         double.advance()
     task = double.tasks[T1]
     assert (task.status, task.stop_reason) == ("stopped", "Stop Reason STOPPED_AT_SERVER_TIME")
-    start(client, "resume-processing")  # without a CdcStopPosition: the stored one stays
-    assert task.cdc_stop_position == stop_at
+    start(client, "resume-processing")  # without a CdcStopPosition
+    kept = task.cdc_stop_position == stop_at
+    assert kept is double.behaviour.start_keeps_cdc_stop
+    assert task.cdc_stop_position in (stop_at, "")
+
+
+def test_a_stop_date_is_set_on_every_stop_and_cleared_only_in_one_reading(
+    served: tuple[DmsDouble, Any],
+) -> None:
+    double, client = served
+    double.add_task("T1", status="running", migration_type="cdc")
+    client.stop_replication_task(ReplicationTaskArn=T1)
+    assert settle(double, T1) == "stopped"
+    first_stop = double.tasks[T1].run.stop_date
+    assert first_stop is not None
+    start(client, "resume-processing")
+    kept = double.tasks[T1].run.stop_date == first_stop
+    assert kept is double.behaviour.keeps_stop_date
+    assert settle(double, T1) == "running"
+    client.stop_replication_task(ReplicationTaskArn=T1)
+    assert settle(double, T1) == "stopped"
+    second_stop = double.tasks[T1].run.stop_date
+    assert second_stop is not None
+    assert second_stop > first_stop
 
 
 def test_resume_with_a_position_is_the_behaviour_s_choice(served: tuple[DmsDouble, Any]) -> None:
@@ -281,3 +314,40 @@ def test_a_full_load_replication_cannot_be_resumed(served: tuple[DmsDouble, Any]
         ReplicationConfigArn=R1, StartReplicationType="resume-processing"
     )
     assert code_of(call) == "InvalidParameterCombinationException"
+
+
+def test_a_stopped_replication_is_deprovisioned_after_a_while(
+    served: tuple[DmsDouble, Any],
+) -> None:
+    """StopReplication "doesn't deprovision the stopped replications"; DMS does so later
+    (``ReplicationDeprovisionTime``), and DescribeReplications describes "provisioned DMS
+    Serverless replications": whether it lists a deprovisioned one is a reading."""
+    double, client = served
+    double.add_replication("R1", migration_type="cdc", status="running")
+    client.stop_replication(ReplicationConfigArn=R1)
+    assert settle(double, R1) == "stopped"
+
+    def describe() -> Any:
+        return client.describe_replications(
+            Filters=[{"Name": "replication-config-arn", "Values": [R1]}]
+        )
+
+    (stopped,) = describe()["Replications"]
+    assert stopped["ProvisionData"]["ProvisionState"] == "provisioned"
+    due = stopped["ReplicationDeprovisionTime"]
+    double.advance(DEPROVISION_AFTER_SECONDS - 60)
+    assert describe()["Replications"][0]["ProvisionData"]["ProvisionState"] == "provisioned"
+    double.advance(60)
+    assert double.clock >= due.timestamp()
+    if double.behaviour.lists_deprovisioned_replications:
+        (listed,) = describe()["Replications"]
+        assert (listed["Status"], listed["ProvisionData"]["ProvisionState"]) == (
+            "stopped",
+            "deprovisioned",
+        )
+    else:
+        assert code_of(describe) == "ResourceNotFoundFault"
+    # It ran: DMS still starts it again as one that ran.
+    client.start_replication(ReplicationConfigArn=R1, StartReplicationType="resume-processing")
+    assert settle(double, R1) == "running"
+    assert double.replications[R1].provision_state == "provisioned"

@@ -44,7 +44,9 @@ from dms_task_starter_runtime.state import State, snapshot
 from dms_task_starter_runtime.text import truncate
 
 from tests.support.dms_double import (
+    BEHAVIOURS,
     CLOCK_START,
+    FAILED_FIRST_START_RAN,
     Call,
     DmsDouble,
     DmsError,
@@ -71,7 +73,7 @@ from tests.support.served import STACK_ID, FixedStack, ServedAws
 
 if TYPE_CHECKING:
     import io
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from tests.support.dms_double import Behaviour
 
@@ -143,10 +145,15 @@ class FaultyDouble(DmsDouble):
     injected: list[tuple[str, str]] = field(default_factory=list)
     stuck: bool = False
     """Transitional statuses stay as they are when time passes."""
+    meddling: dict[str, Callable[[], None]] = field(default_factory=dict)
+    """Someone else acts on DMS just before the next call of an operation (once)."""
     _seen: dict[str, int] = field(default_factory=dict)
 
     def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
+            meddle = self.meddling.pop(operation, None)
+            if meddle is not None:
+                meddle()
             self.attempts.append((operation, params))
             seen = self._seen[operation] = self._seen.get(operation, 0) + 1
             fault = next((f for f in self.faults if f.answers(operation, seen)), None)
@@ -767,6 +774,60 @@ def test_stop_whose_answer_and_look_are_lost_is_confirmed_by_is_complete(
     assert faulty.attempted(STOP) == TOTAL_ATTEMPTS
 
 
+# -- someone else acts between the handler's read and its write ---------------------------
+
+
+def test_a_task_deleted_between_the_read_and_the_stop_leaves_nothing_to_stop(
+    faulty: FaultyDouble, stack_status: FixedStack
+) -> None:
+    """Someone stopped and deleted the task after the read: the stop finds no task
+    (ResourceNotFoundFault), and the Delete has nothing left to do."""
+    faulty.add_task("T1", status="running")
+
+    def stopped_and_deleted_by_someone_else() -> None:
+        faulty.tasks[T1].status = "stopped"
+        faulty.delete_task(T1)
+
+    faulty.meddling[STOP] = stopped_and_deleted_by_someone_else
+    stack_status.status = "DELETE_IN_PROGRESS"
+    result = succeeds(cfn_event("Delete", props(), physical_id=T1), faulty)
+    assert result.physical_id == T1
+    assert faulty.injected == []
+    assert faulty.rejected[0] == (STOP, "ResourceNotFoundFault")
+    assert set(faulty.operations()) == {DESCRIBE, STOP}
+    assert faulty.writes() == []
+    assert T1 not in faulty.tasks
+
+
+def test_a_stop_refused_because_another_start_left_the_task_starting_fails_the_restart(
+    faulty: FaultyDouble, stack_status: FixedStack
+) -> None:
+    """Someone stopped and started the task again between the read and the stop: DMS refuses
+    the stop (not running). That run is not the one the new settings ask for, so the
+    Update fails with DMS's refusal and never starts the task itself."""
+    faulty.add_task("T1", status="running")
+
+    def restarted_by_someone_else() -> None:
+        faulty.tasks[T1].status = "stopped"
+        faulty.handle(
+            START, {"ReplicationTaskArn": T1, "StartReplicationTaskType": "resume-processing"}
+        )
+        assert faulty.tasks[T1].status == "starting"
+
+    faulty.meddling[STOP] = restarted_by_someone_else
+    stack_status.status = "UPDATE_IN_PROGRESS"
+    new = props(CdcStartPosition=CDC_POSITION)
+    failure = fails(cfn_event("Update", new, old_properties=props(), physical_id=T1), faulty)
+    assert isinstance(failure.cause, DmsCallError)
+    assert failure.reason == (
+        f"StopReplicationTask for {T1} failed, it is not in a state that allows it: "
+        f"InvalidResourceStateFault: Replication {T1} is currently not running"
+    )
+    assert failure.physical_id == T1
+    assert faulty.writes() == [start_task(T1, "resume-processing")]  # the other one's start
+    assert faulty.attempted(START) == 1
+
+
 # -- tasks that fail while starting ---------------------------------------------------------
 
 FAILED_STARTING: Final = (
@@ -781,8 +842,6 @@ FAILED_STARTING: Final = (
         ("ready", "start-replication"),
         ("stopped", "resume-processing"),
         ("creating", "start-replication"),
-        # A first start that failed before the task ran: it never ran, so start-replication.
-        ("failed", "start-replication"),
     ],
 )
 def test_task_failing_while_starting(
@@ -798,6 +857,36 @@ def test_task_failing_while_starting(
     assert status(faulty, T1) == "failed"
     assert_nothing_left_started(faulty, stack_status, failure)
     assert faulty.writes() == [start_task(T1, start_type)]  # the rollback has nothing to stop
+
+
+@pytest.mark.parametrize(
+    "behaviour", [*BEHAVIOURS, FAILED_FIRST_START_RAN], indirect=True, ids=lambda b: b.name
+)
+def test_task_whose_first_start_failed_failing_again(
+    faulty: FaultyDouble, stack_status: FixedStack
+) -> None:
+    """No run's evidence: start-replication; DMS counting the failed start as a run refuses
+    it, and the start of a task that ran is made instead; DMS that cannot start a failed
+    task refuses both, and that refusal is the failure."""
+    faulty.add_task("T1", status="failed")
+    faulty.fail_next_start(T1, "Error connecting to source")
+    failure = fails(cfn_event("Create", props()), faulty)
+    assert failure.physical_id == T1
+    if not faulty.behaviour.failed_is_startable:
+        assert failure.reason == (
+            f"StartReplicationTask for {T1} failed, it is not in a state that allows it: "
+            "InvalidResourceStateFault: Replication cannot be started, current status is failed"
+        )
+        assert faulty.writes() == []
+    else:
+        ran = faulty.behaviour.failed_first_start_is_a_run
+        start_type = "resume-processing" if ran else "start-replication"
+        assert failure.reason == FAILED_STARTING
+        assert faulty.writes() == [start_task(T1, start_type)]
+        refused = [(START, "InvalidParameterCombinationException")] if ran else []
+        assert faulty.rejected == refused
+    assert status(faulty, T1) == "failed"
+    assert_nothing_left_started(faulty, stack_status, failure)
 
 
 def test_replication_failing_while_starting(faulty: FaultyDouble, stack_status: FixedStack) -> None:

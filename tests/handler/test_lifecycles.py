@@ -15,6 +15,9 @@ from dms_task_starter_runtime import handler
 from dms_task_starter_runtime.plan import StarterError
 
 from tests.support.dms_double import (
+    BEHAVIOURS,
+    FAILED_FIRST_START_RAN,
+    Call,
     DmsDouble,
     StartDates,
     endpoint_arn,
@@ -147,21 +150,60 @@ def test_a_delete_gets_the_longest_wait_whatever_the_create_had(double: DmsDoubl
     assert answer["Data"]["StarterTimeoutSeconds"] == "3000"
 
 
-def test_a_new_cdc_start_while_the_task_is_starting_is_applied(
-    double: DmsDouble, stack_status: FixedStack
+@pytest.mark.parametrize(
+    ("change", "restart"),
+    [
+        (
+            {"CdcStartPosition": POSITION},
+            start_task(T1, "start-replication", CdcStartPosition=POSITION),
+        ),
+        # No new position to know the new run by: its dates, or its new CdcStopPosition.
+        (
+            {"CdcStopPosition": "server_time:2026-06-01T00:00:00"},
+            start_task(T1, "resume-processing", CdcStopPosition="server_time:2026-06-01T00:00:00"),
+        ),
+    ],
+)
+def test_a_start_setting_changed_while_the_task_is_starting_is_applied_once(
+    double: DmsDouble, stack_status: FixedStack, change: dict[str, str], restart: Call
 ) -> None:
     double.add_task("T1", migration_type="cdc")
     run_provider(cfn_event("Create", props(WaitFor="nothing")), double)
     assert double.tasks[T1].status == "starting"
     stack_status.status = "UPDATE_IN_PROGRESS"
-    update(double, props(CdcStartPosition=POSITION), old=props(WaitFor="nothing"))
+    update(double, props(**change), old=props(WaitFor="nothing"))
     assert double.writes() == [
         start_task(T1, "start-replication"),
         stop_task(T1),  # once it runs, however late DMS dated that run
-        start_task(T1, "start-replication", CdcStartPosition=POSITION),
+        restart,
     ]
-    assert double.tasks[T1].cdc_start_position == POSITION
     assert double.tasks[T1].status == "running"
+    assert double.tasks[T1].cdc_start_position == change.get("CdcStartPosition", "")
+
+
+def test_a_definition_change_while_the_task_is_starting_never_restarts_it_twice(
+    double: DmsDouble, stack_status: FixedStack
+) -> None:
+    """Nothing the new start sends marks its run: dated at the start call, the run is told
+    by its dates; dated only once it runs, with StopDate cleared by a start, it cannot be,
+    and the Update fails before any write rather than stop its own run again and again."""
+    double.add_task("T1")
+    run_provider(cfn_event("Create", props(WaitFor="nothing")), double)
+    assert double.tasks[T1].status == "starting"
+    stack_status.status = "UPDATE_IN_PROGRESS"
+    new, old = props(TaskDefinitionDigest="d2"), props(WaitFor="nothing", TaskDefinitionDigest="d1")
+    first = start_task(T1, "start-replication")
+    if double.behaviour.start_dates is StartDates.AT_START_CALL:
+        update(double, new, old)
+        assert double.writes() == [first, stop_task(T1), start_task(T1, "resume-processing")]
+        assert double.tasks[T1].status == "running"
+        return
+    assert reason(lambda: update(double, new, old)) == (
+        f"Replication task {T1} is still starting and DMS has not dated that run yet: "
+        "restarting it now for the new start settings could not tell that run from its own. "
+        "Nothing was done; deploy again once it runs."
+    )
+    assert double.writes() == [first]
 
 
 def test_a_rollback_after_a_restart_does_not_replay_the_old_start(
@@ -247,15 +289,31 @@ def test_a_task_failing_while_starting_fails_with_its_reasons(double: DmsDouble)
     assert double.writes() == [start_task(T1, "resume-processing")]
 
 
-def test_a_failed_first_start_is_started_again_with_start_replication(double: DmsDouble) -> None:
+@pytest.mark.parametrize(
+    "behaviour", [*BEHAVIOURS, FAILED_FIRST_START_RAN], indirect=True, ids=lambda b: b.name
+)
+def test_a_failed_first_start_is_started_again_as_dms_counts_it(double: DmsDouble) -> None:
+    """No run's evidence: ``start-replication``; if DMS counts the failed start as a run and
+    refuses it, the start type of a task that ran; if DMS cannot start a failed task at all,
+    its refusal is the failure."""
     double.add_task("T1", fails_while_starting="Error connecting to source")
     reason(lambda: create(double, props()))
+    first = start_task(T1, "start-replication")
+    if not double.behaviour.failed_is_startable:
+        assert reason(lambda: create(double, props())) == (
+            f"StartReplicationTask for {T1} failed, it is not in a state that allows it: "
+            "InvalidResourceStateFault: Replication cannot be started, current status is failed"
+        )
+        assert double.writes() == [first]
+        return
     create(double, props())
-    assert double.writes() == [
-        start_task(T1, "start-replication"),
-        start_task(T1, "start-replication"),
-    ]
-    assert double.rejected == []
+    if double.behaviour.failed_first_start_is_a_run:
+        assert double.writes() == [first, start_task(T1, "resume-processing")]
+        assert double.rejected == [("StartReplicationTask", "InvalidParameterCombinationException")]
+    else:
+        assert double.writes() == [first, first]
+        assert double.rejected == []
+    assert double.tasks[T1].status == "running"
 
 
 @pytest.mark.parametrize("wait_for", ["running", "full-load-finished"])
@@ -300,6 +358,30 @@ def test_an_update_leaves_a_task_that_stopped_at_its_cdc_stop(
     )
     assert result.data["StopReason"] == "Stop Reason STOPPED_AT_SERVER_TIME"
     assert double.writes() == [start_task(T1, "start-replication", CdcStopPosition=stop_at)]
+
+
+def test_the_rollback_of_an_update_that_added_a_cdc_stop_takes_it_back(
+    double: DmsDouble, stack_status: FixedStack
+) -> None:
+    """The rollback resumes the task without a CdcStopPosition. Where a start without one
+    clears the stored one, the task runs on with no stop, as before the update; where DMS
+    keeps it, no start can take it back (docs/dms-readings.md)."""
+    stop_at = "server_time:2026-06-01T00:00:00"
+    double.add_task("T1", migration_type="cdc", status="running")
+    stack_status.status = "UPDATE_IN_PROGRESS"
+    update(double, props(CdcStopPosition=stop_at), old=props())
+    assert double.tasks[T1].cdc_stop_position == stop_at
+    stack_status.status = "UPDATE_ROLLBACK_IN_PROGRESS"
+    update(double, props(), old=props(CdcStopPosition=stop_at))
+    assert double.writes() == [
+        stop_task(T1),
+        start_task(T1, "resume-processing", CdcStopPosition=stop_at),
+        stop_task(T1),
+        start_task(T1, "resume-processing"),
+    ]
+    assert double.tasks[T1].status == "running"
+    kept = stop_at if double.behaviour.start_keeps_cdc_stop else ""
+    assert double.tasks[T1].cdc_stop_position == kept
 
 
 def test_a_wait_for_the_full_load_of_a_cdc_task_fails_before_any_call(double: DmsDouble) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from aws_cdk import CfnResource, Duration, Stack
 from aws_cdk import aws_dms as dms
-from dms_task_starter import CdcStart, ReplicationStarter
+from dms_task_starter import CdcStart, CdcStop, ReplicationStarter
 from dms_task_starter_runtime.contract import REPLICATION_STARTER_RESOURCE_TYPE
 
 from tests.support.cdk import selection_rules, shape_template
@@ -22,12 +22,15 @@ from tests.support.cloud import (
     Failure,
 )
 from tests.support.dms_double import (
+    DEPROVISION_AFTER_SECONDS,
     endpoint_arn,
     start_replication,
     stop_replication,
 )
 
 POSITION = "mysql-bin-changelog.000024:373"
+FIRST_POSITION = "mysql-bin-changelog.000001:4"
+LATER_STOP = "server_time:2026-06-01T00:00:00"
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class Orders:
     replication_type: str = "cdc"
     tables: tuple[str, ...] = ("orders",)
     cdc_position: str | None = None
+    cdc_stop: str | None = None
     later: str = "1"
     replace_on_change: bool = True
     with_customers: bool = False
@@ -50,6 +54,7 @@ class Orders:
             "StartOrders",
             replication_config=config,
             cdc_start=at,
+            cdc_stop=None if self.cdc_stop is None else CdcStop.at_position(self.cdc_stop),
             replace_on_change=self.replace_on_change,
             timeout=Duration.minutes(self.timeout_minutes),
         )
@@ -220,4 +225,69 @@ def test_full_load_replication_restarts_reload_by_default(cloud: Cloud) -> None:
     assert cloud.deploy(shape_template(longer)) == "UPDATE_COMPLETE"
     # A stopped replication is started again; DMS cannot resume a full-load one: it reloads.
     assert cloud.writes_of("UPDATE_IN_PROGRESS") == [start_replication(arn, "reload-target")]
+    assert_clean(cloud)
+
+
+def stopped_by_hand_and_deprovisioned(cloud: Cloud, arn: str) -> None:
+    """Someone stops the replication; two days later DMS has deprovisioned it."""
+    cloud.double.handle("StopReplication", {"ReplicationConfigArn": arn})
+    while cloud.double.replications[arn].status != "stopped":
+        cloud.double.advance()
+    cloud.double.advance(DEPROVISION_AFTER_SECONDS)
+    assert cloud.double.replications[arn].provision_state == "deprovisioned"
+
+
+def test_a_deprovisioned_replication_is_never_started_again_from_its_first_cdc_start(
+    cloud: Cloud,
+) -> None:
+    """Whether or not DescribeReplications still lists it, a replication that ran is never
+    sent ``start-replication`` with the position of its first run: that would replay every
+    change since. Listed, DMS says it was stopped (not finished): it is resumed. Unlisted,
+    DMS cannot say whether it finished: an update that changes no start setting leaves it."""
+    cloud.deploy(shape_template(Orders(cdc_position=FIRST_POSITION)))
+    arn = config_arn(cloud)
+    stopped_by_hand_and_deprovisioned(cloud, arn)
+    slower = Orders(cdc_position=FIRST_POSITION, timeout_minutes=20, later="2")
+    assert cloud.deploy(shape_template(slower)) == "UPDATE_COMPLETE"
+    if cloud.double.behaviour.lists_deprovisioned_replications:
+        resumed = start_replication(arn, "resume-processing")
+        assert cloud.writes_of("UPDATE_IN_PROGRESS") == [resumed]
+        assert list(configs(cloud).values()) == ["running"]
+    else:
+        assert cloud.writes_of("UPDATE_IN_PROGRESS") == []
+        assert list(configs(cloud).values()) == ["stopped"]
+    assert_clean(cloud)
+
+
+def test_a_changed_start_setting_resumes_a_deprovisioned_replication(cloud: Cloud) -> None:
+    """A new cdc_stop is a start setting: the replication is started again with it, as one
+    that ran (resume-processing at its own checkpoint), never as a first run."""
+    cloud.deploy(shape_template(Orders(cdc_position=FIRST_POSITION)))
+    arn = config_arn(cloud)
+    stopped_by_hand_and_deprovisioned(cloud, arn)
+    stopping = Orders(cdc_position=FIRST_POSITION, cdc_stop=LATER_STOP, later="2")
+    assert cloud.deploy(shape_template(stopping)) == "UPDATE_COMPLETE"
+    assert cloud.writes_of("UPDATE_IN_PROGRESS") == [
+        start_replication(arn, "resume-processing", CdcStopPosition=LATER_STOP)
+    ]
+    assert list(configs(cloud).values()) == ["running"]
+    assert cloud.double.replications[arn].cdc_stop_position == LATER_STOP
+    assert_clean(cloud)
+
+
+def test_a_rollback_never_starts_a_deprovisioned_replication_as_a_first_run(
+    cloud: Cloud,
+) -> None:
+    cloud.deploy(shape_template(Orders(cdc_position=FIRST_POSITION)))
+    arn = config_arn(cloud)
+    stopped_by_hand_and_deprovisioned(cloud, arn)
+    slower = Orders(cdc_position=FIRST_POSITION, timeout_minutes=20, later="2")
+    final = cloud.deploy(shape_template(slower), fail=Failure("Later", "Update"))
+    assert final == "UPDATE_ROLLBACK_COMPLETE"
+    assert cloud.writes_of("UPDATE_ROLLBACK_IN_PROGRESS") == []
+    starts = [params for name, params in cloud.double.writes() if name == "StartReplication"]
+    # Listed as stopped, the forward update resumed it; unlisted, it was left at rest.
+    listed = cloud.double.behaviour.lists_deprovisioned_replications
+    resumed = ["resume-processing"] if listed else []
+    assert [start["StartReplicationType"] for start in starts[1:]] == resumed
     assert_clean(cloud)

@@ -21,7 +21,7 @@ from dms_task_starter_runtime.state import (
     started_since,
     stopped_since,
     task_state,
-    unstarted_replication_state,
+    unlisted_replication_state,
 )
 
 from tests.support.dms_double import SERVERLESS_START_STATUSES
@@ -119,11 +119,29 @@ def test_replication_state_reads_a_serverless_replication() -> None:
     assert "ProvisionState 'provisioning'" in read.describe()
 
 
-def test_a_configuration_that_never_started_reads_as_created() -> None:
-    read = unstarted_replication_state(
-        {"ReplicationConfigArn": CONFIG, "ReplicationType": "cdc", "SourceEndpointArn": "s"}
-    )
-    assert (read.status, read.phase, read.has_run) == ("created", Phase.AT_REST, False)
+UNLISTED_CONFIG = {
+    "ReplicationConfigArn": CONFIG,
+    "ReplicationType": "cdc",
+    "SourceEndpointArn": "s",
+}
+
+
+@pytest.mark.parametrize(
+    ("started_before", "expected"),
+    [
+        (False, ("created", Phase.AT_REST, False, True)),
+        # DescribeReplications describes provisioned replications: one DMS deprovisioned
+        # after its stop is at rest, ran, and DMS cannot say whether it finished.
+        (True, ("not listed", Phase.AT_REST, True, False)),
+    ],
+)
+def test_an_unlisted_configuration_reads_by_the_starters_history(
+    started_before: bool, expected: tuple[str, Phase, bool, bool]
+) -> None:
+    read = unlisted_replication_state(UNLISTED_CONFIG, started_before=started_before)
+    assert (read.status, read.phase, read.has_run, read.listed) == expected
+    assert not read.finished
+    assert read.attributes()["Status"] == expected[0]
 
 
 @pytest.mark.parametrize(

@@ -13,11 +13,13 @@ resolves the intrinsics, and acts as CloudFormation does on the paths that matte
   the update created); a failure during rollback leaves ``UPDATE_ROLLBACK_FAILED``;
 - rollback of a failed create (every created resource deleted), and stack delete.
 
-Custom resources run through the Provider framework driver. Tasks and replication
-configurations are created, modified and deleted in the DMS double, as DMS allows it (a
-running task cannot be modified or deleted). The double answers the handler only what
-the policies attached to the handler role, as deployed at that moment, allow — actions,
-resources and ``aws:ResourceTag`` conditions — and so does the stack's DescribeStacks.
+Custom resources run through the Provider framework driver. Tasks, replication
+configurations and endpoints are created, modified and deleted in the DMS double, as DMS
+allows it (a running task cannot be modified or deleted; an endpoint a running task uses
+cannot be modified, and an endpoint is modified in place, keeping its ARN). The double
+answers the handler only what the policies attached to the handler role, as deployed at
+that moment, allow — actions, resources and ``aws:ResourceTag`` conditions — and so does
+the stack's DescribeStacks.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 
 TASK_TYPE: Final = "AWS::DMS::ReplicationTask"
 CONFIG_TYPE: Final = "AWS::DMS::ReplicationConfig"
+ENDPOINT_TYPE: Final = "AWS::DMS::Endpoint"
 LATER_TYPE: Final = "AWS::SSM::Parameter"
 """A resource CloudFormation deploys after the starters, which a test can make fail."""
 POLICY_TYPES: Final = ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy")
@@ -65,6 +68,7 @@ REPLACING_PROPS: Final = {
         "MigrationType",
     ),
     CONFIG_TYPE: ("ResourceIdentifier",),
+    ENDPOINT_TYPE: ("KmsKeyId", "ResourceIdentifier"),
 }
 """The create-only properties (CloudFormation's resource schemas): a change replaces."""
 PSEUDO: Final = {
@@ -555,6 +559,7 @@ class Cloud:
         return {
             TASK_TYPE: self._task,
             CONFIG_TYPE: self._config,
+            ENDPOINT_TYPE: self._endpoint,
             "AWS::IAM::Policy": self._policy,
             "AWS::IAM::ManagedPolicy": self._policy,
             **dict.fromkeys(CUSTOM_TYPES, self._custom),
@@ -613,6 +618,19 @@ class Cloud:
         else:
             self.double.delete_config(resource.physical_id)
 
+    def _endpoint(
+        self, action: str, logical_id: str, resource: Deployed, old: Deployed | None
+    ) -> None:
+        """CloudFormation's handler of AWS::DMS::Endpoint: modified in place (same ARN)."""
+        props = resource.properties
+        if action == "Create":
+            identifier = props.get("ResourceIdentifier") or logical_id
+            resource.physical_id = self.double.create_endpoint(identifier, props).arn
+        elif action == "Update":
+            self.double.modify_endpoint(resource.physical_id, props)
+        else:
+            self.double.delete_endpoint(resource.physical_id)
+
     # -- reading what happened ----------------------------------------------------------
 
     def steps_of(self, phase: str | None = None) -> list[Step]:
@@ -635,7 +653,7 @@ class Cloud:
 
 def _physical_id_of_unmodelled(resource_type: str, logical_id: str) -> str:
     """What ``Ref`` returns for a resource the emulator does not model (an ARN for DMS)."""
-    kinds = {"AWS::DMS::Endpoint": "endpoint", "AWS::DMS::ReplicationInstance": "rep"}
+    kinds = {"AWS::DMS::ReplicationInstance": "rep"}
     kind = kinds.get(resource_type)
     return f"arn:aws:dms:{REGION}:{ACCOUNT}:{kind}:{logical_id}" if kind else logical_id
 

@@ -3,17 +3,16 @@
 It keeps replication tasks and DMS Serverless replications and answers the DMS JSON
 protocol (``AmazonDMSv20160101.<Operation>``). What the reference documents, it enforces:
 
-- StartReplicationTask / StartReplication only from ``ready``, ``stopped`` or ``failed``;
+- StartReplicationTask / StartReplication only from ``ready``, ``stopped`` (or ``failed``);
   ``start-replication`` for a first run, and again later only for a ``cdc`` task (the
   reference: "For a cdc only task, to start from a specific position, you must use
   start-replication"); for a task with a full load a second one is refused with DMS's
   words ("Start Type : START_REPLICATION, valid only for tasks running for the first
-  time"). ``resume-processing`` and ``reload-target`` on a task that never ran are
-  refused ("only available for previously executed tasks": DMS would run them into data
-  errors); ``reload-target`` on a ``cdc`` task, which has nothing to load, is refused too.
-  A task whose first start failed before it ran has not run.
-- CdcStartTime with CdcStartPosition is an error; a start without CdcStopPosition keeps
-  the stored one.
+  time", from public runbooks: a reading). ``resume-processing`` and ``reload-target``
+  on a task that never ran are refused ("only available for previously executed tasks":
+  DMS would run them into data errors); ``reload-target`` on a ``cdc`` task, which has
+  nothing to load, is refused too.
+- CdcStartTime with CdcStartPosition is an error.
 - StopReplicationTask / StopReplication only from ``running``.
 - ``StartDate`` moves on a fresh start or a resume, ``FreshStartDate`` on a fresh start
   or a target reload, ``StopDate`` on every stop; full loads start and finish with their
@@ -23,12 +22,20 @@ protocol (``AmazonDMSv20160101.<Operation>``). What the reference documents, it 
 - A task is modified in place (``modifying``) only at rest, deleted only when not running.
 - A Serverless replication passes through DMS's provisioning statuses before it runs,
   and its configuration cannot be modified once a replication using it has started.
+- An endpoint cannot be modified while a task or replication using it runs, starts or
+  stops (terraform-provider-aws#27661); a modify tests the endpoint's connections
+  (DescribeConnections: ``testing``), and meanwhile DMS refuses to start a task or
+  replication that uses it ("Replication Task cannot be started, invalid state").
 
 What the reference leaves open is a ``Behaviour`` setting, so that tests can run the
 starter against each reading (see ``BEHAVIOURS``): when the start dates appear (at the
 start call or only once the task runs), whether resume-processing honours a
-CdcStartPosition, how many steps a transitional status lasts, and whether
-DescribeReplications lists a replication that never started.
+CdcStartPosition, how many steps a transitional status lasts, whether
+DescribeReplications lists a replication that never started, or one that DMS deprovisioned
+after a stop, whether a second ``start-replication`` with a full load is refused, whether a
+failed first start counts as a run, whether ``failed`` can be started, whether a start
+without CdcStopPosition keeps the stored one, and whether StopDate is cleared when a run
+starts. docs/dms-readings.md says how the starter holds under each.
 
 Time is virtual: ``advance(seconds)`` moves the clock and every transitional status one
 step. Every call is recorded with its exact parameters.
@@ -73,6 +80,9 @@ STOP_REASON_PREFIX: Final = "Stop Reason "
 RAN_STATUSES: Final = ("running", "stopping", "stopped")
 """A task added in one of these statuses has run before."""
 USUAL_NEXT: Final = {"creating": "ready", "starting": "running", "stopping": "stopped"}
+DEPROVISION_AFTER_SECONDS: Final = 48 * 3600
+"""DMS deprovisions a Serverless replication stopped this long (DMS user guide: a replication
+not started again within 48 hours cannot be restarted as DMS deprovisions its resources)."""
 
 # One access log line per request would bury the handler's own log lines.
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -135,6 +145,43 @@ class Behaviour:
     """How many ``advance()`` steps each transitional status lasts."""
     lists_unstarted_replications: bool = True
     """Whether DescribeReplications answers for a configuration that never started."""
+    lists_deprovisioned_replications: bool = True
+    """Whether DescribeReplications still answers for a stopped replication once DMS has
+    deprovisioned it (``DEPROVISION_AFTER_SECONDS`` after its stop). The reference describes
+    the call as returning "provisioned DMS Serverless replications" and gives a
+    ``ReplicationDeprovisionTime``; it does not say what becomes of the deprovisioned ones."""
+    refuses_second_start_replication: bool = True
+    """Whether a second ``start-replication`` of a task (or replication) with a full load is
+    refused. The reference says only that it "is the only valid action ... for the first
+    time"; the refusal ("Start Type : START_REPLICATION, valid only for tasks running for
+    the first time") is seen in public runbooks. Accepted, it would be a fresh start: a
+    reload. The starter never sends it to one that ran, so it holds under both."""
+    failed_first_start_is_a_run: bool = False
+    """Whether a first start that failed before the task ran counts as a run (DMS then
+    refuses a second ``start-replication`` with a full load and accepts a resume). The
+    reference speaks of "the first time a task ... is run" without saying. The starter,
+    which sees no run's evidence, sends ``start-replication`` and, refused, the start type
+    of a task that ran; ``FAILED_FIRST_START_RAN`` is the reading that exercises it."""
+    failed_is_startable: bool = True
+    """Whether a ``failed`` task or replication can be started. The reference describes
+    ``failed`` ("failed to successfully complete the database migration in response to
+    running StartReplicationTask") without saying; for ModifyReplicationConfig it names
+    FAILED among the statuses that allow the call. Not startable, DMS refuses the start
+    (InvalidResourceStateFault) and the starter fails with that refusal (a rollback gives
+    up with a warning instead)."""
+    start_keeps_cdc_stop: bool = True
+    """Whether a start without ``CdcStopPosition`` keeps the stored one (or clears it). The
+    reference ("Indicates when you want a change data capture (CDC) operation to stop")
+    does not say. The rollback of an update that added a cdc_stop resumes the task without
+    one: that takes it back in one reading; in the other no start can."""
+    keeps_stop_date: bool = True
+    """Whether ``StopDate`` stays set until the next stop (or is cleared when a new run
+    starts). The reference: "The date the replication task was stopped", nothing more. A
+    restart tells its run by the new CdcStopPosition or CDC start position too."""
+    lists_modify_connection_test: bool = True
+    """Whether DescribeConnections reports the connection test a ModifyEndpoint runs as
+    ``testing`` (terraform-provider-aws#46139: TestConnection then answers "already being
+    tested"; CloudTrail shows no TestConnection)."""
 
     @property
     def name(self) -> str:
@@ -143,6 +190,19 @@ class Behaviour:
             f"-resume-{'honours' if self.resume_honours_cdc_start_position else 'ignores'}"
             f"-steps-{self.transition_steps}"
             f"-{'lists' if self.lists_unstarted_replications else 'hides'}-unstarted"
+            f"-{'lists' if self.lists_deprovisioned_replications else 'hides'}-deprovisioned"
+            + "".join(
+                f"-{name}"
+                for name, differs in (
+                    ("accepts-second-start-replication", not self.refuses_second_start_replication),
+                    ("failed-first-start-ran", self.failed_first_start_is_a_run),
+                    ("failed-not-startable", not self.failed_is_startable),
+                    ("start-clears-cdc-stop", not self.start_keeps_cdc_stop),
+                    ("start-clears-stop-date", not self.keeps_stop_date),
+                    ("hides-endpoint-test", not self.lists_modify_connection_test),
+                )
+                if differs
+            )
         )
 
 
@@ -153,9 +213,20 @@ BEHAVIOURS: Final = (
         resume_honours_cdc_start_position=False,
         transition_steps=3,
         lists_unstarted_replications=False,
+        lists_deprovisioned_replications=False,
+        refuses_second_start_replication=False,
+        failed_is_startable=False,
+        start_keeps_cdc_stop=False,
+        keeps_stop_date=False,
+        lists_modify_connection_test=False,
     ),
 )
 """Two opposite readings of every open point; suites run against both."""
+FAILED_FIRST_START_RAN: Final = Behaviour(failed_first_start_is_a_run=True)
+"""The third reading: a failed first start counts as a run, a failed task is startable
+and a second ``start-replication`` with a full load is refused. It contradicts the second
+reading (there a failed task cannot be started at all), so the suites about failed first
+starts run under it as well."""
 
 
 class ServedError(Exception):
@@ -283,6 +354,9 @@ class FakeReplication(Replicating):
             description["FailureMessages"] = [self.failure_message]
         if self.run.stop_date is not None:
             description["ReplicationLastStopTime"] = self.run.stop_date
+            if self.status == "stopped":
+                deprovision = self.run.stop_date + DEPROVISION_AFTER_SECONDS
+                description["ReplicationDeprovisionTime"] = deprovision
         optional = {
             "StopReason": self.stop_reason,
             "RecoveryCheckpoint": self.recovery_checkpoint,
@@ -292,6 +366,24 @@ class FakeReplication(Replicating):
         }
         description.update({key: value for key, value in optional.items() if value})
         return description
+
+
+@dataclass
+class FakeEndpoint:
+    """One endpoint: its properties, and the connection test a modify runs."""
+
+    arn: str
+    properties: dict[str, Any] = field(default_factory=dict)
+    testing_steps: int = 0
+    """Steps the connection test of the last modify still lasts (0: not testing)."""
+
+
+ENDPOINT_TEST_STEPS: Final = 2
+"""Transition steps a modify's connection test lasts (times ``transition_steps``)."""
+CANNOT_START_WHILE_TESTING: Final = "Replication Task cannot be started, invalid state"
+"""DMS's refusal of a start while an endpoint the task uses is being tested."""
+BUSY_STATUSES: Final = ("running", "starting", "stopping", *SERVERLESS_START_STATUSES)
+"""A task or replication in one of these holds its endpoints: DMS refuses to modify them."""
 
 
 def _stats(run: Run) -> dict[str, Any]:
@@ -318,6 +410,7 @@ class DmsDouble:
     behaviour: Behaviour = field(default_factory=Behaviour)
     tasks: dict[str, FakeTask] = field(default_factory=dict)
     replications: dict[str, FakeReplication] = field(default_factory=dict)
+    endpoints: dict[str, FakeEndpoint] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     """Every call the model answered, accepted or rejected, in order."""
     accepted_writes: list[Call] = field(default_factory=list)
@@ -354,6 +447,8 @@ class DmsDouble:
         replication = FakeReplication(arn=config_arn(config_id), **attributes)
         self._set_up(replication, then)
         replication.started_once = replication.has_run
+        if replication.has_run and not replication.provision_state:
+            replication.provision_state = "provisioned"
         self.replications[replication.arn] = replication
         return replication
 
@@ -363,6 +458,8 @@ class DmsDouble:
             item.has_run = True
         if item.has_run:
             self._give_history(item)
+        elif item.status == "failed" and self.behaviour.failed_first_start_is_a_run:
+            item.has_run = True  # DMS's own view; the description shows no run's evidence
         following = then or USUAL_NEXT.get(item.status, "")
         if following:
             self._transition(item, item.status, following)
@@ -383,6 +480,14 @@ class DmsDouble:
             item.stop_reason = STOP_REASON_PREFIX + "NORMAL"
         if item.migration_type != "full-load" and not item.recovery_checkpoint:
             item.recovery_checkpoint = self._checkpoint(item)
+
+    def stop_by_hand(self, arn: str) -> None:
+        """A user stops a running task (or replication) outside CloudFormation, and waits."""
+        item = self.item(arn)
+        assert item is not None, arn
+        self._stop(item)
+        while item.status != "stopped":
+            self.advance()
 
     def fail_next_start(self, arn: str, message: str) -> None:
         """The next start of ``arn`` fails before the task runs, with ``message``."""
@@ -407,6 +512,8 @@ class DmsDouble:
             self.clock += seconds
             for item in [*self.tasks.values(), *self.replications.values()]:
                 self._step(item)
+            for endpoint in self.endpoints.values():
+                endpoint.testing_steps = max(0, endpoint.testing_steps - 1)
 
     def _step(self, item: Replicating) -> None:
         if item._queue:
@@ -418,6 +525,14 @@ class DmsDouble:
             return
         if item.status == "running":
             self._while_running(item)
+        elif isinstance(item, FakeReplication):
+            self._deprovision_when_due(item)
+
+    def _deprovision_when_due(self, replication: FakeReplication) -> None:
+        stopped_at = replication.run.stop_date
+        due = stopped_at is not None and self.clock >= stopped_at + DEPROVISION_AFTER_SECONDS
+        if replication.status == "stopped" and due:
+            replication.provision_state = "deprovisioned"
 
     def _transition(self, item: Replicating, *statuses: str, steps: int = 0) -> None:
         """Queue ``statuses``; each but the last lasts ``steps`` (else ``transition_steps``)."""
@@ -434,6 +549,7 @@ class DmsDouble:
             item.fails_while_starting = ""
             item._pending_dates = ""
             item._queue = []
+            item.has_run = item.has_run or self.behaviour.failed_first_start_is_a_run
             return
         item.has_run = True
         if isinstance(item, FakeReplication):
@@ -560,6 +676,38 @@ class DmsDouble:
                 )
             del self.replications[arn]
 
+    def create_endpoint(self, identifier: str, properties: dict[str, Any]) -> FakeEndpoint:
+        endpoint = FakeEndpoint(endpoint_arn(identifier), dict(properties))
+        self.endpoints[endpoint.arn] = endpoint
+        return endpoint
+
+    def modify_endpoint(self, arn: str, properties: dict[str, Any]) -> None:
+        """ModifyEndpoint: refused while a task using the endpoint is busy; tests it after."""
+        with self._lock:
+            endpoint = self.endpoints[arn]
+            for item in [*self.tasks.values(), *self.replications.values()]:
+                uses = arn in (item.source_endpoint_arn, item.target_endpoint_arn)
+                if uses and item.status in BUSY_STATUSES:
+                    raise DmsError(
+                        "InvalidResourceStateFault",
+                        f"Endpoint {arn} cannot be modified while replication task "
+                        f"{item.arn} that uses it is in {item.status} state. Stop the task "
+                        "and try again",
+                    )
+            endpoint.properties = dict(properties)
+            endpoint.testing_steps = ENDPOINT_TEST_STEPS * self.behaviour.transition_steps
+
+    def delete_endpoint(self, arn: str) -> None:
+        with self._lock:
+            self.endpoints.pop(arn, None)
+
+    def _testing(self, item: Replicating) -> bool:
+        """Whether an endpoint ``item`` uses is being tested."""
+        return any(
+            (endpoint := self.endpoints.get(arn)) is not None and endpoint.testing_steps > 0
+            for arn in (item.source_endpoint_arn, item.target_endpoint_arn)
+        )
+
     # -- the protocol ---------------------------------------------------------------
 
     def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -579,6 +727,7 @@ class DmsDouble:
                 "StartReplication": self._start_replication,
                 "StopReplication": self._stop_replication,
                 "AddTagsToResource": self._add_tags,
+                "DescribeConnections": self._describe_connections,
             }.get(operation)
             if handler is None:
                 raise DmsError("InvalidAction", f"{operation} is not modelled by the double")
@@ -620,7 +769,13 @@ class DmsDouble:
     def _describe_replications(self, params: dict[str, Any]) -> dict[str, Any]:
         arn = self._filtered_arn(params, "replication-config-arn")
         replication = self._replication(arn)
-        if replication.status == "created" and not self.behaviour.lists_unstarted_replications:
+        hidden = (
+            replication.status == "created" and not self.behaviour.lists_unstarted_replications
+        ) or (
+            replication.provision_state == "deprovisioned"
+            and not self.behaviour.lists_deprovisioned_replications
+        )
+        if hidden:
             raise DmsError("ResourceNotFoundFault", "No replication found for the configuration")
         return {"Replications": [replication.describe()]}
 
@@ -636,6 +791,24 @@ class DmsDouble:
         }
         return {"ReplicationConfigs": [config]}
 
+    def _describe_connections(self, params: dict[str, Any]) -> dict[str, Any]:
+        (only,) = params["Filters"]
+        assert only["Name"] == "endpoint-arn", only
+        endpoints = [self.endpoints[arn] for arn in only["Values"] if arn in self.endpoints]
+        connections = [
+            {
+                "EndpointArn": endpoint.arn,
+                "EndpointIdentifier": endpoint.arn.rsplit(":", 1)[1],
+                "ReplicationInstanceArn": f"arn:aws:dms:{REGION}:{ACCOUNT}:rep:INSTANCE",
+                "Status": "testing" if self._lists_test(endpoint) else "successful",
+            }
+            for endpoint in endpoints
+        ]
+        return {"Connections": connections}
+
+    def _lists_test(self, endpoint: FakeEndpoint) -> bool:
+        return endpoint.testing_steps > 0 and self.behaviour.lists_modify_connection_test
+
     def _check_start(self, item: Replicating, start_type: str, params: dict[str, Any]) -> None:
         if start_type not in START_TYPES:
             raise DmsError("InvalidParameterValueException", f"Invalid start type {start_type}")
@@ -644,21 +817,27 @@ class DmsDouble:
                 "InvalidParameterCombinationException",
                 "CdcStartTime and CdcStartPosition cannot be specified together",
             )
-        at_rest = ("created", *AT_REST) if isinstance(item, FakeReplication) else AT_REST
+        at_rest: tuple[str, ...] = (
+            ("created", *AT_REST) if isinstance(item, FakeReplication) else AT_REST
+        )
+        if not self.behaviour.failed_is_startable:
+            at_rest = tuple(status for status in at_rest if status != "failed")
         if item.status not in at_rest:
             raise DmsError(
                 "InvalidResourceStateFault",
                 f"Replication cannot be started, current status is {item.status}",
             )
+        if self._testing(item):
+            raise DmsError("InvalidResourceStateFault", CANNOT_START_WHILE_TESTING)
         refusal = self._start_type_refusal(item, start_type)
         if refusal:
             raise DmsError("InvalidParameterCombinationException", refusal)
 
-    @staticmethod
-    def _start_type_refusal(item: Replicating, start_type: str) -> str:
+    def _start_type_refusal(self, item: Replicating, start_type: str) -> str:
         """Why DMS refuses ``start_type`` for ``item`` ("" when it accepts it)."""
         if start_type == "start-replication":
-            if item.has_run and item.migration_type in FULL_LOAD_TYPES:
+            refused = self.behaviour.refuses_second_start_replication
+            if refused and item.has_run and item.migration_type in FULL_LOAD_TYPES:
                 return (
                     "Start Type : START_REPLICATION, valid only for tasks running for the "
                     "first time"
@@ -694,6 +873,10 @@ class DmsDouble:
             ).strftime("%Y-%m-%dT%H:%M:%S")
         if "CdcStopPosition" in params:
             item.cdc_stop_position = params["CdcStopPosition"]
+        elif not self.behaviour.start_keeps_cdc_stop:
+            item.cdc_stop_position = ""
+        if not self.behaviour.keeps_stop_date:
+            item.run.stop_date = None
         if self.behaviour.start_dates is StartDates.AT_START_CALL:
             self._set_start_dates(item, start_type)
         else:
