@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Final
 from aws_cdk import (
     ArnFormat,
     Aws,
+    CfnMapping,
     CfnResource,
     CustomResource,
     Duration,
@@ -19,6 +20,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
+from aws_cdk.region_info import RegionInfo
 from constructs import Construct
 from dms_task_starter_runtime import contract
 from dms_task_starter_runtime.contract import Kind
@@ -33,10 +35,20 @@ if TYPE_CHECKING:
     from aws_cdk import aws_dms as dms
 
 POWERTOOLS_LAYER_ACCOUNT: Final = "017000801446"
-"""The AWS account that publishes the official Powertools for AWS Lambda (Python) layers."""
+"""The AWS account that publishes the official Powertools for AWS Lambda (Python) layers in
+every region of the ``aws`` partition."""
+POWERTOOLS_LAYER_ACCOUNTS_OUTSIDE_AWS: Final = {
+    "cn-north-1": "498634801083",
+    "us-gov-east-1": "165087284144",
+    "us-gov-west-1": "165093116878",
+}
+"""The accounts that publish the layer in the other partitions, by region (the Powertools
+documentation lists no other region outside ``aws``)."""
 POWERTOOLS_LAYER_NAME: Final = "AWSLambdaPowertoolsPythonV3-python313-arm64"
 POWERTOOLS_LAYER_VERSION: Final = 27
-"""Version of the public Powertools layer used unless ``powertools_layer`` is given."""
+"""Version of the public Powertools layer used unless ``powertools_layer`` is given (the same
+version number in every partition)."""
+POWERTOOLS_LAYER_MAPPING_ID: Final = "PowertoolsLayerAccounts"
 
 PROVIDER_ID: Final = "DmsReplicationTaskStarterProvider"
 """Construct id of the per-stack provider, directly under the stack."""
@@ -81,9 +93,10 @@ on what the stack created, the handler's tag on what it does not own."""
 
 LOG_RETENTION: Final = logs.RetentionDays.ONE_MONTH
 HANDLER_MEMORY_MB: Final = 256
-HANDLER_TIMEOUT: Final = Duration.minutes(3)
-"""Room for botocore's retries (standard mode, 10 retries with back-off) of a few DMS calls
-under throttling; a handler that returns sooner costs nothing more."""
+HANDLER_TIMEOUT: Final = Duration.seconds(contract.HANDLER_TIMEOUT_SECONDS)
+"""Room for the whole retry budget of a DMS call (``contract.CALL_BUDGET_SECONDS``) and the
+handler's margin: the handler makes no call that would not fit, so it never times out; a
+handler that returns sooner costs nothing more."""
 SERVICE_NAME: Final = "dms-task-starter"
 ROLLBACK_GUARD_ID: Final = "RollbackGuard"
 
@@ -191,7 +204,7 @@ class ReplicationTaskStarterProvider(Construct):
             lambda_.LayerVersion.from_layer_version_arn(
                 self,
                 "PowertoolsLayer",
-                f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
+                f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{_powertools_layer_account(self)}:layer:"
                 f"{POWERTOOLS_LAYER_NAME}:{POWERTOOLS_LAYER_VERSION}",
             )
         )
@@ -421,6 +434,27 @@ class ReplicationTaskStarterProvider(Construct):
                 sid="DescribeOwnStack", actions=[STACK_ACTION], resources=[Aws.STACK_ID]
             )
         )
+        self._grant_root_stack_access()
+
+    def _grant_root_stack_access(self) -> None:
+        """In a nested stack, DescribeStacks on the root stack too: a nested stack deleted
+        whole while its root rolls back says so only through the root's status."""
+        root = _root_stack(Stack.of(self))
+        if root is Stack.of(self):
+            return
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DescribeRootStack",
+                actions=[STACK_ACTION],
+                resources=[
+                    Stack.of(self).format_arn(
+                        service="cloudformation",
+                        resource="stack",
+                        resource_name=f"{root.stack_name}/*",
+                    )
+                ],
+            )
+        )
 
     def _rollback_guard_resource(self) -> CustomResource:
         if self._rollback_guard is None:
@@ -507,6 +541,48 @@ class ReplicationTaskStarterProvider(Construct):
                 "LOG_LEVEL": "INFO",
             },
         )
+
+
+def _root_stack(stack: Stack) -> Stack:
+    """The outermost stack of a chain of CDK nested stacks (``stack`` itself if not nested)."""
+    while stack.nested_stack_parent is not None:
+        stack = stack.nested_stack_parent
+    return stack
+
+
+def powertools_layer_account(region: str) -> str | None:
+    """The account that publishes the Powertools layer in ``region``; None where none does."""
+    if region in POWERTOOLS_LAYER_ACCOUNTS_OUTSIDE_AWS:
+        return POWERTOOLS_LAYER_ACCOUNTS_OUTSIDE_AWS[region]
+    partition = RegionInfo.get(region).partition or "aws"  # a region too new for the CDK: aws
+    return POWERTOOLS_LAYER_ACCOUNT if partition == "aws" else None
+
+
+def _powertools_layer_account(scope: Construct) -> str:
+    """The publishing account of the stack's region: a literal when the region is known at
+    synth (an error where no layer is published), else a lookup in a mapping of the regions
+    the CDK knows."""
+    stack = Stack.of(scope)
+    if not Token.is_unresolved(stack.region):
+        account = powertools_layer_account(stack.region)
+        if account is None:
+            raise ValueError(
+                f"powertools_layer: no public Powertools for AWS Lambda (Python) layer is "
+                f"published in region {stack.region} (stack {stack.stack_name}). Publish the "
+                "layer in your account and pass it as powertools_layer "
+                "(lambda_.LayerVersion.from_layer_version_arn)."
+            )
+        return account
+    existing = stack.node.try_find_child(POWERTOOLS_LAYER_MAPPING_ID)
+    mapping = existing if isinstance(existing, CfnMapping) else None
+    if mapping is None:
+        accounts = {
+            info.name: {"Account": account}
+            for info in RegionInfo.regions
+            if (account := powertools_layer_account(info.name)) is not None
+        }
+        mapping = CfnMapping(stack, POWERTOOLS_LAYER_MAPPING_ID, mapping=accounts)
+    return mapping.find_in_map(Aws.REGION, "Account")
 
 
 def _validate_poll_interval(poll_interval: Duration) -> None:

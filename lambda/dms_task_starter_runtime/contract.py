@@ -190,3 +190,29 @@ so that the handler's message naming the task and its status is the one the cons
 MIN_POLL_INTERVAL_SECONDS: Final = 5
 MAX_POLL_INTERVAL_SECONDS: Final = 300
 DEFAULT_POLL_INTERVAL_SECONDS: Final = 10
+
+# -- time: the AWS client's retry budget inside the function's timeout ----------------------
+
+CLIENT_MAX_ATTEMPTS: Final = 11
+"""Attempts of one AWS call, the first included (botocore standard mode): several starters
+polling one account's DMS API at once exhaust the runtime's default of 3 under throttling."""
+CLIENT_CONNECT_TIMEOUT_SECONDS: Final = 5
+CLIENT_READ_TIMEOUT_SECONDS: Final = 20
+CLIENT_MAX_BACKOFF_SECONDS: Final = 20
+"""botocore standard mode waits at most 20 s between two attempts."""
+CALL_BUDGET_SECONDS: Final = (
+    CLIENT_MAX_ATTEMPTS * (CLIENT_CONNECT_TIMEOUT_SECONDS + CLIENT_READ_TIMEOUT_SECONDS)
+    + (CLIENT_MAX_ATTEMPTS - 1) * CLIENT_MAX_BACKOFF_SECONDS
+)
+"""The longest one AWS call can take with every retry: every attempt times out, every
+back-off is the longest. A call is made only while this much time (and the margin) is left."""
+HANDLER_MARGIN_SECONDS: Final = 30
+"""Time kept for the handler's own work after its last call (decide, log, answer)."""
+HANDLER_TIMEOUT_SECONDS: Final = 900
+"""The Lambda timeout of ``on_event`` and ``is_complete`` (Lambda's longest): one call's whole
+retry budget and the margin fit in it, so a slow or throttled DMS never makes the function
+time out; a call that would not fit is not made, and ``is_complete`` leaves it to the next
+poll."""
+IAM_PROPAGATION_SECONDS: Final = 5 * 60
+"""How long after a request began an AccessDenied is taken for a grant the deployment just
+made that IAM has not propagated yet: ``is_complete`` tries again on the next poll."""

@@ -75,6 +75,8 @@ class StackOperation(Enum):
     UPDATE_ROLLBACK = "UPDATE_ROLLBACK_IN_PROGRESS"
     ROLLBACK_CLEANUP = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
     DELETE = "DELETE_IN_PROGRESS"
+    NESTED_ROLLBACK_DELETE = "DELETE_IN_PROGRESS of a nested stack while its root rolls back"
+    """A nested stack that a failed parent create or update created, deleted whole."""
     UNKNOWN = ""
     """The status could not be read (or is one no request comes with)."""
 
@@ -82,12 +84,23 @@ class StackOperation(Enum):
     def from_status(cls, status: str) -> StackOperation:
         return next((operation for operation in cls if operation.value == status), cls.UNKNOWN)
 
+    @classmethod
+    def from_statuses(cls, own: str, root: str | None) -> StackOperation:
+        """The operation of a request of a stack (``own``) whose root stack is ``root``
+        (None: not nested). A nested stack's own status says all but one thing: its Delete
+        while the root rolls back belongs to the rollback."""
+        operation = cls.from_status(own)
+        if operation is cls.DELETE and root is not None and cls.from_status(root).rolls_back:
+            return cls.NESTED_ROLLBACK_DELETE
+        return operation
+
     @property
     def rolls_back(self) -> bool:
         return self in (
             StackOperation.CREATE_ROLLBACK,
             StackOperation.UPDATE_ROLLBACK,
             StackOperation.ROLLBACK_CLEANUP,
+            StackOperation.NESTED_ROLLBACK_DELETE,
         )
 
 
@@ -620,6 +633,13 @@ def _hand_back(
     )
     note = f"the update that took over {taken_over.arn} failed: resuming it at its checkpoint"
     return OnEventDecision(context.physical_id, restore, note, stops=stops)
+
+
+def rest_later(arns: Sequence[str], plan: Plan, physical_id: str, reason: str) -> OnEventDecision:
+    """A backward request that could not read or stop its tasks now (``reason``: throttled,
+    no answer, out of time): success, and ``is_complete`` brings them to rest instead."""
+    deferred = replace(plan, rest=tuple(arns), best_effort=True)
+    return OnEventDecision(physical_id, deferred, f"left to is_complete: {reason}")
 
 
 def bring_to_rest(

@@ -1,9 +1,11 @@
 """The only module that calls AWS DMS.
 
-The client retries throttling and 5xx answers itself (standard mode, 10 retries):
-several starters polling one account's DMS API at once exhaust the runtime's default
-of 3 attempts. Errors that retrying cannot fix become ``DmsCallError`` with a message
-that names the task, because CloudFormation shows nothing else.
+The client retries throttling and 5xx answers itself (standard mode, ``contract``'s
+attempts and timeouts): several starters polling one account's DMS API at once exhaust
+the runtime's default of 3 attempts. No call is made unless its whole retry budget fits
+in the time the Lambda function has left (else ``OutOfTime``). Errors that retrying cannot
+fix become ``DmsCallError`` with a message that names the task, because CloudFormation
+shows nothing else.
 """
 
 from __future__ import annotations
@@ -15,6 +17,13 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dms_task_starter_runtime.contract import (
+    CALL_BUDGET_SECONDS,
+    CLIENT_CONNECT_TIMEOUT_SECONDS,
+    CLIENT_MAX_ATTEMPTS,
+    CLIENT_READ_TIMEOUT_SECONDS,
+    HANDLER_MARGIN_SECONDS,
+)
 from dms_task_starter_runtime.text import MAX_DMS_MESSAGE_CHARS, truncate
 
 if TYPE_CHECKING:
@@ -30,9 +39,9 @@ if TYPE_CHECKING:
     )
 
 CLIENT_CONFIG: Final = Config(
-    retries={"mode": "standard", "max_attempts": 10},
-    connect_timeout=5,
-    read_timeout=20,
+    retries={"mode": "standard", "total_max_attempts": CLIENT_MAX_ATTEMPTS},
+    connect_timeout=CLIENT_CONNECT_TIMEOUT_SECONDS,
+    read_timeout=CLIENT_READ_TIMEOUT_SECONDS,
 )
 TASK_ARN_FILTER: Final = "replication-task-arn"
 CONFIG_ARN_FILTER: Final = "replication-config-arn"
@@ -42,9 +51,17 @@ INVALID_STATE_CODE: Final = "InvalidResourceStateFault"
 INVALID_COMBINATION_CODE: Final = "InvalidParameterCombinationException"
 NO_ANSWER_CODE: Final = "NoAnswer"
 """The code of a call that got no HTTP answer at all (connection or read timeout)."""
+OUT_OF_TIME_CODE: Final = "OutOfTime"
+"""The code of a call not made: the function had less time left than its retry budget."""
 TRANSIENT_CODES: Final = frozenset(
-    {"ThrottlingException", "Throttling", "RequestLimitExceeded", NO_ANSWER_CODE}
+    {"ThrottlingException", "Throttling", "RequestLimitExceeded", NO_ANSWER_CODE, OUT_OF_TIME_CODE}
 )
+ACCESS_DENIED_CODES: Final = frozenset(
+    {"AccessDeniedFault", "AccessDenied", "AccessDeniedException"}
+)
+CALL_RESERVE_MILLIS: Final = (CALL_BUDGET_SECONDS + HANDLER_MARGIN_SECONDS) * 1000
+"""A call is made only while the function has this much time left."""
+UNLIMITED_MILLIS: Final = 2**62
 ERROR_EXPLANATIONS: Final = {
     "AccessDeniedFault": "this function is not allowed to do that",
     "AccessDenied": "this function is not allowed to do that",
@@ -54,6 +71,7 @@ ERROR_EXPLANATIONS: Final = {
     "InvalidParameterValueException": "DMS rejected a parameter value",
     INVALID_COMBINATION_CODE: "DMS rejected the combination of parameters",
     NO_ANSWER_CODE: "DMS did not answer",
+    OUT_OF_TIME_CODE: "the function had too little time left to make the call",
 }
 
 
@@ -74,9 +92,40 @@ class DmsCallError(Exception):
         """Whether DMS may have carried the call out although the caller saw a failure."""
         return self.code in TRANSIENT_CODES or self.status >= 500
 
+    @property
+    def access_denied(self) -> bool:
+        """Whether IAM refused the call (a grant just made may not have propagated yet)."""
+        return self.code in ACCESS_DENIED_CODES
+
+
+class _TimeLeft:
+    """The time the running Lambda invocation has left, in milliseconds (the handler sets the
+    Lambda context's ``get_remaining_time_in_millis``; outside Lambda, unlimited)."""
+
+    remaining_millis: Callable[[], int] = staticmethod(lambda: UNLIMITED_MILLIS)
+
+
+def use_remaining_time(remaining_millis: Callable[[], int]) -> None:
+    """Measure every later call against ``remaining_millis`` (the invocation's context)."""
+    _TimeLeft.remaining_millis = staticmethod(remaining_millis)
+
+
+def check_time_left(operation: str, arn: str) -> None:
+    """Raise ``DmsCallError`` (``OutOfTime``) unless a call's whole retry budget still fits."""
+    left = _TimeLeft.remaining_millis()
+    if left < CALL_RESERVE_MILLIS:
+        raise DmsCallError(
+            operation,
+            arn,
+            OUT_OF_TIME_CODE,
+            f"{left // 1000} s left, a call may take {CALL_BUDGET_SECONDS} s with its retries",
+            0,
+        )
+
 
 def _call(operation: str, arn: str, call: Callable[[], Any]) -> Any:  # noqa: ANN401 - boto3
     """Make one DMS call; every failure becomes a ``DmsCallError`` naming ``arn``."""
+    check_time_left(operation, arn)
     try:
         return call()
     except ClientError as error:

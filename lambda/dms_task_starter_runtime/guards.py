@@ -156,7 +156,12 @@ def decide_guard_delete(task: State | None, context: Context) -> OnEventDecision
     physical_id, now = context.physical_id, context.now
     plan = _guard_plan(now)
     task_arn, stopped = parse_guard_physical_id(physical_id)
-    forward = context.operation in (StackOperation.UPDATE_CLEANUP, StackOperation.DELETE)
+    # A nested stack deleted whole in its root's rollback deletes the task with it.
+    forward = context.operation in (
+        StackOperation.UPDATE_CLEANUP,
+        StackOperation.DELETE,
+        StackOperation.NESTED_ROLLBACK_DELETE,
+    )
     if stopped is None or forward or task is None:
         return OnEventDecision(
             physical_id, plan, "guard deleted: nothing it stopped is left to restart"

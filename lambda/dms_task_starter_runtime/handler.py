@@ -21,6 +21,7 @@ from dms_task_starter_runtime import dms, stack
 from dms_task_starter_runtime.contract import (
     CLOUDFORMATION_STACK_TAG_KEY,
     GUARD_RESOURCE_TYPE,
+    MAX_TIMEOUT_SECONDS,
     REPLICATION_STARTER_RESOURCE_TYPE,
     ROLLBACK_GUARD_RESOURCE_TYPE,
     STACK_TAG_KEY,
@@ -37,6 +38,7 @@ from dms_task_starter_runtime.decisions import (
     decide_starter_create,
     decide_starter_delete,
     delete_reads_task,
+    rest_later,
     started_before,
     taken_over_from,
 )
@@ -49,7 +51,14 @@ from dms_task_starter_runtime.guards import (
     parse_guard_physical_id,
 )
 from dms_task_starter_runtime.plan import Plan, StarterError
-from dms_task_starter_runtime.polls import Complete, Start, Stop, Wait, decide_poll
+from dms_task_starter_runtime.polls import (
+    Complete,
+    Start,
+    Stop,
+    Wait,
+    decide_call_failure,
+    decide_poll,
+)
 from dms_task_starter_runtime.settings import (
     InvalidSettingError,
     StarterSettings,
@@ -169,9 +178,11 @@ def read_replaced(settings: StarterSettings, config: State | None, stack_id: str
 
 
 def read_operation(request: CloudFormationCustomResourceEvent) -> StackOperation:
-    """The stack operation the request belongs to; UNKNOWN (and a warning) if unreadable."""
+    """The stack operation the request belongs to (for a nested stack, read with its root's
+    status); UNKNOWN (and a warning) if unreadable."""
     try:
-        operation = StackOperation.from_status(stack.stack_status(request.stack_id))
+        statuses = stack.stack_statuses(request.stack_id)
+        operation = StackOperation.from_statuses(statuses.own, statuses.root)
     except stack.StackStatusUnknownError as error:
         logger.warning("stack status unknown", extra={"reason": str(error)})
         return StackOperation.UNKNOWN
@@ -319,8 +330,9 @@ def carry_out(
         try:
             subject = start(decision.start, snapshot(subject))
         except dms.DmsCallError as error:
-            if not _may_have_started(error):
+            if not (_may_have_started(error) or error.access_denied):
                 raise
+            # Denied: a grant this deployment just made may not have propagated yet.
             _log("the start's outcome is unknown: is_complete finishes it", reason=str(error))
             plan = replace(plan, start_pending=True)
     attributes = {} if subject is None else subject.attributes()
@@ -398,6 +410,12 @@ def _starter_on_delete(
     except dms.DmsCallError as error:
         if not operation.rolls_back:
             raise
+        if error.answer_unknown and settings.arn is not None:
+            plan = Plan(
+                kind=kind, deadline=now + MAX_TIMEOUT_SECONDS, timeout_seconds=MAX_TIMEOUT_SECONDS
+            )
+            decision = rest_later((settings.arn,), plan, physical_id, str(error))
+            return carry_out(decision, None, request)
         return _nothing_done(physical_id, kind, error)
 
 
@@ -438,7 +456,14 @@ def _rollback_guard_on_event(
         old = None
         if request.request_type == "Update":
             old = _old_properties(lambda props: _guarded_tasks(request, props), request)
-        tasks = {arn: read(arn_kind(arn), arn) for arn in changed_tasks(old, new)}
+        changed = changed_tasks(old, new)
+        try:
+            tasks = {arn: read(arn_kind(arn), arn) for arn in changed}
+        except dms.DmsCallError as error:
+            if not error.answer_unknown:
+                raise
+            plan = Plan(deadline=now + MAX_TIMEOUT_SECONDS, timeout_seconds=MAX_TIMEOUT_SECONDS)
+            return carry_out(rest_later(changed, plan, physical_id, str(error)), None, request)
         context = Context(physical_id, now=now)
         return carry_out(decide_rollback_guard_update(old, new, tasks, context), None, request)
     except (InvalidSettingError, dms.DmsCallError) as error:
@@ -468,11 +493,29 @@ def _is_complete(request: CloudFormationCustomResourceEvent, now: int) -> dict[s
         decision = decide_poll(plan, tasks, settings, now, replaced)
         _log(decision.note, tasks.get(plan.subject), decision=type(decision).__name__.lower())
         return _carry_out_poll(decision, plan, tasks)
-    except (StarterError, InvalidSettingError, dms.DmsCallError) as error:
-        if not plan.best_effort:
-            raise
-        logger.warning("gave up, leaving everything as it is", extra={"reason": str(error)})
-        return {"IsComplete": True, "Data": {}}
+    except dms.DmsCallError as error:
+        after = decide_call_failure(
+            plan,
+            str(error),
+            transient=error.answer_unknown,
+            out_of_time=error.code == dms.OUT_OF_TIME_CODE,
+            denied=error.access_denied,
+            now=now,
+        )
+        if after is None:
+            return _give_up(plan, error)
+        _log(after.note, decision=type(after).__name__.lower())
+        return _carry_out_poll(after, plan, {})
+    except (StarterError, InvalidSettingError) as error:
+        return _give_up(plan, error)
+
+
+def _give_up(plan: Plan, error: Exception) -> dict[str, Any]:
+    """A failure of a poll: raised, but a best-effort plan completes with a warning."""
+    if not plan.best_effort:
+        raise error
+    logger.warning("gave up, leaving everything as it is", extra={"reason": str(error)})
+    return {"IsComplete": True, "Data": {}}
 
 
 def _poll_settings(
@@ -595,8 +638,10 @@ def _guarded_task_arns(event: Mapping[str, object], props: Mapping[str, object])
         return []
 
 
-def _run_logged(step: Step, event: dict[str, Any]) -> dict[str, Any]:
-    """Run one entry point's step with the request keys on every log line and failures logged."""
+def _run_logged(step: Step, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Run one entry point's step with the request keys on every log line and failures logged;
+    no AWS call is made unless its whole retry budget fits in the invocation's time left."""
+    dms.use_remaining_time(context.get_remaining_time_in_millis)
     try:
         _append_request_keys(event)
         check_event_shape(event)
@@ -610,11 +655,11 @@ def _run_logged(step: Step, event: dict[str, Any]) -> dict[str, Any]:
 @traced
 def on_event(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Validate, make the decided writes, and return the plan for ``is_complete``."""
-    return _run_logged(_dispatch_on_event, event)
+    return _run_logged(_dispatch_on_event, event, context)
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @traced
 def is_complete(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Carry the plan one step further; ``Data`` only once complete (the framework insists)."""
-    return _run_logged(_is_complete, event)
+    return _run_logged(_is_complete, event, context)

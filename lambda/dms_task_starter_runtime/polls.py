@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Final
 
-from dms_task_starter_runtime.contract import WaitFor
+from dms_task_starter_runtime.contract import IAM_PROPAGATION_SECONDS, WaitFor
 from dms_task_starter_runtime.decisions import (
     UNSETTLED,
     StartParameters,
@@ -262,3 +262,39 @@ def _judge(plan: Plan, subject: State, now: int) -> PollDecision:
         return _fail(plan, message, subject)
     action = Wait(f"waiting: it is {subject.status}")
     return _unless_timed_out(plan, now, action, arn=subject.arn, task=subject, stopping=False)
+
+
+def _waited_for(plan: Plan) -> str:
+    others = [arn for arn in plan.rest if arn != plan.subject]
+    parts = [f"{', '.join(others)} to come to rest"] if others else []
+    if plan.subject:
+        parts.append(f"{plan.kind.noun.lower()} {plan.subject} to {_goal(plan, stopping=False)}")
+    return " and ".join(parts) or "nothing"
+
+
+def decide_call_failure(
+    plan: Plan, failure: str, *, transient: bool, out_of_time: bool, denied: bool, now: int
+) -> Wait | Complete | None:
+    """A call of this poll failed (``failure`` says which and why): the next poll tries again
+    while that may help, so a slow or throttled DMS, or a short Lambda, never fails a request.
+
+    - too little time left for the call's retries: again on the next poll, until the
+      plan's deadline; a best-effort plan (rollback, guard, rollback Delete) does the same
+      for every transient failure (throttling, 5xx, no answer) that outlasted the retries;
+    - an AccessDenied within ``IAM_PROPAGATION_SECONDS`` of the request's start: a grant the
+      deployment just made may not have propagated yet; again on the next poll;
+    - otherwise None: the failure stands (a best-effort plan completes with it as a warning).
+    """
+    elapsed = now - (plan.deadline - plan.timeout_seconds)
+    if now < plan.deadline and denied and elapsed < IAM_PROPAGATION_SECONDS:
+        return Wait(f"denied, the grant may not have propagated yet; trying again: {failure}")
+    again = out_of_time or (transient and plan.best_effort)
+    if again and now < plan.deadline:
+        return Wait(f"trying again on the next poll: {failure}")
+    if not again:
+        return None
+    message = (
+        f"Timed out after {plan.timeout_seconds} s waiting for {_waited_for(plan)}; "
+        f"the last DMS call failed: {failure}. It was left as it is."
+    )
+    return _fail(plan, message, None)

@@ -2,19 +2,22 @@
 
 CloudFormation does not tell a custom resource whether an Update is a rollback or
 why a Delete is sent; the stack's own status does (``UPDATE_ROLLBACK_IN_PROGRESS``,
-``UPDATE_COMPLETE_CLEANUP_IN_PROGRESS`` ...). The handler role may describe its own
-stack only.
+``UPDATE_COMPLETE_CLEANUP_IN_PROGRESS`` ...). For a nested stack the root stack's status
+counts too: a nested stack that a failed parent create or update created is deleted whole
+(its own status ``DELETE_IN_PROGRESS``) while the root rolls back. The handler role may
+describe its own stack and its root stack only.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dms_task_starter_runtime.dms import CLIENT_CONFIG
+from dms_task_starter_runtime.dms import CLIENT_CONFIG, DmsCallError, check_time_left
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation.client import CloudFormationClient
@@ -30,12 +33,37 @@ def cloudformation_client() -> CloudFormationClient:
     return boto3.client("cloudformation", config=CLIENT_CONFIG)
 
 
-def stack_status(stack_id: str) -> str:
-    """The StackStatus of ``stack_id`` (the event's StackId)."""
+@dataclass(frozen=True)
+class StackStatuses:
+    """The status of the request's stack and, for a nested stack, of its root stack."""
+
+    own: str
+    root: str | None = None
+    """None for a stack that is not nested."""
+
+
+def _describe(stack_id: str) -> Any:  # noqa: ANN401 - boto3's StackTypeDef
     try:
+        check_time_left("DescribeStacks", stack_id)
         stacks = cloudformation_client().describe_stacks(StackName=stack_id).get("Stacks", [])
-    except (ClientError, BotoCoreError) as error:
+    except (ClientError, BotoCoreError, DmsCallError) as error:
         raise StackStatusUnknownError(f"DescribeStacks for {stack_id} failed: {error}") from error
     if not stacks:
         raise StackStatusUnknownError(f"DescribeStacks for {stack_id} listed no stack")
-    return stacks[0]["StackStatus"]
+    return stacks[0]
+
+
+def stack_status(stack_id: str) -> str:
+    """The StackStatus of ``stack_id`` (the event's StackId)."""
+    status: str = _describe(stack_id)["StackStatus"]
+    return status
+
+
+def stack_statuses(stack_id: str) -> StackStatuses:
+    """The status of ``stack_id`` and, when DescribeStacks names a ``RootId`` (a nested
+    stack), the root stack's status."""
+    own = _describe(stack_id)
+    root_id = own.get("RootId")
+    if not root_id or root_id == own.get("StackId", stack_id):
+        return StackStatuses(own["StackStatus"])
+    return StackStatuses(own["StackStatus"], _describe(root_id)["StackStatus"])

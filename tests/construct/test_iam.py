@@ -201,6 +201,43 @@ def test_describe_stacks_is_scoped_to_the_own_stack(mixed: Synthesized) -> None:
     assert "Condition" not in statement
 
 
+@pytest.mark.parametrize("depth", [1, 2])
+def test_nested_stack_may_describe_its_root_stack(depth: int) -> None:
+    """A nested stack deleted whole while its root rolls back says so only through the
+    root's status: the role may describe its own stack and the root (by name), no other."""
+    app = App()
+    root = Stack(app, "OrdersRoot")
+    stack: Stack = root
+    for level in range(depth):
+        stack = NestedStack(stack, f"Level{level}")
+    ReplicationTaskStarter(stack, "S", task=make_task(stack, "Task", resource_identifier="t"))
+    template = Template.from_stack(stack).to_json()
+    statements = [
+        statement
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::IAM::Policy"
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "cloudformation:DescribeStacks"
+    ]
+    assert [s["Resource"] for s in statements] == [
+        {"Ref": "AWS::StackId"},
+        {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:",
+                    {"Ref": "AWS::Partition"},
+                    ":cloudformation:",
+                    {"Ref": "AWS::Region"},
+                    ":",
+                    {"Ref": "AWS::AccountId"},
+                    ":stack/OrdersRoot/*",
+                ],
+            ]
+        },
+    ]
+
+
 def test_star_is_granted_only_for_actions_without_resource_level_permissions(
     mixed: Synthesized,
 ) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from aws_cdk import App, Duration, NestedStack, Stack
+from aws_cdk import App, Duration, Environment, NestedStack, Stack
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 from dms_task_starter import POWERTOOLS_LAYER_VERSION, ReplicationTaskStarter
@@ -92,7 +92,7 @@ def test_handlers_runtime_architecture_layer_and_settings(five: Synthesized) -> 
         assert props["Runtime"] == "python3.13"
         assert props["Architectures"] == ["arm64"]
         assert props["MemorySize"] == 256
-        assert props["Timeout"] == 180
+        assert props["Timeout"] == contract.HANDLER_TIMEOUT_SECONDS
         assert props["Environment"]["Variables"] == {
             "POWERTOOLS_SERVICE_NAME": "dms-task-starter",
             "POWERTOOLS_TRACE_DISABLED": "true",
@@ -107,7 +107,15 @@ def test_handlers_runtime_architecture_layer_and_settings(five: Synthesized) -> 
                         {"Ref": "AWS::Partition"},
                         ":lambda:",
                         {"Ref": "AWS::Region"},
-                        ":017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:"
+                        ":",
+                        {
+                            "Fn::FindInMap": [
+                                "PowertoolsLayerAccounts",
+                                {"Ref": "AWS::Region"},
+                                "Account",
+                            ]
+                        },
+                        ":layer:AWSLambdaPowertoolsPythonV3-python313-arm64:"
                         f"{POWERTOOLS_LAYER_VERSION}",
                     ],
                 ]
@@ -255,3 +263,80 @@ def test_staged_asset_dir_is_cached_per_process() -> None:
     assert staged_runtime_dir() == staged_runtime_dir()
     assert (Path(staged_runtime_dir()) / "dms_task_starter_runtime" / "contract.py").is_file()
     assert (runtime_package_dir() / "contract.py").is_file()
+
+
+def test_handler_timeout_holds_a_whole_call_retry_budget(one: Synthesized) -> None:
+    """The client's retries of one call (every attempt timing out, every back-off the
+    longest) and the handler's margin fit in the synthesized Timeout."""
+    budget = (
+        contract.CLIENT_MAX_ATTEMPTS
+        * (contract.CLIENT_CONNECT_TIMEOUT_SECONDS + contract.CLIENT_READ_TIMEOUT_SECONDS)
+        + (contract.CLIENT_MAX_ATTEMPTS - 1) * contract.CLIENT_MAX_BACKOFF_SECONDS
+    )
+    assert budget == contract.CALL_BUDGET_SECONDS == 475
+    for fn in _user_functions(one).values():
+        timeout = fn["Properties"]["Timeout"]
+        assert timeout == contract.HANDLER_TIMEOUT_SECONDS
+        assert contract.CALL_BUDGET_SECONDS + contract.HANDLER_MARGIN_SECONDS <= timeout <= 900
+
+
+def _layers_in(region: str | None) -> list[Any]:
+    app = App()
+    env = None if region is None else Environment(account="123456789012", region=region)
+    stack = Stack(app, "Partitioned", env=env)
+    ReplicationTaskStarter(stack, "A", task=TASK_ARN)
+    functions = Template.from_stack(stack).find_resources("AWS::Lambda::Function")
+    layers = [
+        fn["Properties"]["Layers"] for fn in functions.values() if "Layers" in fn["Properties"]
+    ]
+    assert len(layers) == 2
+    return [stack.resolve(layer) for layer in layers[0]]
+
+
+def _rendered(layer: Any, partition: str, region: str) -> str:
+    parts = layer["Fn::Join"][1]
+    pseudo = {"AWS::Partition": partition, "AWS::Region": region}
+    return "".join(part if isinstance(part, str) else pseudo[part["Ref"]] for part in parts)
+
+
+@pytest.mark.parametrize(
+    ("region", "partition", "account"),
+    [
+        ("eu-west-1", "aws", "017000801446"),
+        ("us-east-1", "aws", "017000801446"),
+        ("cn-north-1", "aws-cn", "498634801083"),
+        ("us-gov-east-1", "aws-us-gov", "165087284144"),
+        ("us-gov-west-1", "aws-us-gov", "165093116878"),
+    ],
+)
+def test_default_layer_of_each_partition(region: str, partition: str, account: str) -> None:
+    """A stack with a region names the account that publishes the layer there."""
+    (layer,) = _layers_in(region)
+    assert _rendered(layer, partition, region) == (
+        f"arn:{partition}:lambda:{region}:{account}:layer:"
+        f"AWSLambdaPowertoolsPythonV3-python313-arm64:{POWERTOOLS_LAYER_VERSION}"
+    )
+
+
+@pytest.mark.parametrize("region", ["cn-northwest-1", "us-iso-east-1"])
+def test_default_layer_where_none_is_published_fails_at_synth(region: str) -> None:
+    with pytest.raises(ValueError, match=rf"^powertools_layer: .*region {region}.*pass it as"):
+        _layers_in(region)
+
+
+def test_environment_agnostic_stack_looks_the_account_up_by_region() -> None:
+    app = App()
+    stack = Stack(app, "Agnostic")
+    ReplicationTaskStarter(stack, "A", task=TASK_ARN)
+    template = Template.from_stack(stack).to_json()
+    accounts = {
+        region: entry["Account"]
+        for region, entry in template["Mappings"]["PowertoolsLayerAccounts"].items()
+    }
+    assert accounts["eu-west-1"] == accounts["us-east-1"] == "017000801446"
+    assert accounts["cn-north-1"] == "498634801083"
+    assert accounts["us-gov-east-1"] == "165087284144"
+    assert accounts["us-gov-west-1"] == "165093116878"
+    # No region without a published layer: there the lookup fails before any Lambda exists.
+    assert "cn-northwest-1" not in accounts
+    assert "us-iso-east-1" not in accounts

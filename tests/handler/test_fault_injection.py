@@ -29,6 +29,7 @@ from botocore.config import Config
 from dms_task_starter_runtime import dms, handler
 from dms_task_starter_runtime.contract import (
     GUARD_RESOURCE_TYPE,
+    IAM_PROPAGATION_SECONDS,
     MAX_TIMEOUT_SECONDS,
     REPLICATION_STARTER_RESOURCE_TYPE,
     ROLLBACK_GUARD_RESOURCE_TYPE,
@@ -60,6 +61,7 @@ from tests.support.dms_double import (
 from tests.support.provider import (
     CONTEXT,
     CREATE_FAILED_MARKER,
+    POLL_SECONDS,
     TIMED_OUT,
     ProviderFailedError,
     ProviderResult,
@@ -84,8 +86,7 @@ DESCRIBE_REPLICATIONS: Final = "DescribeReplications"
 DESCRIBE_CONFIGS: Final = "DescribeReplicationConfigs"
 START_REPLICATION: Final = "StartReplication"
 STOP_REPLICATION: Final = "StopReplication"
-# botocore reads retries["max_attempts"] as retries after the first attempt.
-TOTAL_ATTEMPTS: Final = 1 + int(getattr(CLIENT_CONFIG, "retries")["max_attempts"])  # noqa: B009
+TOTAL_ATTEMPTS: Final = int(getattr(CLIENT_CONFIG, "retries")["total_max_attempts"])  # noqa: B009
 TRANSIENT_TIMES: Final = 3
 """A transient fault answers this many calls in a row, then the call goes through."""
 AT_REST_STATUSES: Final = ("ready", "created", "stopped", "failed")
@@ -316,9 +317,15 @@ def call_failed(operation: str, kind: ErrorKind, arn: str = T1) -> str:
 
 def assert_injected(faulty: FaultyDouble, operation: str, kind: ErrorKind, failures: int) -> None:
     """A transient fault is retried until it clears; a persistent retried fault uses exactly
-    the client's attempts per call; anything else is not retried."""
+    the client's attempts per call; an AccessDenied met by ``is_complete`` is tried again on
+    every poll of the IAM propagation window (a grant just made); anything else is not
+    retried."""
     injected = [name for name, _ in faulty.injected]
     assert set(injected) == {operation}
+    window_polls = IAM_PROPAGATION_SECONDS // POLL_SECONDS
+    if kind.code == "AccessDeniedFault" and len(injected) > failures:
+        assert window_polls - 5 <= len(injected) - failures <= window_polls + 1
+        return
     if kind.transient:
         assert len(injected) == TRANSIENT_TIMES
     else:
@@ -387,12 +394,16 @@ def test_start_fault(
     assert failure.reason == call_failed(START, kind)
     assert faulty.writes() == []
     assert status(faulty, T1) == "ready"
-    leaves_it_to_is_complete = kind.answer_unknown or kind.code == "InvalidResourceStateFault"
+    leaves_it_to_is_complete = kind.answer_unknown or kind.code in (
+        "InvalidResourceStateFault",
+        "AccessDeniedFault",
+    )
     if phase == "on_event" and leaves_it_to_is_complete:
         # The start may have happened (its answer stayed unknown, or DMS refused it for the
-        # task's state, which someone else may have changed): on_event left it to
-        # is_complete, which saw the task still at rest, made the start again, and failed
-        # again. The Create failed with the task's ARN as physical id.
+        # task's state, which someone else may have changed), or a grant just made had not
+        # propagated: on_event left it to is_complete, which saw the task still at rest,
+        # made the start again, and failed again. The Create failed with the task's ARN as
+        # physical id.
         assert_injected(faulty, START, kind, 2)
         assert failure.physical_id == T1
     elif phase == "on_event":
@@ -482,6 +493,15 @@ def test_stop_fault_on_rollback_delete_completes_with_a_warning(
         return
     assert faulty.writes() == []
     assert status(faulty, T1) == "running"
+    if kind.answer_unknown:
+        # Throttling or 5xx that outlasts the client's retries: every poll tries again,
+        # until the rollback's deadline.
+        assert faulty.attempted(STOP) > 10 * TOTAL_ATTEMPTS
+        assert logged_warnings(log_output)[-1] == (
+            f"Timed out after {MAX_TIMEOUT_SECONDS} s waiting for replication task {T1} to "
+            "come to rest (stopped); last status running. It was left as it is."
+        )
+        return
     assert logged_warnings(log_output)[-1] == call_failed(STOP, kind)
 
 
@@ -560,7 +580,10 @@ def test_replication_start_fault(
     assert faulty.writes() == []
     assert status(faulty, R1) == "created"
     # A start that may have happened is left to is_complete (see test_start_fault).
-    left_to_is_complete = kind.answer_unknown or kind.code == "InvalidResourceStateFault"
+    left_to_is_complete = kind.answer_unknown or kind.code in (
+        "InvalidResourceStateFault",
+        "AccessDeniedFault",
+    )
     assert_injected(faulty, START_REPLICATION, kind, 2 if left_to_is_complete else 1)
     expected_id = R1 if left_to_is_complete else CREATE_FAILED_MARKER
     assert failure.physical_id == expected_id
@@ -1632,3 +1655,16 @@ def test_kind_of_a_plan_is_what_is_complete_reads(faulty: FaultyDouble) -> None:
     assert answer["IsComplete"] is True
     assert answer["Data"]["ReplicationConfigArn"] == R1
     assert faulty.operations() == [DESCRIBE_REPLICATIONS]
+
+
+def test_rollback_delete_whose_read_is_throttled_leaves_the_stop_to_is_complete(
+    faulty: FaultyDouble, stack_status: FixedStack
+) -> None:
+    """on_event of a rollback Delete could not read the task (throttled beyond the client's
+    retries): it answers success with a plan, and is_complete stops the run."""
+    faulty.add_task("T1", status="running")
+    faulty.faults.append(outage(DESCRIBE, times=TOTAL_ATTEMPTS))
+    stack_status.status = "ROLLBACK_IN_PROGRESS"
+    succeeds(cfn_event("Delete", props(), physical_id=T1), faulty)
+    assert faulty.writes() == [stop_task(T1)]
+    assert status(faulty, T1) == "stopped"

@@ -280,6 +280,9 @@ INVOKE_AND_REPORT: Final = f"""
         invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:f"
         aws_request_id = "r"
 
+        def get_remaining_time_in_millis(self):
+            return 600000
+
     # The rollback guard's Create makes no AWS call: nothing but the entry points runs.
     event = {{
         "RequestType": "Create",

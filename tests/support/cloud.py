@@ -46,7 +46,7 @@ from dms_task_starter_runtime.contract import (
 
 from .dms_double import ACCOUNT, REGION, Call, DmsDouble, DmsError, Replicating
 from .provider import ProviderFailedError, cfn_event, run_provider
-from .served import STACK_ID, StackError
+from .served import ROOT_STACK_ID, STACK_ID, StackError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -152,11 +152,19 @@ class PolicedDouble(DmsDouble):
 
     policies: dict[str, list[Statement]] = field(default_factory=dict)
     denials: list[tuple[str, str]] = field(default_factory=list)
+    propagation_seconds: float = 0.0
+    """IAM's propagation delay: a policy denies for this long after it is created or rewritten."""
+    granted_at: dict[str, float] = field(default_factory=dict)
+
+    def grant(self, policy_id: str, statements: list[Statement]) -> None:
+        self.policies[policy_id] = statements
+        self.granted_at[policy_id] = self.clock
 
     def allows(self, action: str, resource: str, tags: dict[str, str]) -> bool:
         return any(
             _matches(statement, action, resource, tags)
-            for statements in self.policies.values()
+            for policy_id, statements in self.policies.items()
+            if self.granted_at.get(policy_id, self.clock) + self.propagation_seconds <= self.clock
             for statement in statements
         )
 
@@ -263,6 +271,10 @@ class Cloud:
         self.cleanup_failures: list[str] = []
         self.stack_calls: list[str] = []
         self._failure: Failure | None = None
+        self.root_status: str | None = None
+        """Set: this stack is nested in ``ROOT_STACK_ID``, whose status this is."""
+        self.seconds_per_resource = 0.0
+        """How long CloudFormation takes over each resource operation (IAM propagates meanwhile)."""
 
     # -- DescribeStacks, as the served double answers it -----------------------------
 
@@ -271,11 +283,39 @@ class Cloud:
         if not self.double.allows("cloudformation:DescribeStacks", stack_name, {}):
             self.double.denials.append(("DescribeStacks", stack_name))
             raise StackError("AccessDenied", f"not authorized to describe {stack_name}", 403)
+        if self.root_status is not None:
+            return self._describe_nested(stack_name, self.root_status)
         return {
             "StackId": STACK_ID,
             "StackName": PSEUDO["AWS::StackName"],
             "StackStatus": self.status,
         }
+
+    # -- a nested stack: this stack, in ROOT_STACK_ID --------------------------------------
+
+    def _describe_nested(self, stack_name: str, root_status: str) -> dict[str, str]:
+        if stack_name == ROOT_STACK_ID:
+            return {"StackId": ROOT_STACK_ID, "StackName": "OrdersRoot", "StackStatus": root_status}
+        own = {"StackId": STACK_ID, "StackName": PSEUDO["AWS::StackName"]}
+        return {
+            **own,
+            "StackStatus": self.status,
+            "ParentId": ROOT_STACK_ID,
+            "RootId": ROOT_STACK_ID,
+        }
+
+    def create_in_root_update(self, template: dict[str, Any]) -> str:
+        """Create this stack as a nested stack that the root's update adds."""
+        self.root_status = "UPDATE_IN_PROGRESS"
+        return self.deploy(template)
+
+    def delete_whole_in_root_rollback(self) -> str:
+        """The root's update failed after it created this nested stack: CloudFormation
+        deletes the nested stack whole while the root rolls back."""
+        self.root_status = "UPDATE_ROLLBACK_IN_PROGRESS"
+        status = self.delete_stack()
+        self.root_status = "UPDATE_ROLLBACK_COMPLETE"
+        return status
 
     # -- stack operations -------------------------------------------------------------
 
@@ -468,6 +508,9 @@ class Cloud:
                 args[1], f"{args[0]}.{args[1]}"
             ),
             "Fn::Select": lambda args: self.resolve(args[1])[int(args[0])],
+            "Fn::FindInMap": lambda args: self.template["Mappings"][args[0]][self.resolve(args[1])][
+                args[2]
+            ],
             "Fn::Split": lambda args: str(self.resolve(args[1])).split(args[0]),
         }
 
@@ -483,6 +526,8 @@ class Cloud:
     def _operate(
         self, action: str, logical_id: str, resource: dict[str, Any], old: Deployed | None = None
     ) -> Deployed:
+        if self.seconds_per_resource:
+            self.double.advance(self.seconds_per_resource)
         desired = Deployed(resource["Type"], self._desired(logical_id, resource))
         if old is not None:
             desired.physical_id, desired.data = old.physical_id, dict(old.data)
@@ -551,7 +596,7 @@ class Cloud:
         resource.physical_id = resource.physical_id or logical_id
         self.double.policies.pop(resource.physical_id, None)
         if action != "Delete":
-            self.double.policies[resource.physical_id] = _as_list(resource.properties["Statement"])
+            self.double.grant(resource.physical_id, _as_list(resource.properties["Statement"]))
 
     def _custom(
         self, action: str, logical_id: str, resource: Deployed, old: Deployed | None

@@ -423,6 +423,8 @@ class DmsDouble:
     """Operations whose next call DMS carries out but answers with a 500 (answer lost)."""
     throttled_calls: list[Call] = field(default_factory=list)
     clock: float = CLOCK_START
+    call_latency_seconds: float = 0.0
+    """Virtual seconds every call takes (a slow DMS): the Lambda's time left shrinks with it."""
     default_start_steps: int = 0
     """How many steps ``starting`` lasts (0: ``transition_steps``), for slow starts."""
     _failing_starts: dict[str, str] = field(default_factory=dict)
@@ -710,6 +712,7 @@ class DmsDouble:
 
     def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
+            self.clock += self.call_latency_seconds
             if self.throttle_next > 0 or self._random.random() < self.throttle_rate:
                 self.throttle_next = max(0, self.throttle_next - 1)
                 self.throttled_calls.append((operation, params))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from dms_task_starter_runtime import handler
 from dms_task_starter_runtime.contract import (
     GUARD_RESOURCE_TYPE,
+    HANDLER_TIMEOUT_SECONDS,
     PROVIDER_TOTAL_TIMEOUT_SECONDS,
     STARTER_RESOURCE_TYPE,
 )
@@ -24,7 +25,7 @@ from dms_task_starter_runtime.contract import (
 from .served import STACK_ID
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -48,9 +49,39 @@ class FakeLambdaContext:
         "arn:aws:lambda:eu-west-1:123456789012:function:dms-task-starter-on-event"
     )
     aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    remaining_millis: Callable[[], int] = lambda: HANDLER_TIMEOUT_SECONDS * 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_millis()
 
 
 CONTEXT: Final = cast("LambdaContext", FakeLambdaContext())
+
+
+class FunctionTimedOutError(Exception):
+    """The Lambda function ran past its timeout (Lambda kills it; the framework fails)."""
+
+
+def invoke(
+    entry_point: Callable[[dict[str, Any], LambdaContext], dict[str, Any]],
+    event: dict[str, Any],
+    double: DmsDouble,
+    timeout_seconds: int,
+) -> dict[str, Any]:
+    """Invoke a handler as Lambda does, its time measured on the double's clock (every DMS
+    call takes ``double.call_latency_seconds``)."""
+    started = double.clock
+
+    def remaining() -> int:
+        return int((started + timeout_seconds - double.clock) * 1000)
+
+    context = FakeLambdaContext(remaining_millis=remaining)
+    answer = entry_point(event, cast("LambdaContext", context))
+    if remaining() < 0:
+        raise FunctionTimedOutError(
+            f"Task timed out after {timeout_seconds} seconds ({double.clock - started:.0f} s used)"
+        )
+    return answer
 
 
 def cfn_event(
@@ -110,7 +141,11 @@ def double_clock(double: DmsDouble) -> Iterator[None]:
 
 
 def run_provider(
-    event: dict[str, Any], double: DmsDouble, *, poll_seconds: int = POLL_SECONDS
+    event: dict[str, Any],
+    double: DmsDouble,
+    *,
+    poll_seconds: int = POLL_SECONDS,
+    function_timeout: int = HANDLER_TIMEOUT_SECONDS,
 ) -> ProviderResult:
     """Run one request to completion, as the framework would; ``ProviderFailedError`` is the
     failure CloudFormation shows (its ``cause`` is the handler's exception)."""
@@ -118,7 +153,7 @@ def run_provider(
         return ProviderResult(CREATE_FAILED_MARKER, {}, 0)
     with double_clock(double):
         try:
-            on_event_result = handler.on_event(event, CONTEXT)
+            on_event_result = invoke(handler.on_event, event, double, function_timeout)
         except Exception as error:
             physical_id = event.get("PhysicalResourceId") or CREATE_FAILED_MARKER
             raise ProviderFailedError(str(error), physical_id, error) from error
@@ -127,7 +162,7 @@ def run_provider(
         deadline = double.clock + PROVIDER_TOTAL_TIMEOUT_SECONDS
         for poll in itertools.count(1):
             try:
-                answer = handler.is_complete(resource_event, CONTEXT)
+                answer = invoke(handler.is_complete, resource_event, double, function_timeout)
             except Exception as error:
                 raise ProviderFailedError(str(error), physical_id, error) from error
             if answer["IsComplete"]:

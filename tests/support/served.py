@@ -30,6 +30,11 @@ STACK_ID: Final = (
     f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/OrdersReplication/"
     "5b8c2e10-0000-4000-8000-000000000001"
 )
+ROOT_STACK_ID: Final = (
+    f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/OrdersRoot/"
+    "0a1b2c3d-0000-4000-8000-000000000002"
+)
+"""The root stack when ``FixedStack`` plays a nested stack."""
 CFN_NAMESPACE: Final = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
 
 
@@ -53,6 +58,8 @@ class FixedStack:
     stack_id: str = STACK_ID
     denied: bool = False
     calls: list[str] = field(default_factory=list)
+    root_status: str | None = None
+    """Set: the stack is nested (directly) in ``ROOT_STACK_ID``, whose status this is."""
 
     def describe_stack(self, stack_name: str) -> dict[str, str]:
         self.calls.append(stack_name)
@@ -62,10 +69,19 @@ class FixedStack:
                 f"User is not authorized to perform: cloudformation:DescribeStacks on {stack_name}",
                 403,
             )
+        if self.root_status is not None and stack_name == ROOT_STACK_ID:
+            return {
+                "StackId": ROOT_STACK_ID,
+                "StackName": "OrdersRoot",
+                "StackStatus": self.root_status,
+            }
         if stack_name != self.stack_id:
             raise StackError("ValidationError", f"Stack with id {stack_name} does not exist")
         name = self.stack_id.split("/")[1]
-        return {"StackId": self.stack_id, "StackName": name, "StackStatus": self.status}
+        own = {"StackId": self.stack_id, "StackName": name, "StackStatus": self.status}
+        if self.root_status is None:
+            return own
+        return {**own, "ParentId": ROOT_STACK_ID, "RootId": ROOT_STACK_ID}
 
 
 def _describe_stacks_xml(stack: dict[str, str]) -> str:
