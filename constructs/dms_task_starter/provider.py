@@ -80,6 +80,9 @@ system tags of the configuration a ``ReplicationStarter``'s first configuration 
 DESCRIBE_ACTIONS: Final = ("dms:DescribeReplicationTasks", "dms:DescribeConnections")
 """Granted on ``*``: these actions support no resource-level permissions (a start refused
 while an endpoint is tested waits for the test: ``DescribeConnections``)."""
+CONNECTION_TEST_ACTION: Final = "dms:TestConnection"
+"""Granted only to stacks with a starter that tests connections, on the endpoints and the
+replication instance (the action authorizes both)."""
 REPLICATION_DESCRIBE_ACTIONS: Final = ("dms:DescribeReplications", "dms:DescribeReplicationConfigs")
 """Granted on ``*``: these actions support no resource-level permissions."""
 STACK_ACTION: Final = "cloudformation:DescribeStacks"
@@ -396,6 +399,24 @@ class ReplicationTaskStarterProvider(Construct):
                 sid="ListReplicationConfigTags",
                 actions=[LIST_TAGS_ACTION],
                 resources=[self._dms_arn("replication-config")],
+            )
+        )
+
+    def grant_connection_tests(self, resources: Sequence[str] | None) -> None:
+        """Grant ``dms:TestConnection`` on a task's instance and endpoints.
+
+        The grant is in the role's default policy, which every starter depends on, so it is
+        in place before the starter's Create or Update (the only requests that test).
+
+        :param resources: The ARNs of the instance and endpoints (tokens or literals); None
+            for a task given by ARN: every endpoint and instance of the account and region.
+        """
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[CONNECTION_TEST_ACTION],
+                resources=list(resources)
+                if resources is not None
+                else [self._dms_arn("endpoint"), self._dms_arn("rep")],
             )
         )
 
