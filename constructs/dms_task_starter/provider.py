@@ -27,7 +27,11 @@ from dms_task_starter_runtime.contract import Kind
 
 from dms_task_starter._asset import RUNTIME_PACKAGE, staged_runtime_dir
 from dms_task_starter._lazy import lazy_string
-from dms_task_starter.nag import acknowledge_provider_findings
+from dms_task_starter.nag import (
+    CONNECTION_TEST_RESOURCES,
+    acknowledge_account_wide_connection_tests,
+    acknowledge_provider_findings,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -411,13 +415,11 @@ class ReplicationTaskStarterProvider(Construct):
         :param resources: The ARNs of the instance and endpoints (tokens or literals); None
             for a task given by ARN: every endpoint and instance of the account and region.
         """
+        if resources is None:
+            resources = [self._dms_arn(resource) for resource in CONNECTION_TEST_RESOURCES]
+            acknowledge_account_wide_connection_tests(self.role)
         self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=[CONNECTION_TEST_ACTION],
-                resources=list(resources)
-                if resources is not None
-                else [self._dms_arn("endpoint"), self._dms_arn("rep")],
-            )
+            iam.PolicyStatement(actions=[CONNECTION_TEST_ACTION], resources=list(resources))
         )
 
     def _dms_arn(self, resource: str) -> str:
