@@ -175,7 +175,10 @@ def test_the_gated_start_is_made_only_once_both_connections_succeeded(
     subject = task()
     plan = gated_plan(subject)
     listed = connections(source, target, failed="could not connect")
-    poll = lambda: decide_poll(plan, {ARN: subject}, GATED, NOW, connections=listed)  # noqa: E731
+
+    def poll() -> object:
+        return decide_poll(plan, {ARN: subject}, GATED, NOW, connections=listed)
+
     if "failed" in (source, target):
         with pytest.raises(StarterError, match="failed its connection test: could not connect"):
             poll()
