@@ -4,8 +4,9 @@ With ``TestConnections``, ``on_event`` does not start a task that never ran: it 
 connections of the task's endpoints from the task's replication instance (``TestConnection``;
 an endpoint whose connection to that instance already succeeded is not tested again) and
 leaves the start pending. ``is_complete`` reads the connections (``DescribeConnections``)
-on each poll and makes the start once both succeed; a failed test fails the request with
-DMS's message, before anything started. Pure functions; ``handler`` calls DMS.
+on each poll, begins the tests DMS does not list (``on_event``'s were denied while a new
+grant propagated, or lost), and makes the start once both succeed; a failed test fails the
+request with DMS's message, before anything started. Pure functions; ``handler`` calls DMS.
 """
 
 from __future__ import annotations
@@ -88,6 +89,13 @@ def gate_first_start(
 def _of_instance(connections: Sequence[Connection], instance_arn: str) -> dict[str, Connection]:
     """The connections from ``instance_arn``, by endpoint ARN."""
     return {c.endpoint_arn: c for c in connections if c.instance_arn == instance_arn}
+
+
+def untested_endpoints(task: State, connections: Sequence[Connection]) -> tuple[str, ...]:
+    """The endpoints of ``task`` DMS lists no connection for from its instance: their test
+    was not begun (``on_event`` was denied, its answer lost) or DMS does not list it yet."""
+    known = _of_instance(connections, task.replication_instance_arn)
+    return tuple(arn for arn in task.endpoint_arns if arn not in known)
 
 
 def endpoints_to_test(task: State, connections: Sequence[Connection]) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
@@ -59,6 +59,7 @@ from dms_task_starter_runtime.guards import (
 )
 from dms_task_starter_runtime.plan import Plan, StarterError
 from dms_task_starter_runtime.polls import (
+    BeginConnectionTests,
     Complete,
     Start,
     Stop,
@@ -319,17 +320,19 @@ def _tag(arn: str, stack_id: str) -> None:
         logger.warning("could not tag the task", extra={"reason": str(error)})
 
 
-def begin_connection_tests(task: State) -> None:
-    """Begin the connection tests of ``task``'s endpoints that have not succeeded from its
-    instance. A test DMS refuses as already under way (a modify of the endpoint tests it),
-    or whose answer was lost, is left to ``is_complete``, which waits for the results."""
-    for endpoint_arn in endpoints_to_test(task, read_connections(task)):
+def begin_connection_tests(task: State, endpoint_arns: Sequence[str], *, denied_ok: bool) -> None:
+    """Begin the connection tests of ``endpoint_arns`` from ``task``'s instance. A test DMS
+    refuses as already under way (a modify of the endpoint tests it), whose answer was lost,
+    or (``denied_ok``: in ``on_event``) denied while a new grant propagates, is left to
+    ``is_complete``, which tests what DMS does not list and waits for the results."""
+    for endpoint_arn in endpoint_arns:
         try:
             dms.begin_connection_test(task.replication_instance_arn, endpoint_arn)
         except dms.DmsCallError as error:
-            if error.code != dms.INVALID_STATE_CODE and not error.answer_unknown:
+            left = error.code == dms.INVALID_STATE_CODE or error.answer_unknown
+            if not (left or (denied_ok and error.access_denied)):
                 raise
-            _log("the connection test was not begun: is_complete waits", reason=str(error))
+            _log("the connection test was not begun: is_complete sees to it", reason=str(error))
 
 
 def _prepare(decision: OnEventDecision, subject: State | None, stack_id: str) -> None:
@@ -337,7 +340,8 @@ def _prepare(decision: OnEventDecision, subject: State | None, stack_id: str) ->
     if decision.tag:
         _tag(decision.tag, stack_id)
     if decision.plan.tests_connections and subject is not None:
-        begin_connection_tests(subject)
+        untested = endpoints_to_test(subject, read_connections(subject))
+        begin_connection_tests(subject, untested, denied_ok=True)
 
 
 def carry_out(
@@ -582,11 +586,15 @@ def _replaced_settings(request: CloudFormationCustomResourceEvent) -> StarterSet
 
 
 def _carry_out_poll(
-    decision: Wait | Stop | Start | Complete, plan: Plan, tasks: Mapping[str, State | None]
+    decision: Wait | Stop | Start | Complete | BeginConnectionTests,
+    plan: Plan,
+    tasks: Mapping[str, State | None],
 ) -> dict[str, Any]:
     match decision:
         case Wait():
             return {"IsComplete": False}
+        case BeginConnectionTests(endpoint_arns=endpoint_arns):
+            return _poll_connection_tests(endpoint_arns, tasks.get(plan.subject))
         case Stop(arns=arns):
             for arn in arns:
                 stop(arn_kind(arn, plan.kind), arn)
@@ -597,6 +605,14 @@ def _carry_out_poll(
             if warning:
                 logger.warning("gave up, leaving the task as it is", extra={"reason": warning})
             return {"IsComplete": True, "Data": {} if final is None else final.attributes()}
+
+
+def _poll_connection_tests(endpoint_arns: Sequence[str], subject: State | None) -> dict[str, Any]:
+    """Begin the connection tests the gate found unlisted; a denial is left to
+    ``decide_call_failure`` (a grant that is still propagating: the next poll)."""
+    if subject is not None:  # the gate decided on the subject it read
+        begin_connection_tests(subject, endpoint_arns, denied_ok=False)
+    return {"IsComplete": False}
 
 
 def _poll_start(parameters: StartParameters, plan: Plan, subject: State | None) -> dict[str, Any]:

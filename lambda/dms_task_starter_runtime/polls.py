@@ -24,6 +24,7 @@ from dms_task_starter_runtime.gates import (
     connection_failure,
     connection_statuses,
     connections_succeeded,
+    untested_endpoints,
 )
 from dms_task_starter_runtime.plan import Plan, StarterError
 from dms_task_starter_runtime.state import (
@@ -76,7 +77,15 @@ class Complete:
     """Set when a best-effort plan gave up: what is left as it is, and why."""
 
 
-PollDecision = Wait | Stop | Start | Complete
+@dataclass(frozen=True)
+class BeginConnectionTests:
+    """Begin the connection tests of these endpoints (from the subject's instance)."""
+
+    endpoint_arns: tuple[str, ...]
+    note: str
+
+
+PollDecision = Wait | Stop | Start | Complete | BeginConnectionTests
 
 
 class Outcome(Enum):
@@ -277,6 +286,9 @@ def _connection_gate(
     if connections_succeeded(subject, connections):
         return None
     statuses = connection_statuses(subject, connections)
+    untested = untested_endpoints(subject, connections)
+    if now < plan.deadline and untested:
+        return BeginConnectionTests(untested, f"testing the connections: {statuses}")
     if now < plan.deadline:
         return Wait(f"waiting for the connection tests: {statuses}")
     message = (

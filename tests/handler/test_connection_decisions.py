@@ -29,7 +29,13 @@ from dms_task_starter_runtime.gates import (
     needs_connections,
 )
 from dms_task_starter_runtime.plan import Plan, StarterError
-from dms_task_starter_runtime.polls import Start, Wait, decide_poll
+from dms_task_starter_runtime.polls import (
+    BeginConnectionTests,
+    PollDecision,
+    Start,
+    Wait,
+    decide_poll,
+)
 from dms_task_starter_runtime.settings import (
     InvalidSettingError,
     StarterSettings,
@@ -133,7 +139,7 @@ def test_a_task_continuing_a_replaced_tasks_cdc_is_not_gated() -> None:
 # -- what on_event tests -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("source", "target"), itertools.product(STATUSES, STATUSES))
+@pytest.mark.parametrize(("source", "target"), list(itertools.product(STATUSES, STATUSES)))
 def test_an_endpoint_is_tested_unless_it_connected_or_is_being_tested(
     source: str | None, target: str | None
 ) -> None:
@@ -168,7 +174,7 @@ def test_a_described_connection_is_read_with_its_failure() -> None:
 # -- what is_complete does ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("source", "target"), itertools.product(STATUSES, STATUSES))
+@pytest.mark.parametrize(("source", "target"), list(itertools.product(STATUSES, STATUSES)))
 def test_the_gated_start_is_made_only_once_both_connections_succeeded(
     source: str | None, target: str | None
 ) -> None:
@@ -176,7 +182,7 @@ def test_the_gated_start_is_made_only_once_both_connections_succeeded(
     plan = gated_plan(subject)
     listed = connections(source, target, failed="could not connect")
 
-    def poll() -> object:
+    def poll() -> PollDecision:
         return decide_poll(plan, {ARN: subject}, GATED, NOW, connections=listed)
 
     if "failed" in (source, target):
@@ -186,6 +192,11 @@ def test_the_gated_start_is_made_only_once_both_connections_succeeded(
         decision = poll()
         assert isinstance(decision, Start)
         assert decision.parameters.start_type == "start-replication"
+    elif None in (source, target):
+        # Not listed from the instance: on_event's test was denied or lost; begun again.
+        unlisted = tuple(arn for arn, st in ((SOURCE, source), (TARGET, target)) if st is None)
+        assert poll() == BeginConnectionTests(unlisted, poll().note)
+        assert poll().note.startswith("testing the connections")
     else:
         decision = poll()
         assert isinstance(decision, Wait)
@@ -204,6 +215,15 @@ def test_a_failure_names_each_failed_endpoint_its_arn_and_dms_message() -> None:
         "Fix the endpoint (or the network between it and the instance) and deploy again. "
         "Nothing was started."
     )
+
+
+def test_no_test_is_begun_once_the_deadline_passed() -> None:
+    subject = task()
+    plan = gated_plan(subject)
+    with pytest.raises(StarterError, match=r"target endpoint .*: not tested\)"):
+        decide_poll(
+            plan, {ARN: subject}, GATED, plan.deadline, connections=connections("successful", None)
+        )
 
 
 def test_connection_tests_that_outlast_the_timeout_fail_naming_the_statuses() -> None:

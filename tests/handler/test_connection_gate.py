@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_dms as dms
 from dms_task_starter import ReplicationTaskStarter
 
 from tests.support.cdk import selection_rules, shape_template
+from tests.support.cloud import PolicedDouble
 from tests.support.dms_double import (
     INSTANCE_ARN,
     WRITE_OPERATIONS,
@@ -24,10 +25,13 @@ from tests.support.dms_double import (
     start_task,
     task_arn,
 )
+from tests.support.provider import cfn_event, run_provider
+from tests.support.served import ServedAws
 
 if TYPE_CHECKING:
     from tests.support.cloud import Cloud
     from tests.support.dms_double import Call
+    from tests.support.served import FixedStack
 
 ORDERS = task_arn("orders")
 SOURCE = endpoint_arn("orders-source")
@@ -66,6 +70,10 @@ class Gated:
 def connection_test(endpoint: str) -> Call:
     return ("TestConnection", {"ReplicationInstanceArn": INSTANCE_ARN, "EndpointArn": endpoint})
 
+
+READS: Final = {"Effect": "Allow", "Action": "dms:Describe*", "Resource": "*"}
+STARTS: Final = {"Effect": "Allow", "Action": "dms:StartReplicationTask", "Resource": "*"}
+TESTS: Final = {"Effect": "Allow", "Action": "dms:TestConnection", "Resource": "*"}
 
 DESCRIBE_CONNECTIONS: Call = (
     "DescribeConnections",
@@ -179,3 +187,26 @@ def test_without_the_option_nothing_is_tested(cloud: Cloud) -> None:
 
 def _operation(call: tuple[str, Any]) -> str:
     return call[0]
+
+
+def test_tests_denied_while_the_new_grant_propagates_are_begun_by_a_later_poll(
+    stack_status: FixedStack,
+) -> None:
+    """On real AWS a just-created grant may deny for a while: on_event's tests are left to
+    is_complete, which begins them once IAM allows it, then starts."""
+    double = PolicedDouble(propagation_seconds=60)
+    double.grant("Long ago", [READS, STARTS])
+    double.granted_at["Long ago"] -= 3600
+    double.grant("Just now", [TESTS])
+    double.add_task("orders", source_endpoint_arn=SOURCE, target_endpoint_arn=TARGET)
+    for arn in (SOURCE, TARGET):
+        double.create_endpoint(arn.rsplit(":", 1)[1], {}).connections.clear()
+    with ServedAws(double, stack_status):
+        props = {"ReplicationTaskArn": ORDERS, "TestConnections": "true"}
+        result = run_provider(cfn_event("Create", props), double)
+    assert result.data["Status"] == "running"
+    assert double.writes() == [connection_test(SOURCE), connection_test(TARGET), FIRST_START]
+    denied = [operation for operation, _ in double.denials]
+    assert set(denied) == {"TestConnection"}
+    # Both tests denied in on_event, then one per poll while the grant propagates.
+    assert 2 < len(denied) <= 2 + 60 // 10
