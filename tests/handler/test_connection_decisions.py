@@ -270,3 +270,15 @@ def test_the_property_is_a_boolean(raw: str | None, expected: bool) -> None:
 def test_a_bad_value_names_the_property() -> None:
     with pytest.raises(InvalidSettingError, match=Prop.TEST_CONNECTIONS):
         parse_starter_settings({Prop.TASK_ARN: ARN, Prop.TEST_CONNECTIONS: "yes"})
+
+
+def test_a_replacing_task_that_never_ran_is_gated_while_the_old_one_stops() -> None:
+    new = task()
+    old = replace(task("running", ran=True), arn=ARN + "-old")
+    previous = replace(GATED, arn=old.arn)
+    decision = decide_starter_update(previous, GATED, new, old, Context(old.arn, now=NOW))
+    gated = gate_first_start(GATED, new, decision)
+    assert gated.stops == (old.arn,)
+    assert gated.start is None
+    assert gated.plan.start_pending
+    assert gated.plan.tests_connections
