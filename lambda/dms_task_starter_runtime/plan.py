@@ -138,10 +138,7 @@ class Plan:
                 resume_only=_read_boolean(text(PlanKey.RESUME_ONLY)),
                 best_effort=_read_boolean(text(PlanKey.BEST_EFFORT)),
                 waits_out_refusals=_read_boolean(text(PlanKey.WAITS_OUT_REFUSALS)),
-                # Absent from the plans of a version without the gate.
-                tests_connections=_read_boolean(
-                    str(data.get(PlanKey.TESTS_CONNECTIONS, BOOLEAN_FALSE))
-                ),
+                tests_connections=_read_boolean(text(PlanKey.TESTS_CONNECTIONS)),
             )
         except ValueError as error:
             raise StarterError(
