@@ -51,6 +51,32 @@ FRAMEWORK_ACKNOWLEDGMENTS: Final = (
 )
 
 
+CONNECTION_TEST_RESOURCES: Final = ("endpoint", "rep")
+"""What ``dms:TestConnection`` authorizes (endpoints and replication instances), granted
+account-wide for a starter that tests the connections of a task given by ARN."""
+
+
+def acknowledge_account_wide_connection_tests(role: Construct) -> None:
+    """The account-wide TestConnection grant of a task given by ARN (its endpoints and
+    instance are not known at synth time)."""
+    Validations.of(role).acknowledge(
+        *(
+            Acknowledgment(
+                id=(
+                    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dms:<AWS::Region>:"
+                    f"<AWS::AccountId>:{resource}:*]"
+                ),
+                reason=(
+                    "dms:TestConnection (a connection test, it changes nothing) for a starter "
+                    "with test_connections of a task given by ARN: its endpoints and "
+                    "replication instance are not known at synth time."
+                ),
+            )
+            for resource in CONNECTION_TEST_RESOURCES
+        )
+    )
+
+
 def acknowledge_provider_findings(provider: ReplicationTaskStarterProvider) -> None:
     """Acknowledge the findings that the provider's design causes, with their reasons."""
     Validations.of(provider.role).acknowledge(

@@ -27,7 +27,11 @@ from dms_task_starter_runtime.contract import Kind
 
 from dms_task_starter._asset import RUNTIME_PACKAGE, staged_runtime_dir
 from dms_task_starter._lazy import lazy_string
-from dms_task_starter.nag import acknowledge_provider_findings
+from dms_task_starter.nag import (
+    CONNECTION_TEST_RESOURCES,
+    acknowledge_account_wide_connection_tests,
+    acknowledge_provider_findings,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -80,6 +84,9 @@ system tags of the configuration a ``ReplicationStarter``'s first configuration 
 DESCRIBE_ACTIONS: Final = ("dms:DescribeReplicationTasks", "dms:DescribeConnections")
 """Granted on ``*``: these actions support no resource-level permissions (a start refused
 while an endpoint is tested waits for the test: ``DescribeConnections``)."""
+CONNECTION_TEST_ACTION: Final = "dms:TestConnection"
+"""Granted only to stacks with a starter that tests connections, on the endpoints and the
+replication instance (the action authorizes both)."""
 REPLICATION_DESCRIBE_ACTIONS: Final = ("dms:DescribeReplications", "dms:DescribeReplicationConfigs")
 """Granted on ``*``: these actions support no resource-level permissions."""
 STACK_ACTION: Final = "cloudformation:DescribeStacks"
@@ -397,6 +404,22 @@ class ReplicationTaskStarterProvider(Construct):
                 actions=[LIST_TAGS_ACTION],
                 resources=[self._dms_arn("replication-config")],
             )
+        )
+
+    def grant_connection_tests(self, resources: Sequence[str] | None) -> None:
+        """Grant ``dms:TestConnection`` on a task's instance and endpoints.
+
+        The grant is in the role's default policy, which every starter depends on, so it is
+        in place before the starter's Create or Update (the only requests that test).
+
+        :param resources: The ARNs of the instance and endpoints (tokens or literals); None
+            for a task given by ARN: every endpoint and instance of the account and region.
+        """
+        if resources is None:
+            resources = [self._dms_arn(resource) for resource in CONNECTION_TEST_RESOURCES]
+            acknowledge_account_wide_connection_tests(self.role)
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=[CONNECTION_TEST_ACTION], resources=list(resources))
         )
 
     def _dms_arn(self, resource: str) -> str:

@@ -97,6 +97,7 @@ class ReplicationTaskStarter(StarterBase):
         cdc_handover: bool = True,
         guard_task_updates: bool | None = None,
         replication_instance: dms.CfnReplicationInstance | str | None = None,
+        test_connections: bool = False,
     ) -> None:
         """Start ``task`` on create (and on update when its settings change).
 
@@ -130,11 +131,19 @@ class ReplicationTaskStarter(StarterBase):
             (CloudWatch names it by its identifier, which no ARN contains): a
             ``CfnReplicationInstance`` with a ``replication_instance_identifier``, or that
             identifier. Default: none (the metric methods then raise ``ValueError``).
+        :param test_connections: Before the task's first start, test both endpoints'
+            connections from its replication instance (``TestConnection``; one that already
+            succeeded from that instance is not tested again), wait for the results within
+            ``timeout``, and start only if both succeed; a failed test fails the deployment
+            with DMS's message and nothing started. Later starts are not gated. Grants
+            ``dms:TestConnection`` on the task's endpoints and instance (on the account's, for
+            a task given by ARN). Default: ``False``.
         """
         _checks.check_type(
             "task", task, (dms.CfnReplicationTask, str), "a CfnReplicationTask or a task ARN (str)"
         )
         _checks.check_bool("guard_task_updates", guard_task_updates, optional=True)
+        _checks.check_bool("test_connections", test_connections)
         _checks.check_optional(
             "replication_instance",
             replication_instance,
@@ -161,9 +170,13 @@ class ReplicationTaskStarter(StarterBase):
             self.guard = self._guard(task, guard_task_updates, properties)
         else:
             properties[Prop.TASK_ARN] = _arn_string(task, guard_task_updates)
+        if test_connections:
+            properties[Prop.TEST_CONNECTIONS] = contract.BOOLEAN_TRUE
         self._create_resource(
             contract.STARTER_RESOURCE_TYPE, properties, kind=Kind.TASK, target=task
         )
+        if test_connections:
+            self.provider.grant_connection_tests(_connection_test_resources(task))
         self._task = task
         self._replication_instance = replication_instance
 
@@ -245,6 +258,14 @@ class ReplicationTaskStarter(StarterBase):
     def metric_full_load_throughput_rows_target(self) -> cloudwatch.Metric:
         """Rows per second loaded into the target during the full load (Average, 5 min)."""
         return self.metrics.metric_full_load_throughput_rows_target()
+
+
+def _connection_test_resources(task: dms.CfnReplicationTask | str) -> list[str] | None:
+    """What ``dms:TestConnection`` is granted on: the task's instance and endpoints, or None
+    (every endpoint and instance of the account) for a task given by ARN."""
+    if isinstance(task, str):
+        return None
+    return [task.replication_instance_arn, task.source_endpoint_arn, task.target_endpoint_arn]
 
 
 def _create_only_properties(task: dms.CfnReplicationTask) -> dict[str, str]:

@@ -89,6 +89,9 @@ class Prop:
     """``ReplicationStarter`` with ``replace_on_change``: the configuration's identifier before
     the digest suffix. On Create, a configuration of the stack with this identifier whose
     replication ran is the one the new configuration replaces: its CDC is handed over."""
+    TEST_CONNECTIONS: Final = "TestConnections"
+    """``true``: before a task's first start, test both endpoints' connections from its
+    replication instance and start only once both succeed (absent: no test)."""
     SOURCE_ENDPOINT_ARN: Final = "SourceEndpointArn"
     TARGET_ENDPOINT_ARN: Final = "TargetEndpointArn"
     REPLICATION_INSTANCE_ARN: Final = "ReplicationInstanceArn"

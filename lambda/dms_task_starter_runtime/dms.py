@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from mypy_boto3_dms.client import DatabaseMigrationServiceClient
     from mypy_boto3_dms.type_defs import (
+        ConnectionTypeDef,
         ReplicationConfigTypeDef,
         ReplicationTaskTypeDef,
         ReplicationTypeDef,
@@ -278,6 +279,40 @@ def connections_being_tested(endpoint_arns: Sequence[str]) -> bool:
     return any(
         connection.get("Status") == CONNECTION_TESTING
         for connection in response.get("Connections", [])
+    )
+
+
+INSTANCE_ARN_FILTER: Final = "replication-instance-arn"
+
+
+def describe_connections(
+    instance_arn: str, endpoint_arns: Sequence[str]
+) -> list[ConnectionTypeDef]:
+    """The connections of ``endpoint_arns`` from the replication instance ``instance_arn``
+    (the filters are ANDed; at most 2 endpoints, well below a page)."""
+    response = _call(
+        "DescribeConnections",
+        ", ".join(endpoint_arns),
+        lambda: dms_client().describe_connections(
+            Filters=[
+                {"Name": ENDPOINT_ARN_FILTER, "Values": list(endpoint_arns)},
+                {"Name": INSTANCE_ARN_FILTER, "Values": [instance_arn]},
+            ]
+        ),
+    )
+    connections: list[ConnectionTypeDef] = response.get("Connections", [])
+    return connections
+
+
+def begin_connection_test(instance_arn: str, endpoint_arn: str) -> None:
+    """Begin the test of the connection of ``endpoint_arn`` from ``instance_arn``: DMS answers
+    at once with the connection ``testing``; DescribeConnections gives the result."""
+    _call(
+        "TestConnection",
+        endpoint_arn,
+        lambda: dms_client().test_connection(
+            ReplicationInstanceArn=instance_arn, EndpointArn=endpoint_arn
+        ),
     )
 
 

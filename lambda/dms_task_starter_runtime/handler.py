@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
@@ -42,6 +42,13 @@ from dms_task_starter_runtime.decisions import (
     started_before,
     taken_over_from,
 )
+from dms_task_starter_runtime.gates import (
+    Connection,
+    connection,
+    endpoints_to_test,
+    gate_first_start,
+    needs_connections,
+)
 from dms_task_starter_runtime.guards import (
     changed_tasks,
     decide_guard_delete,
@@ -52,6 +59,7 @@ from dms_task_starter_runtime.guards import (
 )
 from dms_task_starter_runtime.plan import Plan, StarterError
 from dms_task_starter_runtime.polls import (
+    BeginConnectionTests,
     Complete,
     Start,
     Stop,
@@ -190,6 +198,12 @@ def read_operation(request: CloudFormationCustomResourceEvent) -> StackOperation
     return operation
 
 
+def read_connections(task: State) -> list[Connection]:
+    """The connections of ``task``'s endpoints from its replication instance."""
+    described = dms.describe_connections(task.replication_instance_arn, task.endpoint_arns)
+    return [connection(item) for item in described]
+
+
 def _log(message: str, task: State | None = None, **details: object) -> None:
     status = {} if task is None else {"task_status": task.status}
     logger.info(message, extra={**status, **details})
@@ -306,6 +320,30 @@ def _tag(arn: str, stack_id: str) -> None:
         logger.warning("could not tag the task", extra={"reason": str(error)})
 
 
+def begin_connection_tests(task: State, endpoint_arns: Sequence[str], *, denied_ok: bool) -> None:
+    """Begin the connection tests of ``endpoint_arns`` from ``task``'s instance. A test DMS
+    refuses as already under way (a modify of the endpoint tests it), whose answer was lost,
+    or (``denied_ok``: in ``on_event``) denied while a new grant propagates, is left to
+    ``is_complete``, which tests what DMS does not list and waits for the results."""
+    for endpoint_arn in endpoint_arns:
+        try:
+            dms.begin_connection_test(task.replication_instance_arn, endpoint_arn)
+        except dms.DmsCallError as error:
+            left = error.code == dms.INVALID_STATE_CODE or error.answer_unknown
+            if not (left or (denied_ok and error.access_denied)):
+                raise
+            _log("the connection test was not begun: is_complete sees to it", reason=str(error))
+
+
+def _prepare(decision: OnEventDecision, subject: State | None, stack_id: str) -> None:
+    """What comes before the decision's stops and start: the tag, the connection tests."""
+    if decision.tag:
+        _tag(decision.tag, stack_id)
+    if decision.plan.tests_connections and subject is not None:
+        untested = endpoints_to_test(subject, read_connections(subject))
+        begin_connection_tests(subject, untested, denied_ok=True)
+
+
 def carry_out(
     decision: OnEventDecision, subject: State | None, request: CloudFormationCustomResourceEvent
 ) -> dict[str, Any]:
@@ -317,8 +355,7 @@ def carry_out(
     """
     _log(decision.note, subject, decision="on_event")
     plan = decision.plan
-    if decision.tag:
-        _tag(decision.tag, request.stack_id)
+    _prepare(decision, subject, request.stack_id)
     for arn in decision.stops:
         try:
             stop(arn_kind(arn, plan.kind), arn)
@@ -369,7 +406,8 @@ def _starter_on_event(
         settings = parse_starter_settings(request.resource_properties, kind)
         task = read(kind, settings.arn)
         replaced = read_replaced(settings, task, request.stack_id)
-        return carry_out(decide_starter_create(settings, task, now, replaced), task, request)
+        decision = decide_starter_create(settings, task, now, replaced)
+        return carry_out(gate_first_start(settings, task, decision), task, request)
     operation = read_operation(request)
     context = Context(physical_id, operation, now)
     try:
@@ -382,7 +420,7 @@ def _starter_on_event(
             else None
         )
         decision = decide_starter_update_behind_guard(old, settings, task, old_task, context)
-        return carry_out(decision, task, request)
+        return carry_out(gate_first_start(settings, task, decision), task, request)
     except (StarterError, InvalidSettingError, dms.DmsCallError) as error:
         if operation is not StackOperation.UPDATE_ROLLBACK:
             raise
@@ -490,7 +528,13 @@ def _is_complete(request: CloudFormationCustomResourceEvent, now: int) -> dict[s
         tasks = {arn: read_history(arn_kind(arn, plan.kind), arn, request) for arn in sorted(arns)}
         settings = _poll_settings(request, plan)
         replaced = _replaced_settings(request) if settings is not None else None
-        decision = decide_poll(plan, tasks, settings, now, replaced)
+        subject = tasks.get(plan.subject)
+        connections = (
+            read_connections(subject)
+            if subject is not None and needs_connections(plan, subject)
+            else []
+        )
+        decision = decide_poll(plan, tasks, settings, now, replaced, connections=connections)
         _log(decision.note, tasks.get(plan.subject), decision=type(decision).__name__.lower())
         return _carry_out_poll(decision, plan, tasks)
     except dms.DmsCallError as error:
@@ -542,11 +586,15 @@ def _replaced_settings(request: CloudFormationCustomResourceEvent) -> StarterSet
 
 
 def _carry_out_poll(
-    decision: Wait | Stop | Start | Complete, plan: Plan, tasks: Mapping[str, State | None]
+    decision: Wait | Stop | Start | Complete | BeginConnectionTests,
+    plan: Plan,
+    tasks: Mapping[str, State | None],
 ) -> dict[str, Any]:
     match decision:
         case Wait():
             return {"IsComplete": False}
+        case BeginConnectionTests(endpoint_arns=endpoint_arns):
+            return _poll_connection_tests(endpoint_arns, tasks.get(plan.subject))
         case Stop(arns=arns):
             for arn in arns:
                 stop(arn_kind(arn, plan.kind), arn)
@@ -557,6 +605,14 @@ def _carry_out_poll(
             if warning:
                 logger.warning("gave up, leaving the task as it is", extra={"reason": warning})
             return {"IsComplete": True, "Data": {} if final is None else final.attributes()}
+
+
+def _poll_connection_tests(endpoint_arns: Sequence[str], subject: State | None) -> dict[str, Any]:
+    """Begin the connection tests the gate found unlisted; a denial is left to
+    ``decide_call_failure`` (a grant that is still propagating: the next poll)."""
+    if subject is not None:  # the gate decided on the subject it read
+        begin_connection_tests(subject, endpoint_arns, denied_ok=False)
+    return {"IsComplete": False}
 
 
 def _poll_start(parameters: StartParameters, plan: Plan, subject: State | None) -> dict[str, Any]:

@@ -41,6 +41,7 @@ class PlanKey:
     RESUME_ONLY: Final = "StarterResumeOnly"
     BEST_EFFORT: Final = "StarterBestEffort"
     WAITS_OUT_REFUSALS: Final = "StarterWaitsOutRefusals"
+    TESTS_CONNECTIONS: Final = "StarterTestsConnections"
 
 
 ARN_SEPARATOR: Final = ","
@@ -79,6 +80,9 @@ class Plan:
     """The start follows a stop of this update's guard, before which CloudFormation may have
     modified an endpoint: a start refused for the state of the task at rest (the endpoint's
     connection test) is made again until the deadline, as a restoring start is."""
+    tests_connections: bool = False
+    """The pending start is a first start gated on the endpoints' connection tests that
+    ``on_event`` began: it is made only once both connections succeed."""
 
     @property
     def restarts(self) -> bool:
@@ -101,6 +105,7 @@ class Plan:
             PlanKey.RESUME_ONLY: _boolean(self.resume_only),
             PlanKey.BEST_EFFORT: _boolean(self.best_effort),
             PlanKey.WAITS_OUT_REFUSALS: _boolean(self.waits_out_refusals),
+            PlanKey.TESTS_CONNECTIONS: _boolean(self.tests_connections),
         }
 
     @classmethod
@@ -133,6 +138,7 @@ class Plan:
                 resume_only=_read_boolean(text(PlanKey.RESUME_ONLY)),
                 best_effort=_read_boolean(text(PlanKey.BEST_EFFORT)),
                 waits_out_refusals=_read_boolean(text(PlanKey.WAITS_OUT_REFUSALS)),
+                tests_connections=_read_boolean(text(PlanKey.TESTS_CONNECTIONS)),
             )
         except ValueError as error:
             raise StarterError(

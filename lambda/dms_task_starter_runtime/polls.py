@@ -20,6 +20,12 @@ from dms_task_starter_runtime.decisions import (
     not_found,
     start_parameters,
 )
+from dms_task_starter_runtime.gates import (
+    connection_failure,
+    connection_statuses,
+    connections_succeeded,
+    untested_endpoints,
+)
 from dms_task_starter_runtime.plan import Plan, StarterError
 from dms_task_starter_runtime.state import (
     NEVER_RAN_STATUSES,
@@ -30,8 +36,9 @@ from dms_task_starter_runtime.state import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
+    from dms_task_starter_runtime.gates import Connection
     from dms_task_starter_runtime.settings import StarterSettings
 
 STOPPED: Final = "stopped"
@@ -70,7 +77,15 @@ class Complete:
     """Set when a best-effort plan gave up: what is left as it is, and why."""
 
 
-PollDecision = Wait | Stop | Start | Complete
+@dataclass(frozen=True)
+class BeginConnectionTests:
+    """Begin the connection tests of these endpoints (from the subject's instance)."""
+
+    endpoint_arns: tuple[str, ...]
+    note: str
+
+
+PollDecision = Wait | Stop | Start | Complete | BeginConnectionTests
 
 
 class Outcome(Enum):
@@ -138,13 +153,17 @@ def decide_poll(
     settings: StarterSettings | None,
     now: int,
     replaced: StarterSettings | None = None,
+    *,
+    connections: Sequence[Connection] = (),
 ) -> PollDecision:
     """Decide one ``is_complete`` poll from the plan and the tasks as they are now.
 
     ``tasks`` holds the subject and every task of ``plan.rest`` (None: it does not exist).
     ``settings`` are needed for a pending start; ``replaced`` are an Update's previous
-    settings. The steps, in order: the other tasks come to rest; the subject's replaced
-    run stops; the pending start; the judgement.
+    settings; ``connections`` are the subject's endpoints' connections, read while a start
+    gated on them is pending. The steps, in order: the other tasks come to rest; the
+    subject's replaced run stops; the pending start (once its connections succeeded); the
+    judgement.
     """
     resting = _bring_others_to_rest(plan, tasks, now)
     if resting is not None:
@@ -162,7 +181,7 @@ def decide_poll(
         if stopping is not None:
             return stopping
     if plan.start_pending and not new_run:
-        return _decide_pending_start(plan, subject, tasks, settings, now)
+        return _decide_pending_start(plan, subject, tasks, settings, now, connections=connections)
     return _judge(plan, subject, now)
 
 
@@ -232,6 +251,8 @@ def _decide_pending_start(
     tasks: Mapping[str, State | None],
     settings: StarterSettings | None,
     now: int,
+    *,
+    connections: Sequence[Connection] = (),
 ) -> PollDecision:
     if subject.phase is Phase.GONE:
         return _fail(plan, str(cannot_start(subject)), subject)
@@ -240,6 +261,10 @@ def _decide_pending_start(
         return _unless_timed_out(plan, now, action, arn=subject.arn, task=subject, stopping=False)
     if settings is None:
         raise ValueError("a pending start needs the starter settings")
+    if plan.tests_connections:
+        gate = _connection_gate(plan, subject, connections, now)
+        if gate is not None:
+            return gate
     handover_source = tasks.get(plan.handover_from) if plan.handover_from else None
     start = start_parameters(settings, subject, plan, handover_source)
     note = f"{subject.status}: starting it with {start.start_type}"
@@ -248,6 +273,30 @@ def _decide_pending_start(
     return _unless_timed_out(
         plan, now, Start(start, note), arn=subject.arn, task=subject, stopping=False
     )
+
+
+def _connection_gate(
+    plan: Plan, subject: State, connections: Sequence[Connection], now: int
+) -> PollDecision | None:
+    """A first start gated on its connection tests: fail on a failed test, wait for those
+    still testing (until the deadline); None once both succeeded."""
+    failure = connection_failure(subject, connections)
+    if failure is not None:
+        return _fail(plan, failure, subject)
+    if connections_succeeded(subject, connections):
+        return None
+    statuses = connection_statuses(subject, connections)
+    untested = untested_endpoints(subject, connections)
+    if now < plan.deadline and untested:
+        return BeginConnectionTests(untested, f"testing the connections: {statuses}")
+    if now < plan.deadline:
+        return Wait(f"waiting for the connection tests: {statuses}")
+    message = (
+        f"Timed out after {plan.timeout_seconds} s waiting for the connection tests of "
+        f"{subject.kind.noun.lower()} {subject.arn} from replication instance "
+        f"{subject.replication_instance_arn} ({statuses}). Nothing was started."
+    )
+    return _fail(plan, message, subject)
 
 
 def _judge(plan: Plan, subject: State, now: int) -> PollDecision:

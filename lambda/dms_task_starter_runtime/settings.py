@@ -242,6 +242,8 @@ class StarterSettings:
     task_definition_digest: str | None = None
     migration_type: MigrationType | None = None
     tag_resource: bool = False
+    test_connections: bool = False
+    """Test the endpoints' connections before a task's first start."""
     update_guard: str | None = None
     """The update guard's physical id: it names the run the guard stopped, if any."""
     base_config_identifier: str | None = None
@@ -412,6 +414,11 @@ def parse_starter_settings(props: Mapping[str, object], kind: Kind = Kind.TASK) 
         migration_type=_optional(props, Prop.MIGRATION_TYPE, parse_migration_type),
         tag_resource=bool(
             _optional(props, Prop.TAG_RESOURCE, partial(parse_boolean, prop=Prop.TAG_RESOURCE))
+        ),
+        test_connections=bool(
+            _optional(
+                props, Prop.TEST_CONNECTIONS, partial(parse_boolean, prop=Prop.TEST_CONNECTIONS)
+            )
         ),
         update_guard=_raw_string(props, Prop.UPDATE_GUARD),
         base_config_identifier=_raw_string(props, Prop.BASE_CONFIG_IDENTIFIER),

@@ -154,6 +154,8 @@ class State:
     migration_type: str = ""
     source_endpoint_arn: str = ""
     target_endpoint_arn: str = ""
+    replication_instance_arn: str = ""
+    """A task's replication instance ("" for a Serverless replication)."""
     stop_reason: str = ""
     failure: str = ""
     """LastFailureMessage (tasks) or the FailureMessages joined (replications)."""
@@ -276,6 +278,7 @@ def task_state(task: Mapping[str, Any]) -> State:
         migration_type=task.get("MigrationType", ""),
         source_endpoint_arn=task.get("SourceEndpointArn", ""),
         target_endpoint_arn=task.get("TargetEndpointArn", ""),
+        replication_instance_arn=task.get("ReplicationInstanceArn", ""),
         stop_reason=task.get("StopReason", ""),
         failure=task.get("LastFailureMessage", ""),
         marks=RunMarks(

@@ -88,6 +88,7 @@ COMMON: list[tuple[str, object, str]] = [
 ]
 
 TASK_ONLY: list[tuple[str, object, str]] = [
+    ("test_connections", "yes", "test_connections: got str 'yes'; expected True or False"),
     (
         "task",
         42,

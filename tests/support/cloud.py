@@ -170,20 +170,23 @@ class PolicedDouble(DmsDouble):
 
     def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         # The Describe actions have no resource-level permissions: authorized on "*".
-        resource = str(
-            params.get("ReplicationTaskArn")
-            or params.get("ReplicationConfigArn")
-            or params.get("ResourceArn")
-            or "*"
-        )
-        item = self.item(resource)
-        tags = {} if item is None else item.tags
-        if not self.allows(f"dms:{operation}", resource, tags):
-            self.denials.append((operation, resource))
-            raise DmsError(
-                "AccessDeniedFault",
-                f"User is not authorized to perform: dms:{operation} on resource: {resource}",
-            )
+        # TestConnection is authorized on the endpoint and on the replication instance.
+        resources = [
+            str(params[key])
+            for key in ("ReplicationTaskArn", "ReplicationConfigArn", "ResourceArn")
+            if key in params
+        ] or [
+            str(params[key]) for key in ("EndpointArn", "ReplicationInstanceArn") if key in params
+        ]
+        for resource in resources or ["*"]:
+            item = self.item(resource)
+            tags = {} if item is None else item.tags
+            if not self.allows(f"dms:{operation}", resource, tags):
+                self.denials.append((operation, resource))
+                raise DmsError(
+                    "AccessDeniedFault",
+                    f"User is not authorized to perform: dms:{operation} on resource: {resource}",
+                )
         return super().handle(operation, params)
 
 

@@ -75,6 +75,7 @@ WRITE_OPERATIONS: Final = (
     "StartReplication",
     "StopReplication",
     "AddTagsToResource",
+    "TestConnection",
 )
 STOP_REASON_PREFIX: Final = "Stop Reason "
 RAN_STATUSES: Final = ("running", "stopping", "stopped")
@@ -86,6 +87,10 @@ not started again within 48 hours cannot be restarted as DMS deprovisions its re
 
 # One access log line per request would bury the handler's own log lines.
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+INSTANCE_ARN: Final = f"arn:aws:dms:{REGION}:{ACCOUNT}:rep:INSTANCE"
+"""The replication instance of every task the double holds, unless one is given."""
 
 
 def task_arn(task_id: str) -> str:
@@ -298,7 +303,7 @@ class Replicating:
 class FakeTask(Replicating):
     """One replication task as the double keeps it."""
 
-    replication_instance_arn: str = f"arn:aws:dms:{REGION}:{ACCOUNT}:rep:INSTANCE"
+    replication_instance_arn: str = INSTANCE_ARN
     table_mappings: str = "{}"
     settings: str = "{}"
 
@@ -369,13 +374,41 @@ class FakeReplication(Replicating):
 
 
 @dataclass
+class FakeConnection:
+    """An endpoint's connection from one replication instance (DescribeConnections)."""
+
+    status: str = "successful"
+    """``testing``, then ``successful`` or ``failed``."""
+    testing_steps: int = 0
+    failure: str = ""
+    """``LastFailureMessage`` of a failed test."""
+
+
+@dataclass
 class FakeEndpoint:
-    """One endpoint: its properties, and the connection test a modify runs."""
+    """One endpoint: its properties, its connections and the connection test a modify runs."""
 
     arn: str
     properties: dict[str, Any] = field(default_factory=dict)
     testing_steps: int = 0
     """Steps the connection test of the last modify still lasts (0: not testing)."""
+    connections: dict[str, FakeConnection] = field(
+        default_factory=lambda: {INSTANCE_ARN: FakeConnection()}
+    )
+    """By replication instance ARN: the connections tested so far (by default one that
+    succeeded from ``INSTANCE_ARN``, as CloudFormation's create of an endpoint leaves it)."""
+    test_failure: str = ""
+    """Set: every TestConnection of this endpoint fails with this message."""
+
+    def advance(self) -> None:
+        self.testing_steps = max(0, self.testing_steps - 1)
+        for connection in self.connections.values():
+            if connection.status != "testing":
+                continue
+            connection.testing_steps -= 1
+            if connection.testing_steps <= 0:
+                connection.status = "failed" if self.test_failure else "successful"
+                connection.failure = self.test_failure
 
 
 ENDPOINT_TEST_STEPS: Final = 2
@@ -513,7 +546,7 @@ class DmsDouble:
             for item in [*self.tasks.values(), *self.replications.values()]:
                 self._step(item)
             for endpoint in self.endpoints.values():
-                endpoint.testing_steps = max(0, endpoint.testing_steps - 1)
+                endpoint.advance()
 
     def _step(self, item: Replicating) -> None:
         if item._queue:
@@ -728,6 +761,7 @@ class DmsDouble:
                 "StopReplication": self._stop_replication,
                 "AddTagsToResource": self._add_tags,
                 "DescribeConnections": self._describe_connections,
+                "TestConnection": self._test_connection,
                 "ListTagsForResource": self._list_tags,
             }.get(operation)
             if handler is None:
@@ -797,19 +831,53 @@ class DmsDouble:
         return {"ReplicationConfigs": [config]}
 
     def _describe_connections(self, params: dict[str, Any]) -> dict[str, Any]:
-        (only,) = params["Filters"]
-        assert only["Name"] == "endpoint-arn", only
-        endpoints = [self.endpoints[arn] for arn in only["Values"] if arn in self.endpoints]
+        """The connections of the ``endpoint-arn`` filter's endpoints (and of the
+        ``replication-instance-arn`` filter's instances, when given: the filters are ANDed)."""
+        filters = {f["Name"]: f["Values"] for f in params["Filters"]}
+        assert set(filters) <= {"endpoint-arn", "replication-instance-arn"}, filters
+        instances = filters.get("replication-instance-arn")
+        endpoints = [
+            self.endpoints[arn] for arn in filters["endpoint-arn"] if arn in self.endpoints
+        ]
         connections = [
-            {
-                "EndpointArn": endpoint.arn,
-                "EndpointIdentifier": endpoint.arn.rsplit(":", 1)[1],
-                "ReplicationInstanceArn": f"arn:aws:dms:{REGION}:{ACCOUNT}:rep:INSTANCE",
-                "Status": "testing" if self._lists_test(endpoint) else "successful",
-            }
+            self._connection(endpoint, instance)
             for endpoint in endpoints
+            for instance in endpoint.connections
+            if instances is None or instance in instances
         ]
         return {"Connections": connections}
+
+    def _connection(self, endpoint: FakeEndpoint, instance: str) -> dict[str, Any]:
+        connection = endpoint.connections[instance]
+        described = {
+            "EndpointArn": endpoint.arn,
+            "EndpointIdentifier": endpoint.arn.rsplit(":", 1)[1],
+            "ReplicationInstanceArn": instance,
+            "ReplicationInstanceIdentifier": instance.rsplit(":", 1)[1],
+            "Status": "testing" if self._lists_test(endpoint) else connection.status,
+        }
+        if connection.failure:
+            described["LastFailureMessage"] = connection.failure
+        return described
+
+    def _test_connection(self, params: dict[str, Any]) -> dict[str, Any]:
+        """TestConnection: the connection is ``testing`` for a while, then succeeds or fails;
+        one already being tested (by a modify, too) is refused."""
+        endpoint = self.endpoints.get(params["EndpointArn"])
+        if endpoint is None:
+            raise DmsError("ResourceNotFoundFault", "Endpoint not found")
+        instance = params["ReplicationInstanceArn"]
+        current = endpoint.connections.get(instance)
+        if endpoint.testing_steps > 0 or (current is not None and current.status == "testing"):
+            raise DmsError(
+                "InvalidResourceStateFault",
+                f"Connection for replication instance {instance} and endpoint "
+                f"{endpoint.arn} is already being tested",
+            )
+        endpoint.connections[instance] = FakeConnection(
+            "testing", testing_steps=ENDPOINT_TEST_STEPS * self.behaviour.transition_steps
+        )
+        return {"Connection": self._connection(endpoint, instance)}
 
     def _lists_test(self, endpoint: FakeEndpoint) -> bool:
         return endpoint.testing_steps > 0 and self.behaviour.lists_modify_connection_test
