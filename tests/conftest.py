@@ -65,5 +65,5 @@ def served_cloud(behaviour: int, tag_updates: int) -> Iterator[Cloud]:
 
     double = PolicedDouble(behaviour=BEHAVIOURS[behaviour])
     emulated = Cloud(double, TAG_UPDATES[tag_updates])
-    with ServedAws(double, emulated):
+    with ServedAws(double, emulated, stepfunctions=emulated.stepfunctions, signals=emulated.waits):
         yield emulated

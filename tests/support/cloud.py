@@ -30,8 +30,12 @@ attached to the handler role, as deployed at that moment, allow — actions, res
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
+import time
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from fnmatch import fnmatchcase
@@ -45,15 +49,34 @@ from dms_task_starter_runtime.contract import (
 )
 
 from .dms_double import ACCOUNT, REGION, Call, DmsDouble, DmsError, Replicating
-from .provider import ProviderFailedError, cfn_event, run_provider
+from .provider import (
+    CUSTOM_RESOURCE_LIMIT_SECONDS,
+    FakeLambdaContext,
+    FunctionTimedOutError,
+    ProviderFailedError,
+    cfn_event,
+    double_clock,
+    invoke,
+    run_provider,
+)
 from .served import ROOT_STACK_ID, STACK_ID, StackError
+from .stepfunctions import StepFunctions, StopReadings, TaskFailedError
+from .wait_conditions import MAX_TIMEOUT_SECONDS, WaitConditions
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Iterator
 
 TASK_TYPE: Final = "AWS::DMS::ReplicationTask"
 CONFIG_TYPE: Final = "AWS::DMS::ReplicationConfig"
 ENDPOINT_TYPE: Final = "AWS::DMS::Endpoint"
+ROLE_TYPE: Final = "AWS::IAM::Role"
+FUNCTION_TYPE: Final = "AWS::Lambda::Function"
+STATE_MACHINE_TYPE: Final = "AWS::StepFunctions::StateMachine"
+HANDLE_TYPE: Final = "AWS::CloudFormation::WaitConditionHandle"
+WAIT_CONDITION_TYPE: Final = "AWS::CloudFormation::WaitCondition"
+NOT_UPDATED: Final = (HANDLE_TYPE, WAIT_CONDITION_TYPE)
+"""CloudFormation updates neither (their resource references: "Updates aren't supported"):
+an update that changes one leaves it as it is; only a new one (a new logical id) waits."""
 LATER_TYPE: Final = "AWS::SSM::Parameter"
 """A resource CloudFormation deploys after the starters, which a test can make fail."""
 POLICY_TYPES: Final = ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy")
@@ -76,6 +99,9 @@ REPLACING_PROPS: Final = {
     ),
     CONFIG_TYPE: ("ResourceIdentifier",),
     ENDPOINT_TYPE: ("KmsKeyId", "ResourceIdentifier"),
+    STATE_MACHINE_TYPE: ("StateMachineName", "StateMachineType"),
+    FUNCTION_TYPE: ("FunctionName",),
+    ROLE_TYPE: ("RoleName",),
 }
 """The create-only properties (CloudFormation's resource schemas): a change replaces."""
 PSEUDO: Final = {
@@ -132,6 +158,8 @@ class Step:
     physical_id: str
     writes: list[Call]
     error: str = ""
+    at: float = 0.0
+    """When it ended (virtual clock)."""
 
 
 @dataclass(frozen=True)
@@ -148,25 +176,62 @@ class Change:
 
 @dataclass
 class PolicedDouble(DmsDouble):
-    """The double behind IAM: the handler role's deployed statements decide each call."""
+    """The double behind IAM: the calling role's deployed statements decide each call.
+
+    Each policy is attached to roles (logical ids); the caller is the role whose function
+    runs now (``acting_as``), by default ``default_role``: the handler functions' role. A
+    policy granted without roles is the default role's. Time passing (``advance``) also
+    runs what waits on the clock elsewhere in the account (``on_advance``).
+    """
 
     policies: dict[str, list[Statement]] = field(default_factory=dict)
+    policy_roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    default_role: str = ""
+    caller: str = ""
+    """The role making calls now ("": ``default_role``)."""
     denials: list[tuple[str, str]] = field(default_factory=list)
     propagation_seconds: float = 0.0
     """IAM's propagation delay: a policy denies for this long after it is created or rewritten."""
     granted_at: dict[str, float] = field(default_factory=dict)
+    on_advance: list[Callable[[], None]] = field(default_factory=list)
 
-    def grant(self, policy_id: str, statements: list[Statement]) -> None:
+    def grant(
+        self, policy_id: str, statements: list[Statement], roles: tuple[str, ...] = ()
+    ) -> None:
         self.policies[policy_id] = statements
+        self.policy_roles[policy_id] = roles
         self.granted_at[policy_id] = self.clock
 
-    def allows(self, action: str, resource: str, tags: dict[str, str]) -> bool:
+    def revoke(self, policy_id: str) -> None:
+        self.policies.pop(policy_id, None)
+        self.policy_roles.pop(policy_id, None)
+
+    def allows(
+        self, action: str, resource: str, tags: dict[str, str], role: str | None = None
+    ) -> bool:
+        """Whether ``role`` (by default the caller) may call ``action`` on ``resource``."""
+        role = role if role is not None else (self.caller or self.default_role)
         return any(
             _matches(statement, action, resource, tags)
             for policy_id, statements in self.policies.items()
-            if self.granted_at.get(policy_id, self.clock) + self.propagation_seconds <= self.clock
+            if role in (self.policy_roles.get(policy_id) or (self.default_role,))
+            and self.granted_at.get(policy_id, self.clock) + self.propagation_seconds <= self.clock
             for statement in statements
         )
+
+    @contextmanager
+    def acting_as(self, role: str) -> Iterator[None]:
+        """Calls made meanwhile carry ``role``'s credentials."""
+        previous, self.caller = self.caller, role
+        try:
+            yield
+        finally:
+            self.caller = previous
+
+    def advance(self, seconds: float = 10.0) -> None:
+        super().advance(seconds)
+        for listener in list(self.on_advance):
+            listener()
 
     def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         # The Describe actions have no resource-level permissions: authorized on "*".
@@ -245,6 +310,8 @@ def handler_role(resources: dict[str, Any]) -> str:
         if resource["Type"] == "AWS::Lambda::Function"
         and resource["Properties"].get("Handler") in HANDLERS
     ]
+    if not roles:
+        return ""  # a template without the starter (the emulation's own tests)
     assert len(roles) == 2, "expected the on_event and is_complete functions"
     assert len(set(roles)) == 1, "both handlers use one role"
     return roles[0]
@@ -258,14 +325,83 @@ class Failure:
     action: str = "Update"
 
 
+@dataclass(frozen=True)
+class Interrupt:
+    """The user stops the stack operation ``after_seconds`` into it, while a wait condition
+    waits: during a create, by deleting the stack (the waiting resource's creation is
+    cancelled, everything created is deleted); during an update, by CancelUpdateStack (the
+    update is rolled back)."""
+
+    after_seconds: float
+
+
+class StackInterruptedError(DeploymentFailedError):
+    """The user deleted the stack while it was being created (see ``Interrupt``)."""
+
+
+@dataclass(frozen=True)
+class LambdaFunction:
+    """A function as Lambda keeps it: what Step Functions needs to invoke it in-process."""
+
+    logical_id: str
+    arn: str
+    handler: str
+    runtime: str
+    role: str
+    """The logical id of its execution role: its calls carry that role's policies."""
+    memory_mb: int
+    timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One invocation of a function by a state machine."""
+
+    function: str
+    """Its logical id."""
+    role: str
+    at: float
+    wall_seconds: float
+    """How long the handler ran here, in real time."""
+    memory_mb: int
+    error: str = ""
+
+
+class UnsupportedFunctionError(Exception):
+    """A function the emulation cannot run in-process (not a Python handler)."""
+
+
 class Cloud:
     """Deploys templates in dependency order against the policed DMS double."""
 
     def __init__(
-        self, double: PolicedDouble, tag_updates: TagUpdates = TagUpdates.THROUGH_MODIFY
+        self,
+        double: PolicedDouble,
+        tag_updates: TagUpdates = TagUpdates.THROUGH_MODIFY,
+        *,
+        custom_resource_limit_seconds: float = CUSTOM_RESOURCE_LIMIT_SECONDS,
+        stop_readings: StopReadings | None = None,
     ) -> None:
         self.double = double
         self.tag_updates = tag_updates
+        self.custom_resource_limit_seconds = custom_resource_limit_seconds
+        """CloudFormation's hour for a custom resource's answer (scaled down by a test)."""
+        self.waits = WaitConditions()
+        self.stepfunctions = StepFunctions(
+            functions=self,
+            authorize=lambda action, resource: self.double.allows(action, resource, {}),
+            readings=stop_readings or StopReadings(),
+            clock=lambda: self.double.clock,
+        )
+        double.on_advance.append(self.stepfunctions.run_due)
+        self.functions: dict[str, LambdaFunction] = {}
+        """By ARN, every function the stack has (had: a deleted one stays, marked)."""
+        self.deleted_functions: set[str] = set()
+        self.invocations: list[Invocation] = []
+        self.after_create: dict[str, Callable[[Deployed], None]] = {}
+        """By logical id: what happens outside CloudFormation once it created that resource
+        (a test starts an execution, sends a signal)."""
+        self._interrupt_at: float | None = None
         self.status = "NONE"
         self.deployed: dict[str, Deployed] = {}
         self.template: dict[str, Any] = {"Resources": {}}
@@ -322,15 +458,25 @@ class Cloud:
 
     # -- stack operations -------------------------------------------------------------
 
-    def deploy(self, template: dict[str, Any], *, fail: Failure | None = None) -> str:
+    def deploy(
+        self,
+        template: dict[str, Any],
+        *,
+        fail: Failure | None = None,
+        interrupt: Interrupt | None = None,
+    ) -> str:
         """Create or update the stack; return its final status."""
         self._failure = fail
+        if interrupt is not None:
+            self._interrupt_at = self.double.clock + interrupt.after_seconds
+        self.double.default_role = handler_role(template["Resources"])
         try:
             if self.status == "NONE":
                 return self._create(template)
             return self._update(template)
         finally:
             self._failure = None
+            self._interrupt_at = None
 
     def delete_stack(self) -> str:
         self.status = self.phase = "DELETE_IN_PROGRESS"
@@ -357,6 +503,8 @@ class Cloud:
         except DeploymentFailedError as failed:
             if failed.resource is not None and failed.resource.physical_id:
                 self.deployed[created[-1]] = failed.resource
+            if isinstance(failed, StackInterruptedError):
+                return self._delete_created(created)
             self.status = self.phase = "ROLLBACK_IN_PROGRESS"
             try:
                 self._delete_all(created)
@@ -366,6 +514,18 @@ class Cloud:
             self.status = "ROLLBACK_COMPLETE"
             return self.status
         self.status = "CREATE_COMPLETE"
+        return self.status
+
+    def _delete_created(self, created: list[str]) -> str:
+        """DeleteStack during the create: what was created is deleted, dependents first."""
+        self.status = self.phase = "DELETE_IN_PROGRESS"
+        try:
+            self._delete_all(created)
+        except DeploymentFailedError:
+            self.status = "DELETE_FAILED"
+            return self.status
+        self.template = {"Resources": {}}
+        self.status = "DELETE_COMPLETE"
         return self.status
 
     def _update(self, template: dict[str, Any]) -> str:
@@ -401,6 +561,8 @@ class Cloud:
         self, logical_id: str, resource: dict[str, Any], changes: list[Change]
     ) -> Change | None:
         old = self.deployed.get(logical_id)
+        if old is not None and old.type in NOT_UPDATED:
+            return None  # CloudFormation never updates these, whatever changed
         desired = self._desired(logical_id, resource)
         if old is not None and desired == old.properties:
             return None  # CloudFormation sends nothing
@@ -520,9 +682,12 @@ class Cloud:
     def _desired(self, logical_id: str, resource: dict[str, Any]) -> dict[str, Any]:
         properties = resource.get("Properties", {})
         if resource["Type"] in POLICY_TYPES:
-            return {"Statement": self.resolve(properties["PolicyDocument"]["Statement"])}
+            return {
+                "Statement": self.resolve(properties["PolicyDocument"]["Statement"]),
+                "Roles": _referenced_roles(properties),
+            }
         resolved = self.resolve({k: v for k, v in properties.items() if k != "ServiceToken"})
-        if resource["Type"] in CUSTOM_TYPES:  # CloudFormation hands custom resources strings
+        if _is_custom(resource["Type"]):  # CloudFormation hands custom resources strings
             assert all(isinstance(value, str) for value in resolved.values()), resolved
         return dict(resolved)
 
@@ -534,18 +699,15 @@ class Cloud:
         desired = Deployed(resource["Type"], self._desired(logical_id, resource))
         if old is not None:
             desired.physical_id, desired.data = old.physical_id, dict(old.data)
-        if resource["Type"] in POLICY_TYPES and not self._attached_to_handler(resource):
-            desired.type = "AWS::IAM::Unrelated"
         try:
             self._operate_deployed(action, logical_id, desired, old)
         except DeploymentFailedError as failed:
             failed.resource = desired
             raise
+        hook = self.after_create.get(logical_id)
+        if action == "Create" and hook is not None:
+            hook(desired)
         return desired
-
-    def _attached_to_handler(self, resource: dict[str, Any]) -> bool:
-        role = handler_role(self.template["Resources"])
-        return {"Ref": role} in resource["Properties"].get("Roles", [])
 
     def _operate_deployed(
         self, action: str, logical_id: str, resource: Deployed, old: Deployed | None = None
@@ -558,6 +720,8 @@ class Cloud:
                 self._failure = None
                 raise DeploymentFailedError(f"{logical_id}: injected failure of its {action}")
             handle = self._handlers().get(resource.type)
+            if _is_custom(resource.type):
+                handle = self._custom
             if handle is not None:
                 try:
                     handle(action, logical_id, resource, old)
@@ -580,6 +744,7 @@ class Cloud:
                 resource.physical_id,
                 self.double.accepted_writes[writes:],
                 error,
+                self.double.clock,
             )
             self.steps.append(step)
 
@@ -590,16 +755,21 @@ class Cloud:
             ENDPOINT_TYPE: self._endpoint,
             "AWS::IAM::Policy": self._policy,
             "AWS::IAM::ManagedPolicy": self._policy,
-            **dict.fromkeys(CUSTOM_TYPES, self._custom),
+            ROLE_TYPE: self._role,
+            FUNCTION_TYPE: self._function,
+            STATE_MACHINE_TYPE: self._state_machine,
+            HANDLE_TYPE: self._handle,
+            WAIT_CONDITION_TYPE: self._wait_condition,
         }
 
     def _policy(
         self, action: str, logical_id: str, resource: Deployed, old: Deployed | None
     ) -> None:
         resource.physical_id = resource.physical_id or logical_id
-        self.double.policies.pop(resource.physical_id, None)
+        self.double.revoke(resource.physical_id)
         if action != "Delete":
-            self.double.grant(resource.physical_id, _as_list(resource.properties["Statement"]))
+            statements = _as_list(resource.properties["Statement"])
+            self.double.grant(resource.physical_id, statements, tuple(resource.properties["Roles"]))
 
     def _custom(
         self, action: str, logical_id: str, resource: Deployed, old: Deployed | None
@@ -613,13 +783,174 @@ class Cloud:
             logical_id=logical_id,
         )
         try:
-            result = run_provider(event, self.double)
+            result = run_provider(
+                event, self.double, limit_seconds=self.custom_resource_limit_seconds
+            )
         except ProviderFailedError as failed:
             if action == "Create":
                 resource.physical_id = failed.physical_id
             raise DeploymentFailedError(f"{logical_id}: {failed.reason}") from failed
         if action != "Delete":
             resource.physical_id, resource.data = result.physical_id, result.data
+
+    # -- IAM roles, Lambda functions, Step Functions ---------------------------------------
+
+    def _role(self, action: str, logical_id: str, resource: Deployed, old: Deployed | None) -> None:
+        name = resource.properties.get("RoleName") or _generated_name(logical_id)
+        resource.physical_id = name
+        resource.data = {"Arn": f"arn:aws:iam::{ACCOUNT}:role/{name}", "RoleId": f"AROA{name}"}
+
+    def _function(
+        self, action: str, logical_id: str, resource: Deployed, old: Deployed | None
+    ) -> None:
+        """Lambda keeps the function; a state machine's Task may invoke it (Python only)."""
+        props = resource.properties
+        name = props.get("FunctionName") or _generated_name(logical_id)
+        arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+        resource.physical_id, resource.data = name, {"Arn": arn}
+        if action == "Delete":
+            self.deleted_functions.add(arn)
+            return
+        self.deleted_functions.discard(arn)
+        self.functions[arn] = LambdaFunction(
+            logical_id,
+            arn,
+            str(props.get("Handler", "")),
+            str(props.get("Runtime", "")),
+            self._role_of(logical_id, "Role"),
+            int(props.get("MemorySize", 128)),
+            int(props.get("Timeout", 3)),
+        )
+
+    def _role_of(self, logical_id: str, prop: str) -> str:
+        """The logical id of the role a resource's ``prop`` names (``Fn::GetAtt [Role, Arn]``)."""
+        value = self.template["Resources"][logical_id]["Properties"][prop]
+        if isinstance(value, str):  # a role outside the stack, by ARN: its name
+            return value.rsplit("/", 1)[-1]
+        assert set(value) == {"Fn::GetAtt"}, f"{logical_id}.{prop}: {value} is not modelled"
+        return str(value["Fn::GetAtt"][0])
+
+    def _state_machine(
+        self, action: str, logical_id: str, resource: Deployed, old: Deployed | None
+    ) -> None:
+        props = resource.properties
+        if action == "Delete":
+            self.stepfunctions.delete_state_machine(resource.physical_id)
+            return
+        definition = props.get("DefinitionString") or json.dumps(props["Definition"])
+        for key, value in props.get("DefinitionSubstitutions", {}).items():
+            definition = definition.replace("${" + key + "}", str(value))
+        role = self._role_of(logical_id, "RoleArn")
+        if action == "Update":
+            self.stepfunctions.update_state_machine(resource.physical_id, definition, role)
+            return
+        name = props.get("StateMachineName") or _generated_name(logical_id)
+        machine_type = props.get("StateMachineType", "STANDARD")
+        machine = self.stepfunctions.create_state_machine(name, definition, role, machine_type)
+        resource.physical_id = machine.arn
+        resource.data = {"Arn": machine.arn, "Name": machine.name}
+
+    def invoke_function(self, function: str, payload: Any, invoker_role: str) -> Any:
+        """Invoke ``function`` (ARN or name) for a state machine whose role is ``invoker_role``:
+        in-process, with the function's own role, on the virtual clock."""
+        arn = (
+            function
+            if function.startswith("arn:")
+            else f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}"
+        )
+        spec = self.functions.get(arn)
+        if spec is None or arn in self.deleted_functions:
+            raise TaskFailedError("Lambda.ResourceNotFoundException", f"Function not found: {arn}")
+        if not self.double.allows("lambda:InvokeFunction", arn, {}, role=invoker_role):
+            self.double.denials.append(("InvokeFunction", arn))
+            raise TaskFailedError(
+                "Lambda.AWSLambdaException",
+                f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{invoker_role}/states is not "
+                f"authorized to perform: lambda:InvokeFunction on resource: {arn} because no "
+                "identity-based policy allows the lambda:InvokeFunction action",
+            )
+        entry_point = _entry_point(spec)
+        context = FakeLambdaContext(
+            function_name=arn.rsplit(":", 1)[1],
+            memory_limit_in_mb=spec.memory_mb,
+            invoked_function_arn=arn,
+            aws_request_id=str(uuid.uuid4()),
+        )
+        started, wall = self.double.clock, time.perf_counter()
+        error = ""
+        try:
+            with self.double.acting_as(spec.role), double_clock(self.double):
+                answer = invoke(entry_point, payload, self.double, spec.timeout_seconds, context)
+        except FunctionTimedOutError as timed_out:
+            error = "Sandbox.Timedout"
+            raise TaskFailedError(error, str(timed_out)) from timed_out
+        except Exception as failed:
+            error = type(failed).__name__
+            cause = {"errorMessage": str(failed), "errorType": error, "stackTrace": []}
+            raise TaskFailedError(error, json.dumps(cause)) from failed
+        finally:
+            self.invocations.append(
+                Invocation(
+                    spec.logical_id,
+                    spec.role,
+                    started,
+                    time.perf_counter() - wall,
+                    spec.memory_mb,
+                    error,
+                )
+            )
+        return json.loads(json.dumps(answer))  # Lambda hands the answer on as JSON
+
+    # -- wait conditions --------------------------------------------------------------------
+
+    def _handle(
+        self, action: str, logical_id: str, resource: Deployed, old: Deployed | None
+    ) -> None:
+        if action == "Create":
+            resource.physical_id = self.waits.create_handle(logical_id)
+        elif action == "Delete":
+            self.waits.delete_handle(resource.physical_id, self.double.clock)
+
+    def _wait_condition(
+        self, action: str, logical_id: str, resource: Deployed, old: Deployed | None
+    ) -> None:
+        """Create: wait for the handle's signals while time passes (executions run, DMS moves
+        on); Delete: nothing to do."""
+        if action != "Create":
+            return
+        props = resource.properties
+        timeout, count = int(props["Timeout"]), int(props.get("Count", 1))
+        if not 0 < timeout <= MAX_TIMEOUT_SECONDS:
+            raise DeploymentFailedError(
+                f"{logical_id}: Timeout {timeout} is not between 1 and {MAX_TIMEOUT_SECONDS} "
+                "seconds (the emulation's words)"
+            )
+        url = props["Handle"]
+        resource.physical_id = f"{STACK_ID}/{self.waits.handle_of(url).logical_id}"
+        deadline = self.double.clock + timeout
+        while True:
+            self.stepfunctions.run_due()
+            verdict = self.waits.verdict(url, count)
+            if verdict.failure:
+                raise DeploymentFailedError(f"{logical_id}: {verdict.failure}")
+            if verdict.done:
+                resource.data = {"Data": verdict.data}
+                return
+            self._check_interrupt(logical_id)
+            if self.double.clock >= deadline:
+                raise DeploymentFailedError(
+                    f"{logical_id}: {self.waits.timed_out(verdict.received, count)}"
+                )
+            wake = [deadline, self.stepfunctions.next_due(), self._interrupt_at]
+            self.double.advance(min(t for t in wake if t is not None) - self.double.clock)
+
+    def _check_interrupt(self, logical_id: str) -> None:
+        if self._interrupt_at is None or self.double.clock < self._interrupt_at:
+            return
+        self._interrupt_at = None
+        if self.phase == "CREATE_IN_PROGRESS":
+            raise StackInterruptedError(f"{logical_id}: Resource creation cancelled")
+        raise DeploymentFailedError(f"{logical_id}: Resource update cancelled")
 
     def _task(self, action: str, logical_id: str, resource: Deployed, old: Deployed | None) -> None:
         """CloudFormation's handler of AWS::DMS::ReplicationTask, as DMS lets it act."""
@@ -702,6 +1033,32 @@ class Cloud:
             for logical_id, resource in self.template["Resources"].items()
             if resource["Type"] == resource_type
         ]
+
+
+def _is_custom(resource_type: str) -> bool:
+    """Every custom resource of these stacks runs through the starter's provider."""
+    return resource_type in CUSTOM_TYPES or resource_type.startswith("Custom::")
+
+
+def _referenced_roles(properties: dict[str, Any]) -> list[str]:
+    """The logical ids of the roles a policy is attached to (``Roles: [{"Ref": ...}]``)."""
+    return [role["Ref"] for role in properties.get("Roles", []) if isinstance(role, dict)]
+
+
+def _generated_name(logical_id: str) -> str:
+    """The name CloudFormation gives a resource the template does not name."""
+    return f"{PSEUDO['AWS::StackName']}-{logical_id}"[:64]
+
+
+def _entry_point(spec: LambdaFunction) -> Callable[[Any, Any], Any]:
+    """The handler function of a Python Lambda function, imported here."""
+    if not spec.runtime.startswith("python"):
+        raise UnsupportedFunctionError(
+            f"{spec.logical_id}: runtime {spec.runtime} cannot run in the emulation"
+        )
+    module, _, name = spec.handler.rpartition(".")
+    entry_point: Callable[[Any, Any], Any] = getattr(importlib.import_module(module), name)
+    return entry_point
 
 
 def _physical_id_of_unmodelled(resource_type: str, logical_id: str) -> str:

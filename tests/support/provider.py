@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from dms_task_starter_runtime import handler
@@ -37,6 +37,12 @@ RESPONSE_URL: Final = (
 )
 CREATE_FAILED_MARKER: Final = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
 TIMED_OUT: Final = "Operation timed out"
+CUSTOM_RESOURCE_LIMIT_SECONDS: Final = 3600
+"""How long CloudFormation waits for a custom resource's answer (its hour)."""
+CUSTOM_RESOURCE_TIMED_OUT: Final = (
+    "CloudFormation did not receive a response from your Custom Resource"
+)
+"""CloudFormation's reason when that hour passes (quoted in aws-cdk#24974)."""
 POLL_SECONDS: Final = 10
 _request_ids = itertools.count(1)
 
@@ -63,11 +69,12 @@ class FunctionTimedOutError(Exception):
 
 
 def invoke(
-    entry_point: Callable[[dict[str, Any], LambdaContext], dict[str, Any]],
-    event: dict[str, Any],
+    entry_point: Callable[[Any, LambdaContext], Any],
+    event: Any,
     double: DmsDouble,
     timeout_seconds: int,
-) -> dict[str, Any]:
+    context: FakeLambdaContext | None = None,
+) -> Any:
     """Invoke a handler as Lambda does, its time measured on the double's clock (every DMS
     call takes ``double.call_latency_seconds``)."""
     started = double.clock
@@ -75,7 +82,7 @@ def invoke(
     def remaining() -> int:
         return int((started + timeout_seconds - double.clock) * 1000)
 
-    context = FakeLambdaContext(remaining_millis=remaining)
+    context = replace(context or FakeLambdaContext(), remaining_millis=remaining)
     answer = entry_point(event, cast("LambdaContext", context))
     if remaining() < 0:
         raise FunctionTimedOutError(
@@ -146,11 +153,14 @@ def run_provider(
     *,
     poll_seconds: int = POLL_SECONDS,
     function_timeout: int = HANDLER_TIMEOUT_SECONDS,
+    limit_seconds: float = CUSTOM_RESOURCE_LIMIT_SECONDS,
 ) -> ProviderResult:
     """Run one request to completion, as the framework would; ``ProviderFailedError`` is the
-    failure CloudFormation shows (its ``cause`` is the handler's exception)."""
+    failure CloudFormation shows (its ``cause`` is the handler's exception). CloudFormation
+    gives up after ``limit_seconds`` (its hour; a test may scale it down)."""
     if event["RequestType"] == "Delete" and event.get("PhysicalResourceId") == CREATE_FAILED_MARKER:
         return ProviderResult(CREATE_FAILED_MARKER, {}, 0)
+    given_up_at = double.clock + limit_seconds
     with double_clock(double):
         try:
             on_event_result = invoke(handler.on_event, event, double, function_timeout)
@@ -172,4 +182,6 @@ def run_provider(
             double.advance(poll_seconds)
             if double.clock > deadline:
                 raise ProviderFailedError(TIMED_OUT, physical_id, None)
+            if double.clock > given_up_at:
+                raise ProviderFailedError(CUSTOM_RESOURCE_TIMED_OUT, physical_id, None)
     raise AssertionError("unreachable")

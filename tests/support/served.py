@@ -1,7 +1,9 @@
 """The DMS double (JSON protocol) and a stack status (CloudFormation query protocol) on HTTP.
 
-While served, boto3's DMS and CloudFormation endpoints point at it, so clients built
-meanwhile (the handler's, the tests') call it over the wire like the real services.
+While served, boto3's DMS, CloudFormation and Step Functions endpoints point at it, so
+clients built meanwhile (the handler's, the tests') call it over the wire like the real
+services. With the emulated CloudFormation, it also answers Step Functions (JSON 1.0
+protocol) and takes the signals PUT to wait condition handles' presigned URLs.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Protocol
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
 from werkzeug.serving import make_server
@@ -25,7 +27,13 @@ if TYPE_CHECKING:
 
 DMS_ENDPOINT_VARIABLE: Final = "AWS_ENDPOINT_URL_DATABASE_MIGRATION_SERVICE"
 CLOUDFORMATION_ENDPOINT_VARIABLE: Final = "AWS_ENDPOINT_URL_CLOUDFORMATION"
-ENDPOINT_VARIABLES: Final = (DMS_ENDPOINT_VARIABLE, CLOUDFORMATION_ENDPOINT_VARIABLE)
+SFN_ENDPOINT_VARIABLE: Final = "AWS_ENDPOINT_URL_SFN"
+ENDPOINT_VARIABLES: Final = (
+    DMS_ENDPOINT_VARIABLE,
+    CLOUDFORMATION_ENDPOINT_VARIABLE,
+    SFN_ENDPOINT_VARIABLE,
+)
+SFN_TARGET_PREFIX: Final = "AWSStepFunctions."
 STACK_ID: Final = (
     f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/OrdersReplication/"
     "5b8c2e10-0000-4000-8000-000000000001"
@@ -44,6 +52,22 @@ class StackSource(Protocol):
     def describe_stack(self, stack_name: str) -> dict[str, str]:
         """StackId, StackName, StackStatus; raise ``StackError`` to answer with an error."""
         ...
+
+
+class JsonService(Protocol):
+    """A service answering a JSON protocol: operation and body in, HTTP status and body out."""
+
+    def answer(self, operation: str, body: bytes) -> tuple[int, dict[str, Any]]: ...
+
+
+class SignalSink(Protocol):
+    """What takes the PUTs to wait condition handles (``tests.support.wait_conditions``)."""
+
+    base_url: str
+
+    def receive(
+        self, path: str, signature: str, content_type: str | None, body: bytes, now: float
+    ) -> tuple[int, str]: ...
 
 
 class StackError(ServedError):
@@ -108,9 +132,18 @@ def _error_xml(error: StackError) -> str:
 class ServedAws:
     """The double (and a stack source) on a random port of 127.0.0.1, in a daemon thread."""
 
-    def __init__(self, dms: DmsDouble, stack: StackSource | None = None) -> None:
+    def __init__(
+        self,
+        dms: DmsDouble,
+        stack: StackSource | None = None,
+        *,
+        stepfunctions: JsonService | None = None,
+        signals: SignalSink | None = None,
+    ) -> None:
         self.dms = dms
         self.stack: StackSource = stack or FixedStack()
+        self.stepfunctions = stepfunctions
+        self.signals = signals
         self._previous: dict[str, str | None] = {}
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
         self._thread = threading.Thread(
@@ -130,9 +163,29 @@ class ServedAws:
             response = Response(
                 json.dumps(body), status=status, content_type="application/x-amz-json-1.1"
             )
+        elif target.startswith(SFN_TARGET_PREFIX) and self.stepfunctions is not None:
+            operation = target.removeprefix(SFN_TARGET_PREFIX)
+            status, body = self.stepfunctions.answer(operation, request.get_data())
+            response = Response(
+                json.dumps(body), status=status, content_type="application/x-amz-json-1.0"
+            )
+        elif request.method == "PUT" and self.signals is not None:
+            response = self._signal(request)
         else:
             response = self._cloudformation(request)
         return response(environ, start_response)
+
+    def _signal(self, request: Request) -> Response:
+        """A PUT to a wait condition handle's presigned URL, answered as S3 would."""
+        assert self.signals is not None
+        status, body = self.signals.receive(
+            urlsplit(request.environ.get("RAW_URI") or request.environ["REQUEST_URI"]).path,
+            request.args.get("X-Amz-Signature", ""),
+            request.headers.get("Content-Type"),
+            request.get_data(),
+            self.dms.clock,
+        )
+        return Response(body, status=status, content_type="application/xml")
 
     def _cloudformation(self, request: Request) -> Response:
         form = {key: values[0] for key, values in parse_qs(request.get_data(as_text=True)).items()}
@@ -146,6 +199,8 @@ class ServedAws:
 
     def __enter__(self) -> ServedAws:
         self._thread.start()
+        if self.signals is not None:
+            self.signals.base_url = self.url
         for variable in ENDPOINT_VARIABLES:
             self._previous[variable] = os.environ.get(variable)
             os.environ[variable] = self.url
