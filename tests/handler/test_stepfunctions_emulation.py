@@ -299,7 +299,7 @@ def test_lambda_invoke_integration_wraps_the_payload() -> None:
 
 
 def test_a_failed_task_is_caught_or_fails_the_execution() -> None:
-    caught = {
+    caught: dict[str, Any] = {
         "StartAt": "Call",
         "States": {
             "Call": {
@@ -320,8 +320,8 @@ def test_a_failed_task_is_caught_or_fails_the_execution() -> None:
     assert (execution.status, execution.error, execution.cause) == ("FAILED", "Gave", "up")
     assert execution.entered == ["Call", "Bad"]
     assert len(functions.calls) == 1  # Retry is not modelled: one attempt
-    uncaught = {"StartAt": "Call", "States": {"Call": {**caught["States"]["Call"]}}}
-    del uncaught["States"]["Call"]["Catch"]
+    call = {key: value for key, value in caught["States"]["Call"].items() if key != "Catch"}
+    uncaught = {"StartAt": "Call", "States": {"Call": call}}
     sfn, _, _ = service(uncaught, [failure])
     arn = start(sfn, {})
     sfn.run_due()

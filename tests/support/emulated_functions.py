@@ -19,8 +19,9 @@ UNIQUE_ID: Final = "full-load"
 
 def signal_when_loaded(event: dict[str, Any], _context: object) -> dict[str, Any]:
     client = boto3.client("dms")
-    filters = [{"Name": "replication-task-arn", "Values": [event["arn"]]}]
-    (task,) = client.describe_replication_tasks(Filters=filters)["ReplicationTasks"]
+    (task,) = client.describe_replication_tasks(
+        Filters=[{"Name": "replication-task-arn", "Values": [str(event["arn"])]}]
+    )["ReplicationTasks"]
     if "FullLoadFinishDate" in task.get("ReplicationTaskStats", {}):
         status = "SUCCESS"
     elif task["Status"] == "failed":
