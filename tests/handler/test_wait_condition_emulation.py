@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.error import HTTPError
 
+import boto3
+import pytest
 from aws_cdk import Duration, Stack
+from botocore.exceptions import ClientError
 from dms_task_starter import ReplicationTaskStarter, WaitFor
 from dms_task_starter_runtime.contract import STARTER_RESOURCE_TYPE
 
@@ -26,6 +29,7 @@ from tests.support.cloud import FUNCTION_TYPE, Cloud, Deployed, Interrupt
 from tests.support.dms_double import INSTANCE_ARN, endpoint_arn, task_arn
 from tests.support.emulated_functions import UNIQUE_ID
 from tests.support.provider import CUSTOM_RESOURCE_TIMED_OUT
+from tests.support.served import STACK_ID
 from tests.support.wait_conditions import SECRET_PREFIX
 
 if TYPE_CHECKING:
@@ -450,3 +454,28 @@ def test_a_custom_resource_that_outlasts_the_scaled_limit_fails_as_cloudformatio
     (starter,) = cloud.logical_ids(STARTER_RESOURCE_TYPE)
     assert error_of(cloud, starter) == f"{starter}: {CUSTOM_RESOURCE_TIMED_OUT}"
     assert 600 < step_at(cloud, starter) - step_at(cloud, "OrdersTask") <= 610
+
+
+# -- DescribeStackResource -----------------------------------------------------------------
+
+
+def test_describe_stack_resource_answers_a_handle_with_its_url(cloud: Cloud) -> None:
+    Operator(cloud, start_task=False, start_wait=False).on("Handle").signals = [
+        (signal("SUCCESS", "one"), NO_CONTENT_TYPE)
+    ]
+    cloud.deploy(Shape().template())
+    client = boto3.client("cloudformation")
+    with cloud.double.acting_as(OPERATOR):
+        with pytest.raises(ClientError) as denied:
+            client.describe_stack_resource(StackName=STACK_ID, LogicalResourceId="Handle")
+        assert denied.value.response["Error"]["Code"] == "AccessDenied"
+        cloud.double.grant(
+            "Describe", [_allow("cloudformation:DescribeStackResource", STACK_ID)], (OPERATOR,)
+        )
+        detail = client.describe_stack_resource(StackName=STACK_ID, LogicalResourceId="Handle")
+        with pytest.raises(ClientError, match="Resource Nothing does not exist for stack"):
+            client.describe_stack_resource(StackName=STACK_ID, LogicalResourceId="Nothing")
+    resource = detail["StackResourceDetail"]
+    assert resource["PhysicalResourceId"] == cloud.physical_id("Handle")
+    assert SECRET_PREFIX in resource["PhysicalResourceId"]
+    assert resource["ResourceType"] == "AWS::CloudFormation::WaitConditionHandle"

@@ -430,6 +430,29 @@ class Cloud:
             "StackStatus": self.status,
         }
 
+    def describe_stack_resource(self, stack_name: str, logical_id: str) -> dict[str, str]:
+        """DescribeStackResource: a resource of this stack, as deployed (a handle's physical
+        id is its presigned URL)."""
+        if not self.double.allows("cloudformation:DescribeStackResource", stack_name, {}):
+            self.double.denials.append(("DescribeStackResource", stack_name))
+            raise StackError("AccessDenied", f"not authorized to describe {stack_name}", 403)
+        if stack_name not in (STACK_ID, PSEUDO["AWS::StackName"]):
+            raise StackError("ValidationError", f"Stack with id {stack_name} does not exist")
+        resource = self.deployed.get(logical_id)
+        if resource is None:
+            raise StackError(
+                "ValidationError",
+                f"Resource {logical_id} does not exist for stack {PSEUDO['AWS::StackName']}",
+            )
+        return {
+            "StackName": PSEUDO["AWS::StackName"],
+            "StackId": STACK_ID,
+            "LogicalResourceId": logical_id,
+            "PhysicalResourceId": resource.physical_id,
+            "ResourceType": resource.type,
+            "ResourceStatus": "CREATE_COMPLETE",
+        }
+
     # -- a nested stack: this stack, in ROOT_STACK_ID --------------------------------------
 
     def _describe_nested(self, stack_name: str, root_status: str) -> dict[str, str]:

@@ -13,7 +13,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
@@ -51,6 +51,16 @@ class StackSource(Protocol):
 
     def describe_stack(self, stack_name: str) -> dict[str, str]:
         """StackId, StackName, StackStatus; raise ``StackError`` to answer with an error."""
+        ...
+
+
+@runtime_checkable
+class ResourceSource(Protocol):
+    """What answers ``DescribeStackResource``: the emulated CloudFormation."""
+
+    def describe_stack_resource(self, stack_name: str, logical_id: str) -> dict[str, str]:
+        """StackId, StackName, LogicalResourceId, PhysicalResourceId, ResourceType,
+        ResourceStatus; raise ``StackError`` to answer with an error."""
         ...
 
 
@@ -117,6 +127,18 @@ def _describe_stacks_xml(stack: dict[str, str]) -> str:
         "</Stacks></DescribeStacksResult>"
         "<ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId>"
         "</ResponseMetadata></DescribeStacksResponse>"
+    )
+
+
+def _describe_stack_resource_xml(detail: dict[str, str]) -> str:
+    updated = datetime(2026, 1, 1, tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    members = "".join(f"<{key}>{escape(value)}</{key}>" for key, value in detail.items())
+    return (
+        f'<DescribeStackResourceResponse xmlns="{CFN_NAMESPACE}"><DescribeStackResourceResult>'
+        f"<StackResourceDetail>{members}<LastUpdatedTimestamp>{updated}</LastUpdatedTimestamp>"
+        "</StackResourceDetail></DescribeStackResourceResult>"
+        "<ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId>"
+        "</ResponseMetadata></DescribeStackResourceResponse>"
     )
 
 
@@ -190,9 +212,17 @@ class ServedAws:
     def _cloudformation(self, request: Request) -> Response:
         form = {key: values[0] for key, values in parse_qs(request.get_data(as_text=True)).items()}
         try:
-            if form.get("Action") != "DescribeStacks":
-                raise StackError("InvalidAction", f"{form.get('Action')} is not modelled")
-            body, status = _describe_stacks_xml(self.stack.describe_stack(form["StackName"])), 200
+            action = form.get("Action")
+            if action == "DescribeStacks":
+                body = _describe_stacks_xml(self.stack.describe_stack(form["StackName"]))
+            elif action == "DescribeStackResource" and isinstance(self.stack, ResourceSource):
+                detail = self.stack.describe_stack_resource(
+                    form["StackName"], form["LogicalResourceId"]
+                )
+                body = _describe_stack_resource_xml(detail)
+            else:
+                raise StackError("InvalidAction", f"{action} is not modelled")
+            status = 200
         except StackError as error:
             body, status = _error_xml(error), error.status
         return Response(body, status=status, content_type="text/xml")
