@@ -3,6 +3,7 @@
 from dms_task_starter_runtime.contract import MigrationType, OnDelete, StartType, WaitFor
 
 from dms_task_starter.cdc import CdcStart, CdcStop
+from dms_task_starter.long_wait import LongWait
 from dms_task_starter.metrics import ReplicationTaskMetrics
 from dms_task_starter.provider import (
     POWERTOOLS_LAYER_VERSION,
@@ -15,6 +16,7 @@ __all__ = [
     "POWERTOOLS_LAYER_VERSION",
     "CdcStart",
     "CdcStop",
+    "LongWait",
     "MigrationType",
     "OnDelete",
     "ReplicationStarter",

@@ -18,6 +18,7 @@ from dms_task_starter.cdc import CdcStart, CdcStop
 from dms_task_starter.provider import ReplicationTaskStarterProvider
 
 if TYPE_CHECKING:
+    from aws_cdk import aws_cloudformation as cfn
     from aws_cdk import aws_lambda as lambda_
 
 DURATION_FORMS: Final = "an aws_cdk.Duration (e.g. Duration.minutes(30))"
@@ -58,6 +59,10 @@ class StarterBase(Construct):
         )
         """The provider shared by the stack's starters."""
         self._resource: CustomResource | None = None
+        self.wait_condition: cfn.CfnWaitCondition | None = None
+        """The wait condition of ``long_wait`` (None without): resources that depend on it
+        (or on the starter: ``consumer.node.add_dependency(starter)``) are created once DMS
+        reached ``long_wait.until``."""
 
     @property
     def resource(self) -> CustomResource:
@@ -141,6 +146,14 @@ class StarterBase(Construct):
     def recovery_checkpoint(self) -> str:
         """The ``RecoveryCheckpoint`` (usable with :meth:`CdcStart.at_checkpoint`)."""
         return self.resource.get_att_string(Attr.RECOVERY_CHECKPOINT)
+
+
+def effective_wait_for(wait_for: WaitFor | None, *, long_wait: object) -> WaitFor:
+    """``wait_for`` as given; by default RUNNING, or NOTHING with a long wait (the wait
+    condition waits instead, beyond the custom resource's hour)."""
+    if wait_for is not None:
+        return wait_for
+    return WaitFor.NOTHING if long_wait is not None else WaitFor.RUNNING
 
 
 def start_properties(

@@ -12,10 +12,17 @@ from dms_task_starter_runtime import contract, settings
 from dms_task_starter_runtime.contract import Attr, Kind, OnDelete, Prop, StartType, WaitFor
 
 from dms_task_starter import _checks
-from dms_task_starter._base import StarterBase, check_possible, definition_digest, start_properties
+from dms_task_starter._base import (
+    StarterBase,
+    check_possible,
+    definition_digest,
+    effective_wait_for,
+    start_properties,
+)
 from dms_task_starter._lazy import lazy_string
 from dms_task_starter.cdc import validated
 from dms_task_starter.endpoints import endpoint_definitions, stack_endpoints
+from dms_task_starter.long_wait import LONG_WAIT_FORMS, LongWait, add_long_wait
 
 if TYPE_CHECKING:
     from aws_cdk import Duration
@@ -72,6 +79,18 @@ def replication_endpoints_digest(config: dms.CfnReplicationConfig) -> str:
     )
 
 
+def replication_wait_digest(config: dms.CfnReplicationConfig) -> str:
+    """The digest whose change makes a long wait wait again: the configuration's definition
+    and the endpoints of the stack it uses."""
+    return definition_digest(
+        config,
+        {
+            "Config": replication_definition_digest(config),
+            "Endpoints": replication_endpoints_digest(config),
+        },
+    )
+
+
 class ReplicationStarter(StarterBase):
     """Starts a DMS Serverless replication from CloudFormation and waits for it.
 
@@ -92,13 +111,14 @@ class ReplicationStarter(StarterBase):
         start_type: StartType | None = None,
         cdc_start: CdcStart | None = None,
         cdc_stop: CdcStop | None = None,
-        wait_for: WaitFor = WaitFor.RUNNING,
+        wait_for: WaitFor | None = None,
         on_delete: OnDelete = OnDelete.STOP,
         timeout: Duration | None = None,
         poll_interval: Duration | None = None,
         powertools_layer: lambda_.ILayerVersion | None = None,
         cdc_handover: bool = True,
         replace_on_change: bool = True,
+        long_wait: LongWait | None = None,
     ) -> None:
         """Start the replication of ``replication_config`` on create (and on changes).
 
@@ -111,8 +131,9 @@ class ReplicationStarter(StarterBase):
             for a ``full-load`` replication, which DMS cannot resume.
         :param cdc_start: Where CDC starts. Default: none.
         :param cdc_stop: Where CDC stops. Default: none.
-        :param wait_for: What the resource waits for (capacity provisioning included).
-            Default: ``WaitFor.RUNNING``.
+        :param wait_for: What the resource waits for (capacity provisioning included), within
+            the custom resource's hour. Default: ``WaitFor.RUNNING``, or ``WaitFor.NOTHING``
+            with ``long_wait``.
         :param on_delete: What happens to the replication when the resource is deleted.
             Default: ``OnDelete.STOP``.
         :param timeout: How long a create or update waits, from 1 to 50 minutes. Default: 30
@@ -128,6 +149,11 @@ class ReplicationStarter(StarterBase):
             literal ``replication_config_identifier`` (the base, at most 22 characters).
             Default: ``True``; with ``False`` a configuration can be modified only before its
             replication first ran.
+        :param long_wait: Keep the deployment waiting beyond the custom resource's hour, up
+            to 12 hours, until the replication reaches ``long_wait.until`` (capacity
+            provisioning included), through a CloudFormation wait condition
+            (``wait_condition``) that the stack's long-wait state machine signals.
+            Default: none.
         """
         _checks.check_type(
             "replication_config",
@@ -136,6 +162,7 @@ class ReplicationStarter(StarterBase):
             "a CfnReplicationConfig or a replication config ARN (str)",
         )
         _checks.check_bool("replace_on_change", replace_on_change)
+        _checks.check_optional("long_wait", long_wait, LongWait, LONG_WAIT_FORMS)
         super().__init__(scope, id, poll_interval=poll_interval, powertools_layer=powertools_layer)
         self.provider.enable_replications()
         properties = start_properties(
@@ -143,7 +170,7 @@ class ReplicationStarter(StarterBase):
             start_type=start_type,
             cdc_start=cdc_start,
             cdc_stop=cdc_stop,
-            wait_for=wait_for,
+            wait_for=effective_wait_for(wait_for, long_wait=long_wait),
             on_delete=on_delete,
             timeout=timeout,
             cdc_handover=cdc_handover,
@@ -167,6 +194,16 @@ class ReplicationStarter(StarterBase):
             kind=Kind.REPLICATION,
             target=replication_config,
         )
+        if long_wait is not None:
+            self.wait_condition = add_long_wait(
+                self,
+                long_wait,
+                kind=Kind.REPLICATION,
+                properties=properties,
+                definition=None
+                if isinstance(replication_config, str)
+                else partial(replication_wait_digest, replication_config),
+            )
 
     def _guard_endpoints(
         self, config: dms.CfnReplicationConfig, properties: dict[str, str]

@@ -17,15 +17,17 @@ from typing import TYPE_CHECKING, Any, Final
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent
 
-from dms_task_starter_runtime import dms, stack
+from dms_task_starter_runtime import dms, executions, stack
 from dms_task_starter_runtime.contract import (
     CLOUDFORMATION_STACK_TAG_KEY,
     GUARD_RESOURCE_TYPE,
+    LONG_WAIT_RESOURCE_TYPE,
     MAX_TIMEOUT_SECONDS,
     REPLICATION_STARTER_RESOURCE_TYPE,
     ROLLBACK_GUARD_RESOURCE_TYPE,
     STACK_TAG_KEY,
     STARTER_RESOURCE_TYPE,
+    STATE_MACHINE_ARN_ENV,
     Kind,
     Prop,
     WaitFor,
@@ -57,6 +59,7 @@ from dms_task_starter_runtime.guards import (
     decide_starter_update_behind_guard,
     parse_guard_physical_id,
 )
+from dms_task_starter_runtime.long_wait import execution_input, execution_name
 from dms_task_starter_runtime.plan import Plan, StarterError
 from dms_task_starter_runtime.polls import (
     BeginConnectionTests,
@@ -73,6 +76,7 @@ from dms_task_starter_runtime.settings import (
     arn_kind,
     parse_delete_settings,
     parse_guard_settings,
+    parse_long_wait_settings,
     parse_rollback_guard_settings,
     parse_starter_settings,
     task_arn_in_stack,
@@ -105,7 +109,14 @@ STARTER_KINDS: Final = {
     STARTER_RESOURCE_TYPE: Kind.TASK,
     REPLICATION_STARTER_RESOURCE_TYPE: Kind.REPLICATION,
 }
-RESOURCE_TYPES: Final = (*STARTER_KINDS, GUARD_RESOURCE_TYPE, ROLLBACK_GUARD_RESOURCE_TYPE)
+RESOURCE_TYPES: Final = (
+    *STARTER_KINDS,
+    GUARD_RESOURCE_TYPE,
+    ROLLBACK_GUARD_RESOURCE_TYPE,
+    LONG_WAIT_RESOURCE_TYPE,
+)
+EXECUTION_ARN_MARK: Final = ":execution:"
+"""In a long wait's physical id: an execution ARN (the Delete stops it)."""
 TRUTHY: Final = frozenset({"1", "true", "yes", "y", "t", "on"})
 CONFIG_RESOURCE: Final = "replication-config"
 """The resource type in a replication configuration's ARN."""
@@ -521,7 +532,57 @@ def _guarded_tasks(
     }
 
 
+def _long_wait_on_event(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:
+    """Start the execution that signals the wait condition; stop it on Delete.
+
+    The wait's settings are in its logical id (a digest): an Update with the same settings
+    keeps its execution; one with others (not expected) starts a new one, and the Delete
+    that CloudFormation sends for the old physical id stops the old one.
+    """
+    physical_id = request.physical_resource_id
+    if request.request_type == "Delete":
+        return _stop_long_wait(request)
+    settings = parse_long_wait_settings(request.resource_properties)
+    if request.request_type == "Update" and settings == _old_properties(
+        parse_long_wait_settings, request
+    ):
+        _log("the long wait's settings did not change: its execution goes on", arn=physical_id)
+        return {"PhysicalResourceId": physical_id}
+    state_machine = os.environ.get(STATE_MACHINE_ARN_ENV, "")
+    if not state_machine:
+        raise StarterError(
+            f"This function has no {STATE_MACHINE_ARN_ENV}: the provider of a stack with a "
+            "long_wait sets it. Nothing was started."
+        )
+    name = execution_name(request.stack_id, request.logical_resource_id, request.request_id)
+    try:
+        url = stack.wait_handle_url(request.stack_id, settings.handle)
+        arn = executions.start_execution(state_machine, name, execution_input(settings, url, now))
+    except (stack.WaitHandleUnknownError, executions.ExecutionCallError) as error:
+        raise StarterError(f"The long wait for {settings.arn} did not start: {error}") from None
+    _log("long wait started", arn=arn, until=settings.until.value)
+    return {"PhysicalResourceId": arn}
+
+
+def _stop_long_wait(request: CloudFormationCustomResourceEvent) -> dict[str, Any]:
+    """Stop the long wait's execution, so that no wait outlives its resource; one that
+    ended or is unknown is fine. A rollback gives up with a warning rather than fail."""
+    physical_id = request.physical_resource_id
+    if EXECUTION_ARN_MARK in physical_id:
+        try:
+            stopped = executions.stop_execution(physical_id)
+        except executions.ExecutionCallError as error:
+            if not read_operation(request).rolls_back:
+                raise StarterError(f"The long wait did not stop: {error}") from None
+            logger.warning("gave up, leaving the execution", extra={"reason": str(error)})
+        else:
+            _log("long wait stopped" if stopped else "no such execution", arn=physical_id)
+    return {"PhysicalResourceId": physical_id}
+
+
 def _is_complete(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:
+    if request.resource_type == LONG_WAIT_RESOURCE_TYPE:
+        return {"IsComplete": True}  # on_event did all there was to do
     plan = Plan.from_data(request.get("Data") or {})
     arns = {plan.subject, *plan.rest, plan.handover_from} - {""}
     try:
@@ -642,6 +703,8 @@ def _dispatch_on_event(request: CloudFormationCustomResourceEvent, now: int) -> 
         return _guard_on_event(request, now)
     if request.resource_type == ROLLBACK_GUARD_RESOURCE_TYPE:
         return _rollback_guard_on_event(request, now)
+    if request.resource_type == LONG_WAIT_RESOURCE_TYPE:
+        return _long_wait_on_event(request, now)
     raise StarterError(
         f"Unknown resource type {request.resource_type}: this function handles "
         f"{', '.join(RESOURCE_TYPES)}. Nothing was done."
