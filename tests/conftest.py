@@ -34,13 +34,14 @@ os.environ.update(
 @pytest.fixture(autouse=True)
 def fresh_clients() -> Iterator[None]:
     """Each test gets clients built from its own environment (endpoints, credentials)."""
-    from dms_task_starter_runtime import dms, stack
+    from dms_task_starter_runtime import dms, executions, stack
 
-    dms.dms_client.cache_clear()
-    stack.cloudformation_client.cache_clear()
+    caches = (dms.dms_client, stack.cloudformation_client, executions.stepfunctions_client)
+    for cached in caches:
+        cached.cache_clear()
     yield
-    dms.dms_client.cache_clear()
-    stack.cloudformation_client.cache_clear()
+    for cached in caches:
+        cached.cache_clear()
 
 
 @pytest.fixture(autouse=True)
@@ -57,13 +58,15 @@ def cloud(request: pytest.FixtureRequest) -> Iterator[Cloud]:
     yield from served_cloud(request.param, request.param)
 
 
-def served_cloud(behaviour: int, tag_updates: int) -> Iterator[Cloud]:
-    """The emulated account under ``BEHAVIOURS[behaviour]`` and ``TAG_UPDATES[tag_updates]``."""
+def served_cloud(behaviour: int, tag_updates: int, stop_readings: int = 0) -> Iterator[Cloud]:
+    """The emulated account under ``BEHAVIOURS[behaviour]``, ``TAG_UPDATES[tag_updates]`` and
+    Step Functions' ``STOP_READINGS[stop_readings]``."""
     # Imported here: the emulator imports the handler, which reads the environment above.
     from tests.support.cloud import TAG_UPDATES, Cloud, PolicedDouble
     from tests.support.served import ServedAws
+    from tests.support.stepfunctions import STOP_READINGS
 
     double = PolicedDouble(behaviour=BEHAVIOURS[behaviour])
-    emulated = Cloud(double, TAG_UPDATES[tag_updates])
+    emulated = Cloud(double, TAG_UPDATES[tag_updates], stop_readings=STOP_READINGS[stop_readings])
     with ServedAws(double, emulated, stepfunctions=emulated.stepfunctions, signals=emulated.waits):
         yield emulated

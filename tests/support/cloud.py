@@ -351,6 +351,7 @@ class LambdaFunction:
     """The logical id of its execution role: its calls carry that role's policies."""
     memory_mb: int
     timeout_seconds: int
+    environment: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -807,7 +808,10 @@ class Cloud:
         )
         try:
             result = run_provider(
-                event, self.double, limit_seconds=self.custom_resource_limit_seconds
+                event,
+                self.double,
+                limit_seconds=self.custom_resource_limit_seconds,
+                environments=self._handler_environments(),
             )
         except ProviderFailedError as failed:
             if action == "Create":
@@ -843,6 +847,7 @@ class Cloud:
             self._role_of(logical_id, "Role"),
             int(props.get("MemorySize", 128)),
             int(props.get("Timeout", 3)),
+            {k: str(v) for k, v in props.get("Environment", {}).get("Variables", {}).items()},
         )
 
     def _role_of(self, logical_id: str, prop: str) -> str:
@@ -903,7 +908,14 @@ class Cloud:
         error = ""
         try:
             with self.double.acting_as(spec.role), double_clock(self.double):
-                answer = invoke(entry_point, payload, self.double, spec.timeout_seconds, context)
+                answer = invoke(
+                    entry_point,
+                    payload,
+                    self.double,
+                    spec.timeout_seconds,
+                    context=context,
+                    environment=spec.environment,
+                )
         except FunctionTimedOutError as timed_out:
             error = "Sandbox.Timedout"
             raise TaskFailedError(error, str(timed_out)) from timed_out
@@ -974,6 +986,14 @@ class Cloud:
         if self.phase == "CREATE_IN_PROGRESS":
             raise StackInterruptedError(f"{logical_id}: Resource creation cancelled")
         raise DeploymentFailedError(f"{logical_id}: Resource update cancelled")
+
+    def _handler_environments(self) -> dict[str, dict[str, str]]:
+        """The environment variables of the deployed on_event and is_complete functions."""
+        return {
+            spec.handler.rsplit(".", 1)[1]: spec.environment
+            for arn, spec in self.functions.items()
+            if spec.handler in HANDLERS and arn not in self.deleted_functions
+        }
 
     def _task(self, action: str, logical_id: str, resource: Deployed, old: Deployed | None) -> None:
         """CloudFormation's handler of AWS::DMS::ReplicationTask, as DMS lets it act."""

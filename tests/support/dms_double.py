@@ -522,6 +522,16 @@ class DmsDouble:
         while item.status != "stopped":
             self.advance()
 
+    def fail_run(self, arn: str, message: str) -> None:
+        """The running task (or replication) fails: DMS stops it with a fatal error."""
+        with self._lock:
+            item = self.item(arn)
+            assert item is not None, arn
+            self._stop_run(item, "FATAL_ERROR")
+            item.status = "failed"
+            item.failure_message = message
+            item._queue = []
+
     def fail_next_start(self, arn: str, message: str) -> None:
         """The next start of ``arn`` fails before the task runs, with ``message``."""
         item = self.item(arn)

@@ -10,11 +10,12 @@ marker never reaches the handler. Time is the double's: each poll moves it on.
 from __future__ import annotations
 
 import itertools
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from dms_task_starter_runtime import handler
+from dms_task_starter_runtime import handler, long_wait
 from dms_task_starter_runtime.contract import (
     GUARD_RESOURCE_TYPE,
     HANDLER_TIMEOUT_SECONDS,
@@ -25,7 +26,7 @@ from dms_task_starter_runtime.contract import (
 from .served import STACK_ID
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Mapping
 
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -68,12 +69,29 @@ class FunctionTimedOutError(Exception):
     """The Lambda function ran past its timeout (Lambda kills it; the framework fails)."""
 
 
+@contextmanager
+def lambda_environment(variables: Mapping[str, str]) -> Iterator[None]:
+    """The function's environment variables (its template's ``Environment``) meanwhile."""
+    previous = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def invoke(
     entry_point: Callable[[Any, LambdaContext], Any],
     event: Any,
     double: DmsDouble,
     timeout_seconds: int,
+    *,
     context: FakeLambdaContext | None = None,
+    environment: Mapping[str, str] | None = None,
 ) -> Any:
     """Invoke a handler as Lambda does, its time measured on the double's clock (every DMS
     call takes ``double.call_latency_seconds``)."""
@@ -83,7 +101,8 @@ def invoke(
         return int((started + timeout_seconds - double.clock) * 1000)
 
     context = replace(context or FakeLambdaContext(), remaining_millis=remaining)
-    answer = entry_point(event, cast("LambdaContext", context))
+    with lambda_environment(environment or {}):
+        answer = entry_point(event, cast("LambdaContext", context))
     if remaining() < 0:
         raise FunctionTimedOutError(
             f"Task timed out after {timeout_seconds} seconds ({double.clock - started:.0f} s used)"
@@ -138,13 +157,14 @@ class ProviderFailedError(Exception):
 
 @contextmanager
 def double_clock(double: DmsDouble) -> Iterator[None]:
-    """The handler reads the double's clock: deadlines and times are virtual."""
-    real = handler.now_epoch_seconds
-    handler.now_epoch_seconds = lambda: int(double.clock)
+    """The handler and the long wait's signaller read the double's clock: deadlines and
+    times are virtual."""
+    real = handler.now_epoch_seconds, long_wait.now_epoch_seconds
+    handler.now_epoch_seconds = long_wait.now_epoch_seconds = lambda: int(double.clock)
     try:
         yield
     finally:
-        handler.now_epoch_seconds = real
+        handler.now_epoch_seconds, long_wait.now_epoch_seconds = real
 
 
 def run_provider(
@@ -154,16 +174,25 @@ def run_provider(
     poll_seconds: int = POLL_SECONDS,
     function_timeout: int = HANDLER_TIMEOUT_SECONDS,
     limit_seconds: float = CUSTOM_RESOURCE_LIMIT_SECONDS,
+    environments: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ProviderResult:
     """Run one request to completion, as the framework would; ``ProviderFailedError`` is the
     failure CloudFormation shows (its ``cause`` is the handler's exception). CloudFormation
-    gives up after ``limit_seconds`` (its hour; a test may scale it down)."""
+    gives up after ``limit_seconds`` (its hour; a test may scale it down). ``environments``:
+    the variables of the ``on_event`` and ``is_complete`` functions, by handler name."""
+    variables = environments or {}
     if event["RequestType"] == "Delete" and event.get("PhysicalResourceId") == CREATE_FAILED_MARKER:
         return ProviderResult(CREATE_FAILED_MARKER, {}, 0)
     given_up_at = double.clock + limit_seconds
     with double_clock(double):
         try:
-            on_event_result = invoke(handler.on_event, event, double, function_timeout)
+            on_event_result = invoke(
+                handler.on_event,
+                event,
+                double,
+                function_timeout,
+                environment=variables.get("on_event"),
+            )
         except Exception as error:
             physical_id = event.get("PhysicalResourceId") or CREATE_FAILED_MARKER
             raise ProviderFailedError(str(error), physical_id, error) from error
@@ -172,7 +201,13 @@ def run_provider(
         deadline = double.clock + PROVIDER_TOTAL_TIMEOUT_SECONDS
         for poll in itertools.count(1):
             try:
-                answer = invoke(handler.is_complete, resource_event, double, function_timeout)
+                answer = invoke(
+                    handler.is_complete,
+                    resource_event,
+                    double,
+                    function_timeout,
+                    environment=variables.get("is_complete"),
+                )
             except Exception as error:
                 raise ProviderFailedError(str(error), physical_id, error) from error
             if answer["IsComplete"]:

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
@@ -21,6 +24,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from .dms_double import ACCOUNT, REGION, TARGET_PREFIX, ServedError
+from .tls import self_signed
 
 if TYPE_CHECKING:
     from .dms_double import DmsDouble
@@ -34,6 +38,8 @@ ENDPOINT_VARIABLES: Final = (
     SFN_ENDPOINT_VARIABLE,
 )
 SFN_TARGET_PREFIX: Final = "AWSStepFunctions."
+CERTIFICATES_VARIABLE: Final = "SSL_CERT_FILE"
+"""OpenSSL's trusted certificates: the emulated handles' server's, while served."""
 STACK_ID: Final = (
     f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/OrdersReplication/"
     "5b8c2e10-0000-4000-8000-000000000001"
@@ -168,9 +174,23 @@ class ServedAws:
         self.signals = signals
         self._previous: dict[str, str | None] = {}
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
+        self._servers = [self._server]
+        self._certificates = tempfile.TemporaryDirectory()
+        self._certificate = Path(self._certificates.name) / "cert.pem"
+        if signals is not None:
+            # Handles' URLs are https: a second server, with a certificate trusted meanwhile.
+            certificate, key = self_signed(Path(self._certificates.name))
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(certificate, key)
+            self._servers.append(
+                make_server("127.0.0.1", 0, self._wsgi, threaded=True, ssl_context=context)
+            )
+        self._threads = [
+            threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+            )
+            for server in self._servers
+        ]
 
     @property
     def url(self) -> str:
@@ -228,12 +248,16 @@ class ServedAws:
         return Response(body, status=status, content_type="text/xml")
 
     def __enter__(self) -> ServedAws:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
+        variables = dict.fromkeys(ENDPOINT_VARIABLES, self.url)
         if self.signals is not None:
-            self.signals.base_url = self.url
-        for variable in ENDPOINT_VARIABLES:
+            host, port = self._servers[1].server_address[:2]
+            self.signals.base_url = f"https://{host!s}:{port}"
+            variables[CERTIFICATES_VARIABLE] = str(self._certificate)
+        for variable, value in variables.items():
             self._previous[variable] = os.environ.get(variable)
-            os.environ[variable] = self.url
+            os.environ[variable] = value
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -242,5 +266,7 @@ class ServedAws:
                 os.environ.pop(variable, None)
             else:
                 os.environ[variable] = previous
-        self._server.shutdown()
-        self._thread.join()
+        for server, thread in zip(self._servers, self._threads, strict=True):
+            server.shutdown()
+            thread.join()
+        self._certificates.cleanup()

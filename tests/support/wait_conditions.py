@@ -72,7 +72,7 @@ class Verdict:
 class WaitConditions:
     """Every handle of the emulated account, by URL path; the served emulation's signals."""
 
-    base_url: str = "http://127.0.0.1:0"
+    base_url: str = "https://127.0.0.1:0"
     handles: dict[str, Handle] = field(default_factory=dict)
     refused: list[tuple[str, str]] = field(default_factory=list)
     """(path, why) of every PUT answered with an error."""

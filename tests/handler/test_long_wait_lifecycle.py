@@ -1,0 +1,227 @@
+"""Long waits through the emulated CloudFormation: hours of full load awaited by a wait
+condition, past the custom resource's hour, signalled by the stack's state machine.
+
+Each scenario deploys a template synthesized from the README's usage pattern with
+``long_wait=LongWait(...)`` (the starter, its wait condition, handle and ``Custom::DmsLongWait``,
+the per-stack state machine and signaller) through ``tests.support.cloud``: the custom
+resources run through the Provider-framework driver, the state machine's executions run in the
+emulated Step Functions in virtual time while CloudFormation waits, the signaller runs with its
+own role's grants, and its PUT reaches the emulated handle. Every scenario runs under both
+readings of the DMS double and of StopExecution on an execution that already ended.
+
+What a user would see is asserted: the stack's status, the wait condition's failure reason as
+CloudFormation shows it, that a resource depending on the starter comes only after the signal,
+what became of the task, that no execution is left running and no signal comes after a stack
+operation ended, and that the handle's URL (a credential) is in no log line, no output, no
+definition and no failure reason.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from aws_cdk import CfnOutput, CfnResource, Duration, Stack
+from dms_task_starter import LongWait, ReplicationStarter, ReplicationTaskStarter, WaitFor
+
+from tests.conftest import served_cloud
+from tests.support.cdk import make_config, make_task, shape_template
+from tests.support.cloud import FUNCTION_TYPE, STATE_MACHINE_TYPE, Cloud, Deployed, Interrupt
+from tests.support.dms_double import BEHAVIOURS, config_arn, stop_task, task_arn
+from tests.support.stepfunctions import STOP_READINGS
+from tests.support.wait_conditions import SECRET_PREFIX
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from tests.support.cloud import Step
+    from tests.support.stepfunctions import Execution
+
+ORDERS = task_arn("orders")
+ORDERS_CONFIG = config_arn("orders")
+HOUR = 3600
+LOAD_STEPS = 180
+"""Steps of the full load: one per check interval (60 s) while the wait condition waits, so
+about three hours."""
+WAIT_CONDITION = "AWS::CloudFormation::WaitCondition"
+
+
+@pytest.fixture(
+    params=range(len(BEHAVIOURS)), ids=lambda n: f"{BEHAVIOURS[n].name}-{STOP_READINGS[n].name}"
+)
+def cloud(request: pytest.FixtureRequest) -> Iterator[Cloud]:
+    """The emulated account, each reading of DMS paired with one of StopExecution."""
+    yield from served_cloud(request.param, 0, request.param)
+
+
+@pytest.fixture
+def logs(log_output: io.StringIO, caplog: pytest.LogCaptureFixture) -> Iterator[list[str]]:
+    """Every log line written meanwhile: the handler's and the signaller's (Powertools), and
+    whatever reaches the root logger."""
+    caplog.set_level(logging.INFO)
+    lines: list[str] = []
+    yield lines
+    lines.extend(log_output.getvalue().splitlines())
+    lines.extend(record.getMessage() for record in caplog.records)
+
+
+# -- the templates ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LongOrders:
+    """A README-shaped stack: a task, its starter with a long wait, a resource after it."""
+
+    long_wait: bool = True
+    until: WaitFor = WaitFor.FULL_LOAD_FINISHED
+    maximum_minutes: int = 12 * 60
+    migration_type: str = "full-load"
+    later: str = "1"
+
+    def build(self, stack: Stack) -> None:
+        task = make_task(
+            stack, "OrdersTask", resource_identifier="orders", migration_type=self.migration_type
+        )
+        wait = LongWait(until=self.until, maximum=Duration.minutes(self.maximum_minutes))
+        starter = ReplicationTaskStarter(
+            stack, "StartOrdersTask", task=task, long_wait=wait if self.long_wait else None
+        )
+        _later(stack, self.later).node.add_dependency(starter)
+        CfnOutput(stack, "TaskArn", value=starter.task_arn)
+
+
+@dataclass(frozen=True)
+class LongServerless:
+    """The same with a DMS Serverless replication: provisioning, then the full load."""
+
+    until: WaitFor = WaitFor.FULL_LOAD_FINISHED
+
+    def build(self, stack: Stack) -> None:
+        config = make_config(stack, "OrdersConfig", replication_config_identifier="orders")
+        starter = ReplicationStarter(
+            stack, "StartOrders", replication_config=config, long_wait=LongWait(until=self.until)
+        )
+        _later(stack, "1").node.add_dependency(starter)
+
+
+def _later(stack: Stack, value: str) -> CfnResource:
+    return CfnResource(
+        stack,
+        "Later",
+        type="AWS::SSM::Parameter",
+        properties={"Type": "String", "Value": value},
+    )
+
+
+# -- reading what happened -------------------------------------------------------------------
+
+
+def logical_id(cloud: Cloud, resource_type: str) -> str:
+    (found,) = cloud.logical_ids(resource_type)
+    return found
+
+
+def step(cloud: Cloud, logical: str, action: str = "Create") -> Step:
+    (found,) = [s for s in cloud.steps if (s.logical_id, s.action) == (logical, action)]
+    return found
+
+
+def wait_error(cloud: Cloud) -> str:
+    (failed,) = [s for s in cloud.steps if s.type == WAIT_CONDITION and s.error]
+    return failed.error
+
+
+def executions(cloud: Cloud) -> list[Execution]:
+    return list(cloud.stepfunctions.executions.values())
+
+
+def slow_load(cloud: Cloud, logical: str, steps: int = LOAD_STEPS) -> None:
+    """The full load of the task (replication) CloudFormation creates as ``logical`` lasts
+    ``steps`` steps."""
+
+    def slow(resource: Deployed) -> None:
+        item = cloud.double.item(resource.physical_id)
+        assert item is not None
+        item.full_load_steps = steps
+
+    cloud.after_create[logical] = slow
+
+
+def when_loaded(cloud: Cloud, arn: str, percent: int, act: Any) -> None:
+    """Once the full load of ``arn`` reached ``percent``, ``act()`` once (someone outside
+    CloudFormation, or DMS itself)."""
+    done: list[bool] = []
+
+    def watch() -> None:
+        item = cloud.double.item(arn)
+        if done or item is None or item.run.full_load_progress_percent < percent:
+            return
+        done.append(True)
+        act()
+
+    cloud.double.on_advance.append(watch)
+
+
+def assert_nothing_left_running(cloud: Cloud) -> None:
+    """Every execution ended; none by the state machine's deletion; no signal after."""
+    assert executions(cloud)
+    assert all(e.status != "RUNNING" for e in executions(cloud))
+    assert all(e.stopped_by != "DeleteStateMachine" for e in executions(cloud))
+    invocations = len(cloud.invocations)
+    cloud.double.advance(12 * HOUR)
+    assert len(cloud.invocations) == invocations
+    assert cloud.waits.late_signals == []
+
+
+def assert_no_url_leaked(cloud: Cloud, template: dict[str, Any], logs: list[str]) -> None:
+    """The handle's URL is in no log line, no output, no definition, no failure reason, no
+    attribute and no property CloudFormation hands a custom resource."""
+    assert cloud.waits.handles, "a handle was created"
+    visible = {
+        "logs": logs,
+        "outputs": [cloud.resolve(o["Value"]) for o in template.get("Outputs", {}).values()],
+        "definitions": [m.definition for m in cloud.stepfunctions.machines.values()],
+        "errors": [s.error for s in cloud.steps],
+        "custom resources": [  # what the Provider framework logs, and their attributes
+            (r.properties, r.data, r.physical_id)
+            for r in cloud.deployed.values()
+            if r.type.startswith("Custom::")
+        ],
+        "outputs of executions": [e.output for e in executions(cloud)],
+    }
+    for where, seen in visible.items():
+        assert SECRET_PREFIX not in json.dumps(seen, default=str), where
+
+
+# -- success ---------------------------------------------------------------------------------
+
+
+def test_a_long_wait_outlasts_the_custom_resource_hour_and_ends_with_the_full_load(
+    cloud: Cloud, logs: list[str]
+) -> None:
+    slow_load(cloud, "OrdersTask")
+    template = shape_template(LongOrders())
+    assert cloud.deploy(template) == "CREATE_COMPLETE"
+    condition, long_wait = (
+        logical_id(cloud, WAIT_CONDITION),
+        logical_id(cloud, "Custom::DmsLongWait"),
+    )
+    task = cloud.double.tasks[ORDERS]
+    finished = task.run.full_load_finish_date
+    assert finished is not None
+    waited = step(cloud, condition).at - step(cloud, long_wait).at
+    assert waited > cloud.custom_resource_limit_seconds == HOUR
+    assert finished <= step(cloud, condition).at <= step(cloud, "Later").at
+    (execution,) = executions(cloud)
+    assert execution.status == "SUCCEEDED"
+    assert cloud.physical_id(long_wait) == execution.arn
+    assert execution.transitions == 3 * execution.invocations
+    (signalled,) = cloud.waits.signals()
+    assert (signalled[1].status, signalled[1].unique_id) == ("SUCCESS", ORDERS)
+    assert cloud.double.denials == cloud.stepfunctions.denials == []
+    assert cloud.waits.refused == []
+    assert_no_url_leaked(cloud, template, logs)
