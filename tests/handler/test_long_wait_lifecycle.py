@@ -18,7 +18,6 @@ definition and no failure reason.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from dataclasses import dataclass
@@ -30,19 +29,19 @@ from dms_task_starter import LongWait, ReplicationStarter, ReplicationTaskStarte
 
 from tests.conftest import served_cloud
 from tests.support.cdk import make_config, make_task, shape_template
-from tests.support.cloud import FUNCTION_TYPE, STATE_MACHINE_TYPE, Cloud, Deployed, Interrupt
-from tests.support.dms_double import BEHAVIOURS, config_arn, stop_task, task_arn
+from tests.support.cloud import STATE_MACHINE_TYPE, Cloud, Deployed, Interrupt
+from tests.support.dms_double import BEHAVIOURS, stop_task, task_arn
 from tests.support.stepfunctions import STOP_READINGS
 from tests.support.wait_conditions import SECRET_PREFIX
 
 if TYPE_CHECKING:
+    import io
     from collections.abc import Iterator
 
     from tests.support.cloud import Step
     from tests.support.stepfunctions import Execution
 
 ORDERS = task_arn("orders")
-ORDERS_CONFIG = config_arn("orders")
 HOUR = 3600
 LOAD_STEPS = 180
 """Steps of the full load: one per check interval (60 s) while the wait condition waits, so
@@ -101,7 +100,7 @@ class LongServerless:
     until: WaitFor = WaitFor.FULL_LOAD_FINISHED
 
     def build(self, stack: Stack) -> None:
-        config = make_config(stack, "OrdersConfig", replication_config_identifier="orders")
+        config = make_config(stack, "OrdersConfig", resource_identifier="orders")
         starter = ReplicationStarter(
             stack, "StartOrders", replication_config=config, long_wait=LongWait(until=self.until)
         )
@@ -181,9 +180,12 @@ def assert_no_url_leaked(cloud: Cloud, template: dict[str, Any], logs: list[str]
     """The handle's URL is in no log line, no output, no definition, no failure reason, no
     attribute and no property CloudFormation hands a custom resource."""
     assert cloud.waits.handles, "a handle was created"
+    stands = cloud.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")
+    outputs = cloud.template.get("Outputs", {}) if stands else {}
     visible = {
         "logs": logs,
-        "outputs": [cloud.resolve(o["Value"]) for o in template.get("Outputs", {}).values()],
+        "outputs": [cloud.resolve(o["Value"]) for o in outputs.values()],
+        "the template": template,
         "definitions": [m.definition for m in cloud.stepfunctions.machines.values()],
         "errors": [s.error for s in cloud.steps],
         "custom resources": [  # what the Provider framework logs, and their attributes
@@ -224,4 +226,167 @@ def test_a_long_wait_outlasts_the_custom_resource_hour_and_ends_with_the_full_lo
     assert (signalled[1].status, signalled[1].unique_id) == ("SUCCESS", ORDERS)
     assert cloud.double.denials == cloud.stepfunctions.denials == []
     assert cloud.waits.refused == []
+    assert_no_url_leaked(cloud, template, logs)
+
+
+# -- the target cannot be reached -------------------------------------------------------------
+
+
+def failed_wait(cloud: Cloud, arn: str) -> str:
+    """The wait condition's failure reason; its frame is CloudFormation's."""
+    error = wait_error(cloud)
+    prefix = f"{logical_id(cloud, WAIT_CONDITION)}: WaitCondition received failed message: '"
+    suffix = f"' for uniqueId: {arn}"
+    assert error.startswith(prefix), error
+    assert error.endswith(suffix), error
+    return error.removeprefix(prefix).removesuffix(suffix)
+
+
+def test_a_task_that_fails_during_the_load_fails_the_wait_with_its_status_and_message(
+    cloud: Cloud, logs: list[str]
+) -> None:
+    slow_load(cloud, "OrdersTask")
+    message = "ORA-01555: snapshot too old"
+    when_loaded(cloud, ORDERS, 50, lambda: cloud.double.fail_run(ORDERS, message))
+    template = shape_template(LongOrders())
+    assert cloud.deploy(template) == "ROLLBACK_COMPLETE"
+    reason = failed_wait(cloud, ORDERS)
+    for shown in ("failed", "Stop Reason FATAL_ERROR", message, "full load 50 %"):
+        assert shown in reason, reason
+    assert "Later" not in [s.logical_id for s in cloud.steps]
+    assert cloud.double.tasks == {}  # a failed task is not running: the rollback deletes it
+    assert_nothing_left_running(cloud)
+    assert cloud.cleanup_failures == []
+    assert cloud.double.denials == []
+    assert_no_url_leaked(cloud, template, logs)
+
+
+def test_a_task_stopped_by_hand_fails_the_wait(cloud: Cloud, logs: list[str]) -> None:
+    slow_load(cloud, "OrdersTask")
+    when_loaded(cloud, ORDERS, 30, lambda: cloud.double.stop_by_hand(ORDERS))
+    template = shape_template(LongOrders())
+    assert cloud.deploy(template) == "ROLLBACK_COMPLETE"
+    reason = failed_wait(cloud, ORDERS)
+    assert "stopped" in reason, reason
+    assert "Stop Reason NORMAL" in reason, reason
+    # Stopped by someone: nothing for the rollback to stop; the task is deleted.
+    assert cloud.writes_of("ROLLBACK_IN_PROGRESS") == []
+    assert cloud.double.tasks == {}
+    assert_nothing_left_running(cloud)
+    assert_no_url_leaked(cloud, template, logs)
+
+
+def test_the_maximum_reached_fails_the_wait_before_cloudformation_times_it_out(
+    cloud: Cloud, logs: list[str]
+) -> None:
+    slow_load(cloud, "OrdersTask")
+    template = shape_template(LongOrders(maximum_minutes=90))
+    assert cloud.deploy(template) == "ROLLBACK_COMPLETE"
+    reason = failed_wait(cloud, ORDERS)
+    assert "Waited the maximum of 1 h 30 min" in reason, reason
+    assert "running" in reason, reason
+    condition = step(cloud, logical_id(cloud, WAIT_CONDITION))
+    started = step(cloud, logical_id(cloud, "Custom::DmsLongWait")).at
+    # The signaller's deadline, then at most one check interval: before the condition's Timeout.
+    assert 90 * 60 <= condition.at - started <= 90 * 60 + 60
+    timeout = cloud.template["Resources"][condition.logical_id]["Properties"]["Timeout"]
+    assert int(timeout) > condition.at - started
+    # The running task is stopped by the rollback's Delete of the starter, then deleted.
+    assert cloud.writes_of("ROLLBACK_IN_PROGRESS") == [stop_task(ORDERS)]
+    assert cloud.double.tasks == {}
+    assert_nothing_left_running(cloud)
+    assert_no_url_leaked(cloud, template, logs)
+
+
+# -- the stack goes away while it waits ------------------------------------------------------
+
+
+def test_a_stack_deleted_while_waiting_stops_the_execution_and_the_task(
+    cloud: Cloud, logs: list[str]
+) -> None:
+    slow_load(cloud, "OrdersTask")
+    template = shape_template(LongOrders())
+    assert cloud.deploy(template, interrupt=Interrupt(2 * HOUR)) == "DELETE_COMPLETE"
+    assert wait_error(cloud).endswith(": Resource creation cancelled")
+    (execution,) = executions(cloud)
+    assert (execution.status, execution.stopped_by) == ("ABORTED", "StopExecution")
+    (deleted_machine,) = [
+        s.at
+        for s in cloud.steps_of("DELETE_IN_PROGRESS")
+        if s.type == STATE_MACHINE_TYPE and "LongWait" in s.logical_id
+    ]
+    assert execution.stop_date is not None
+    assert execution.stop_date <= deleted_machine
+    assert cloud.writes_of("DELETE_IN_PROGRESS") == [stop_task(ORDERS)]
+    assert cloud.double.tasks == {}
+    assert cloud.waits.signals() == []
+    assert_nothing_left_running(cloud)
+    assert_no_url_leaked(cloud, template, logs)
+
+
+def test_an_update_cancelled_while_waiting_stops_the_new_execution(
+    cloud: Cloud, logs: list[str]
+) -> None:
+    slow_load(cloud, "OrdersTask")
+    base = LongOrders(long_wait=False, migration_type="full-load-and-cdc")
+    assert cloud.deploy(shape_template(base)) == "CREATE_COMPLETE"
+    assert cloud.double.tasks[ORDERS].status == "running"  # loading, for hours
+    template = shape_template(LongOrders(migration_type="full-load-and-cdc", later="2"))
+    assert cloud.deploy(template, interrupt=Interrupt(HOUR)) == "UPDATE_ROLLBACK_COMPLETE"
+    assert wait_error(cloud).endswith(": Resource update cancelled")
+    (execution,) = executions(cloud)
+    assert (execution.status, execution.stopped_by) == ("ABORTED", "StopExecution")
+    assert cloud.logical_ids(WAIT_CONDITION) == []  # the old template has none
+    assert not any(r.type.startswith("AWS::CloudFormation::Wait") for r in cloud.deployed.values())
+    assert cloud.double.tasks[ORDERS].status == "running"  # as before the update
+    assert_nothing_left_running(cloud)
+    assert cloud.cleanup_failures == []
+    assert cloud.double.denials == []
+    assert_no_url_leaked(cloud, template, logs)
+
+
+# -- DMS Serverless: provisioning, then the full load ------------------------------------------
+
+
+def test_a_serverless_long_wait_covers_provisioning_and_the_full_load(
+    cloud: Cloud, logs: list[str]
+) -> None:
+    slow_load(cloud, "OrdersConfig")
+    template = shape_template(LongServerless())
+    assert cloud.deploy(template) == "CREATE_COMPLETE"
+    config = cloud.physical_id("OrdersConfig")
+    replication = cloud.double.replications[config]
+    assert replication.provision_state == "provisioned"
+    finished = replication.run.full_load_finish_date
+    condition = step(cloud, logical_id(cloud, WAIT_CONDITION)).at
+    started = step(cloud, logical_id(cloud, "Custom::DmsLongWait")).at
+    assert finished is not None
+    assert finished <= condition <= step(cloud, "Later").at
+    assert condition - started > HOUR
+    (execution,) = executions(cloud)
+    assert execution.status == "SUCCEEDED"
+    (signalled,) = cloud.waits.signals()
+    assert (signalled[1].status, signalled[1].unique_id) == ("SUCCESS", config)
+    assert cloud.double.denials == cloud.stepfunctions.denials == []
+    assert_no_url_leaked(cloud, template, logs)
+
+
+def test_a_serverless_replication_that_fails_while_provisioning_fails_the_wait(
+    cloud: Cloud, logs: list[str]
+) -> None:
+    message = "Insufficient capacity units"
+    created: list[str] = []
+
+    def fail_its_start(config: Deployed) -> None:
+        created.append(config.physical_id)
+        cloud.double.fail_next_start(config.physical_id, message)
+
+    cloud.after_create["OrdersConfig"] = fail_its_start
+    template = shape_template(LongServerless())
+    assert cloud.deploy(template) == "ROLLBACK_COMPLETE"
+    reason = failed_wait(cloud, created[0])
+    assert "failed" in reason, reason
+    assert message in reason, reason
+    assert cloud.double.replications == {}
+    assert_nothing_left_running(cloud)
     assert_no_url_leaked(cloud, template, logs)
