@@ -28,6 +28,7 @@ MODULES: Final = (
     "bench.reaction_time",
     "bench.template_scale",
     "bench.throttling",
+    "bench.long_wait_cost",
 )
 FAULT_TESTS: Final = "tests/handler/test_fault_injection.py"
 COLLECT: Final = f"{PYTHON} -m pytest --collect-only -q {FAULT_TESTS}"
