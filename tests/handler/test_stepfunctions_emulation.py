@@ -217,18 +217,18 @@ def test_choice_rules(rule: dict[str, Any], expected: bool) -> None:
     assert json.loads(sfn.executions[arn].output or "") == ("yes" if expected else "no")
 
 
-def test_a_choice_that_matches_nothing_without_default_fails_the_execution() -> None:
-    definition = {
-        "StartAt": "Which",
-        "States": {
-            "Which": {
-                "Type": "Choice",
-                "Choices": [{"Variable": "$.done", "BooleanEquals": True, "Next": "End"}],
-            },
-            "End": {"Type": "Succeed"},
-        },
+def done_or_not(**default: str) -> dict[str, Any]:
+    """A Choice on ``$.done`` (with ``Default`` if given), then the end."""
+    which = {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.done", "BooleanEquals": True, "Next": "End"}],
+        **default,
     }
-    sfn, _, _ = service(definition)
+    return {"StartAt": "Which", "States": {"Which": which, "End": {"Type": "Succeed"}}}
+
+
+def test_a_choice_that_matches_nothing_without_default_fails_the_execution() -> None:
+    sfn, _, _ = service(done_or_not())
     arn = start(sfn, {"done": False})
     sfn.run_due()
     assert (sfn.executions[arn].status, sfn.executions[arn].error) == (
@@ -238,18 +238,7 @@ def test_a_choice_that_matches_nothing_without_default_fails_the_execution() -> 
 
 
 def test_a_choice_on_a_missing_variable_is_a_runtime_error() -> None:
-    definition = {
-        "StartAt": "Which",
-        "States": {
-            "Which": {
-                "Type": "Choice",
-                "Choices": [{"Variable": "$.done", "BooleanEquals": True, "Next": "End"}],
-                "Default": "End",
-            },
-            "End": {"Type": "Succeed"},
-        },
-    }
-    sfn, _, _ = service(definition)
+    sfn, _, _ = service(done_or_not(Default="End"))
     arn = start(sfn, {})
     sfn.run_due()
     assert sfn.executions[arn].error == "States.Runtime"

@@ -23,9 +23,27 @@ CloudFormation puts its system tags (``aws:cloudformation:stack-id``, ``-stack-n
 ``-logical-id``) on each one it creates. Whether a change of ``Tags`` alone goes through the
 modify (its update handler holds ``dms:ModifyReplicationTask`` /
 ``dms:ModifyReplicationConfig``) or through the tag calls only is not published:
-``TagUpdates`` models both readings. The double answers the handler only what the policies
-attached to the handler role, as deployed at that moment, allow — actions, resources and
-``aws:ResourceTag`` conditions — and so does the stack's DescribeStacks.
+``TagUpdates`` models both readings. The double answers each function only what the
+policies attached to its role, as deployed at that moment, allow — actions, resources and
+``aws:ResourceTag`` conditions — and so do the stack's DescribeStacks and
+DescribeStackResource, Step Functions' API, and Lambda's InvokeFunction by a state machine.
+
+Long waits (CloudFormation beyond a custom resource's hour):
+
+- ``AWS::CloudFormation::WaitConditionHandle``: ``Ref`` is a presigned-like HTTPS URL on the
+  served emulation with a secret signature (``tests.support.wait_conditions``);
+  ``AWS::CloudFormation::WaitCondition`` waits, in virtual time, for ``Count`` SUCCESS
+  signals, fails on a FAILURE or at its ``Timeout`` (at most 43200 s) with CloudFormation's
+  texts, answers ``Data``; neither is ever updated (a new logical id waits). A failed wait
+  condition fails the stack operation like any resource (rollback); ``Interrupt`` deletes
+  the stack, or cancels the update, while one waits.
+- ``AWS::StepFunctions::StateMachine`` lives in the emulated Step Functions
+  (``tests.support.stepfunctions``), whose executions run while CloudFormation waits and
+  whenever the double's clock moves on; a Task invokes the template's Python
+  ``AWS::Lambda::Function`` in-process, with that function's role, environment and
+  timeout (``invocations`` records each).
+- A custom resource that does not answer within ``custom_resource_limit_seconds``
+  (CloudFormation's hour; a test scales it down) fails with CloudFormation's text.
 """
 
 from __future__ import annotations
@@ -503,15 +521,7 @@ class Cloud:
             self._interrupt_at = None
 
     def delete_stack(self) -> str:
-        self.status = self.phase = "DELETE_IN_PROGRESS"
-        try:
-            self._delete_all(topological_order(self.template["Resources"]))
-        except DeploymentFailedError:
-            self.status = "DELETE_FAILED"
-            return self.status
-        self.template = {"Resources": {}}
-        self.status = "DELETE_COMPLETE"
-        return self.status
+        return self._delete(topological_order(self.template["Resources"]))
 
     def _create(self, template: dict[str, Any]) -> str:
         self.status = self.phase = "CREATE_IN_PROGRESS"
@@ -528,7 +538,7 @@ class Cloud:
             if failed.resource is not None and failed.resource.physical_id:
                 self.deployed[created[-1]] = failed.resource
             if isinstance(failed, StackInterruptedError):
-                return self._delete_created(created)
+                return self._delete(created)  # the user deleted the stack
             self.status = self.phase = "ROLLBACK_IN_PROGRESS"
             try:
                 self._delete_all(created)
@@ -540,11 +550,11 @@ class Cloud:
         self.status = "CREATE_COMPLETE"
         return self.status
 
-    def _delete_created(self, created: list[str]) -> str:
-        """DeleteStack during the create: what was created is deleted, dependents first."""
+    def _delete(self, logical_ids: list[str]) -> str:
+        """DeleteStack: what was created is deleted, dependents first."""
         self.status = self.phase = "DELETE_IN_PROGRESS"
         try:
-            self._delete_all(created)
+            self._delete_all(logical_ids)
         except DeploymentFailedError:
             self.status = "DELETE_FAILED"
             return self.status

@@ -124,27 +124,35 @@ class FixedStack:
         return {**own, "ParentId": ROOT_STACK_ID, "RootId": ROOT_STACK_ID}
 
 
-def _describe_stacks_xml(stack: dict[str, str]) -> str:
-    created = datetime(2026, 1, 1, tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    members = "".join(f"<{key}>{escape(value)}</{key}>" for key, value in stack.items())
+def _query_xml(
+    action: str, fields: dict[str, str], *, element: str, dated: str, wrapper: str = ""
+) -> str:
+    """A query-protocol answer: ``fields`` and the date ``dated`` in ``element`` (itself in
+    ``wrapper``, if any)."""
+    date = datetime(2026, 1, 1, tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    members = "".join(f"<{key}>{escape(value)}</{key}>" for key, value in fields.items())
+    body = f"<{element}>{members}<{dated}>{date}</{dated}></{element}>"
+    if wrapper:
+        body = f"<{wrapper}>{body}</{wrapper}>"
     return (
-        f'<DescribeStacksResponse xmlns="{CFN_NAMESPACE}"><DescribeStacksResult><Stacks>'
-        f"<member>{members}<CreationTime>{created}</CreationTime></member>"
-        "</Stacks></DescribeStacksResult>"
+        f'<{action}Response xmlns="{CFN_NAMESPACE}"><{action}Result>{body}</{action}Result>'
         "<ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId>"
-        "</ResponseMetadata></DescribeStacksResponse>"
+        f"</ResponseMetadata></{action}Response>"
+    )
+
+
+def _describe_stacks_xml(stack: dict[str, str]) -> str:
+    return _query_xml(
+        "DescribeStacks", stack, element="member", dated="CreationTime", wrapper="Stacks"
     )
 
 
 def _describe_stack_resource_xml(detail: dict[str, str]) -> str:
-    updated = datetime(2026, 1, 1, tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    members = "".join(f"<{key}>{escape(value)}</{key}>" for key, value in detail.items())
-    return (
-        f'<DescribeStackResourceResponse xmlns="{CFN_NAMESPACE}"><DescribeStackResourceResult>'
-        f"<StackResourceDetail>{members}<LastUpdatedTimestamp>{updated}</LastUpdatedTimestamp>"
-        "</StackResourceDetail></DescribeStackResourceResult>"
-        "<ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId>"
-        "</ResponseMetadata></DescribeStackResourceResponse>"
+    return _query_xml(
+        "DescribeStackResource",
+        detail,
+        element="StackResourceDetail",
+        dated="LastUpdatedTimestamp",
     )
 
 
