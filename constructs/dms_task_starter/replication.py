@@ -195,7 +195,7 @@ class ReplicationStarter(StarterBase):
             target=replication_config,
         )
         if long_wait is not None:
-            self.wait_condition = add_long_wait(
+            self._wait_condition = add_long_wait(
                 self,
                 long_wait,
                 kind=Kind.REPLICATION,

@@ -187,7 +187,7 @@ class ReplicationTaskStarter(StarterBase):
         if test_connections:
             self.provider.grant_connection_tests(_connection_test_resources(task))
         if long_wait is not None:
-            self.wait_condition = add_long_wait(
+            self._wait_condition = add_long_wait(
                 self,
                 long_wait,
                 kind=Kind.TASK,
