@@ -565,18 +565,20 @@ def _long_wait_on_event(request: CloudFormationCustomResourceEvent, now: int) ->
 
 
 def _stop_long_wait(request: CloudFormationCustomResourceEvent) -> dict[str, Any]:
-    """Stop the long wait's execution, so that no wait outlives its resource; one that
-    ended or is unknown is fine. A rollback gives up with a warning rather than fail."""
+    """Stop the long wait's execution, so that no wait outlives its resource. It never fails:
+    an execution that ended or is unknown is fine, and one that cannot be stopped ends at its
+    deadline on its own (at most 12 hours), which costs less than a stack left in
+    DELETE_FAILED or ROLLBACK_FAILED."""
     physical_id = request.physical_resource_id
     if EXECUTION_ARN_MARK in physical_id:
         try:
             stopped = executions.stop_execution(physical_id)
-        except executions.ExecutionCallError as error:
-            if not read_operation(request).rolls_back:
-                raise StarterError(f"The long wait did not stop: {error}") from None
-            logger.warning("gave up, leaving the execution", extra={"reason": str(error)})
-        else:
             _log("long wait stopped" if stopped else "no such execution", arn=physical_id)
+        except executions.ExecutionCallError as error:
+            logger.warning(
+                "could not stop the long wait; it ends at its deadline",
+                extra={"reason": str(error)},
+            )
     return {"PhysicalResourceId": physical_id}
 
 
