@@ -59,7 +59,6 @@ from dms_task_starter_runtime.guards import (
     decide_starter_update_behind_guard,
     parse_guard_physical_id,
 )
-from dms_task_starter_runtime.long_wait import execution_input, execution_name
 from dms_task_starter_runtime.plan import Plan, StarterError
 from dms_task_starter_runtime.polls import (
     BeginConnectionTests,
@@ -554,10 +553,14 @@ def _long_wait_on_event(request: CloudFormationCustomResourceEvent, now: int) ->
             f"This function has no {STATE_MACHINE_ARN_ENV}: the provider of a stack with a "
             "long_wait sets it. Nothing was started."
         )
-    name = execution_name(request.stack_id, request.logical_resource_id, request.request_id)
+    name = executions.execution_name(
+        request.stack_id, request.logical_resource_id, request.request_id
+    )
     try:
         url = stack.wait_handle_url(request.stack_id, settings.handle)
-        arn = executions.start_execution(state_machine, name, execution_input(settings, url, now))
+        arn = executions.start_execution(
+            state_machine, name, executions.execution_input(settings, url, now)
+        )
     except (stack.WaitHandleUnknownError, executions.ExecutionCallError) as error:
         raise StarterError(f"The long wait for {settings.arn} did not start: {error}") from None
     _log("long wait started", arn=arn, until=settings.until.value)

@@ -1,5 +1,5 @@
-"""Long waits: the execution a ``Custom::DmsLongWait`` starts, and the signaller that the
-long-wait state machine invokes once per check interval.
+"""Long waits: the signaller that the long-wait state machine invokes once per check interval
+(the execution's input comes from ``executions.execution_input``).
 
 Each check reads the task (or Serverless replication) once and decides (``decide_check``,
 pure): the target reached, SUCCESS; the target out of reach (failed, stopped by someone,
@@ -11,7 +11,6 @@ no raised error contains.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 import urllib.error
@@ -35,13 +34,10 @@ from dms_task_starter_runtime.text import MAX_FAILURE_MESSAGE_CHARS, truncate
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from dms_task_starter_runtime.settings import LongWaitSettings
 
 SERVICE: Final = "dms-task-starter"
 SUCCESS: Final = "SUCCESS"
 FAILURE: Final = "FAILURE"
-MAX_EXECUTION_NAME_CHARS: Final = 80
-NAME_DIGEST_CHARS: Final = 32
 SIGNAL_ATTEMPTS: Final = 3
 SIGNAL_TIMEOUT_SECONDS: Final = 10
 SIGNAL_BACKOFF_SECONDS: Final = 2
@@ -54,29 +50,6 @@ logger = Logger(service=SERVICE)
 def now_epoch_seconds() -> int:
     """The signaller's clock (tests replace it)."""
     return int(time.time())
-
-
-# -- the execution ------------------------------------------------------------------------
-
-
-def execution_name(stack_id: str, logical_id: str, request_id: str) -> str:
-    """A name that one request always gives its execution (a retried request finds the one
-    it started) and no other request gives (a name stays taken 90 days after its end)."""
-    text = "\n".join((stack_id, logical_id, request_id))
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:NAME_DIGEST_CHARS]
-    return f"{logical_id[: MAX_EXECUTION_NAME_CHARS - NAME_DIGEST_CHARS - 1]}-{digest}"
-
-
-def execution_input(settings: LongWaitSettings, url: str, now: int) -> dict[str, Any]:
-    """What the state machine hands the signaller on every check."""
-    return {
-        LongWaitInput.KIND: settings.kind.value,
-        LongWaitInput.ARN: settings.arn,
-        LongWaitInput.UNTIL: settings.until.value,
-        LongWaitInput.DEADLINE: now + long_wait_deadline_seconds(settings.maximum_seconds),
-        LongWaitInput.MAXIMUM_SECONDS: settings.maximum_seconds,
-        LongWaitInput.URL: url,
-    }
 
 
 # -- deciding -----------------------------------------------------------------------------

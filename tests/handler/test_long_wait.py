@@ -100,7 +100,7 @@ def expect_handle(stubs: Stubs) -> None:
 
 
 def expected_start(request: dict[str, Any], kind: str = "task", arn: str = TASK) -> dict[str, Any]:
-    name = long_wait.execution_name(STACK_ID, LOGICAL_ID, request["RequestId"])
+    name = executions.execution_name(STACK_ID, LOGICAL_ID, request["RequestId"])
     execution_input = {
         "kind": kind,
         "arn": arn,
@@ -117,7 +117,7 @@ def expected_start(request: dict[str, Any], kind: str = "task", arn: str = TASK)
 
 
 def execution_of(request: dict[str, Any]) -> str:
-    name = long_wait.execution_name(STACK_ID, LOGICAL_ID, request["RequestId"])
+    name = executions.execution_name(STACK_ID, LOGICAL_ID, request["RequestId"])
     return f"arn:aws:states:eu-west-1:123456789012:execution:LongWait-AbC123:{name}"
 
 
