@@ -75,9 +75,10 @@ class LongWaitCheck:
         numbers = (LongWaitInput.DEADLINE, LongWaitInput.MAXIMUM_SECONDS)
         bad = [key for key in texts if not isinstance(fields.get(key), str)]
         bad += [key for key in numbers if type(fields.get(key)) is not int]
-        kinds, untils = {kind.value for kind in Kind}, {WaitFor.RUNNING, WaitFor.FULL_LOAD_FINISHED}
-        bad += [LongWaitInput.KIND] * (fields.get(LongWaitInput.KIND) not in kinds)
-        bad += [LongWaitInput.UNTIL] * (fields.get(LongWaitInput.UNTIL) not in untils)
+        if fields.get(LongWaitInput.KIND) not in {kind.value for kind in Kind}:
+            bad.append(LongWaitInput.KIND)
+        if fields.get(LongWaitInput.UNTIL) not in (WaitFor.RUNNING, WaitFor.FULL_LOAD_FINISHED):
+            bad.append(LongWaitInput.UNTIL)
         if bad:
             raise ValueError(f"the long-wait input has no valid {', '.join(sorted(set(bad)))}")
         return cls(
