@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Final
 from aws_cdk import CfnElement, CustomResource, Duration, Stack
 from aws_cdk import aws_cloudformation as cfn
 from dms_task_starter_runtime import contract
-from dms_task_starter_runtime.contract import Kind, Prop, WaitFor
+from dms_task_starter_runtime.contract import Kind, MigrationType, Prop, WaitFor
 
 from dms_task_starter import _checks
 from dms_task_starter._base import definition_digest
@@ -113,6 +113,7 @@ def add_long_wait(
     :param properties: The starter's resource properties.
     :param definition: The digest of the target's definition (None for an ARN).
     """
+    _check_full_load(long_wait, properties.get(Prop.MIGRATION_TYPE))
     provider = starter.provider
     grants = provider.enable_long_waits()
     handle = cfn.CfnWaitConditionHandle(starter, "WaitHandle")
@@ -158,6 +159,15 @@ def add_long_wait(
     for element in (handle, cfn_resource, condition):
         _end_logical_id_in(element, digest)
     return condition
+
+
+def _check_full_load(long_wait: LongWait, migration_type: str | None) -> None:
+    """A cdc task (replication) has no full load: waiting for its end could only fail."""
+    if long_wait.until is WaitFor.FULL_LOAD_FINISHED and migration_type == MigrationType.CDC:
+        raise ValueError(
+            "long_wait.until: a cdc task (replication) has no full load, so the wait could only "
+            "fail at its maximum; expected WaitFor.RUNNING for it"
+        )
 
 
 def _end_logical_id_in(element: CfnElement, digest: Callable[[], str]) -> None:

@@ -24,6 +24,7 @@ from dms_task_starter_runtime import dms
 from dms_task_starter_runtime.contract import (
     Kind,
     LongWaitInput,
+    MigrationType,
     WaitFor,
     long_wait_deadline_seconds,
 )
@@ -132,6 +133,11 @@ def _standing(state: State | None, wait: LongWaitCheck) -> str:
     return f"it is {state.describe()}" + (f"; {loaded}" if loaded else "")
 
 
+def _has_no_full_load(state: State, until: WaitFor) -> bool:
+    """A cdc task waited for until its full load finished: it has none, it never will."""
+    return until is WaitFor.FULL_LOAD_FINISHED and state.migration_type == MigrationType.CDC
+
+
 def decide_check(
     wait: LongWaitCheck, state: State | None, now: int, read_failure: str = ""
 ) -> Signal | None:
@@ -143,6 +149,8 @@ def decide_check(
     subject = f"{wait.kind.noun} {wait.arn}"
     if not read_failure:
         result = Outcome.FAILED if state is None else outcome(state, wait.until)
+        if state is not None and _has_no_full_load(state, wait.until):
+            result = Outcome.FAILED
         if result is Outcome.REACHED:
             assert state is not None
             return Signal(

@@ -401,6 +401,19 @@ def test_a_long_wait_that_is_not_a_long_wait_is_refused() -> None:
         ReplicationStarter(stack, "R", replication_config=make_config(stack, "C"), long_wait="12h")  # type: ignore[arg-type]
 
 
+def test_waiting_for_the_full_load_of_a_cdc_task_is_refused() -> None:
+    stack = Stack(App(), "S")
+    cdc = make_task(stack, "Cdc", migration_type="cdc")
+    with pytest.raises(
+        ValueError, match=r"long_wait\.until: a cdc task \(replication\) has no full load"
+    ):
+        ReplicationTaskStarter(stack, "S", task=cdc, long_wait=LongWait())
+    config = make_config(stack, "Config", replication_type="cdc")
+    with pytest.raises(ValueError, match=r"long_wait\.until: a cdc task"):
+        ReplicationStarter(stack, "R", replication_config=config, long_wait=LongWait())
+    ReplicationTaskStarter(stack, "Running", task=cdc, long_wait=LongWait(until=WaitFor.RUNNING))
+
+
 def test_the_string_value_of_until_is_accepted_and_normalized() -> None:
     assert LongWait(until="running").until is WaitFor.RUNNING  # type: ignore[arg-type]
     assert LongWait(maximum=Duration.minutes(1)).maximum_seconds == 60

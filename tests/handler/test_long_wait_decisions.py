@@ -132,6 +132,13 @@ ROWS: Final[list[tuple[str, Kind, WaitFor, State | None, str | None]]] = [
         FAILURE,
     ),
     (
+        "cdc task running has no full load",
+        Kind.TASK,
+        WaitFor.FULL_LOAD_FINISHED,
+        task("running", "cdc"),
+        FAILURE,
+    ),
+    (
         "task stopped by someone during the load",
         Kind.TASK,
         WaitFor.FULL_LOAD_FINISHED,
