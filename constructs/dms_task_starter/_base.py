@@ -59,10 +59,7 @@ class StarterBase(Construct):
         )
         """The provider shared by the stack's starters."""
         self._resource: CustomResource | None = None
-        self.wait_condition: cfn.CfnWaitCondition | None = None
-        """The wait condition of ``long_wait`` (None without): resources that depend on it
-        (or on the starter: ``consumer.node.add_dependency(starter)``) are created once DMS
-        reached ``long_wait.until``."""
+        self._wait_condition: cfn.CfnWaitCondition | None = None
 
     @property
     def resource(self) -> CustomResource:
@@ -121,6 +118,13 @@ class StarterBase(Construct):
         """
         self.resource.node.add_dependency(self.provider.grant_by_arn(arn, kind))
         self.provider.retain_grant(self.resource.get_att_string(kind.arn_attr), kind)
+
+    @property
+    def wait_condition(self) -> cfn.CfnWaitCondition | None:
+        """The wait condition of ``long_wait`` (None without). Resources that depend on it,
+        or on the starter (``consumer.node.add_dependency(starter)``), are created only once
+        DMS reached ``long_wait.until``."""
+        return self._wait_condition
 
     @property
     def status(self) -> str:

@@ -3,13 +3,13 @@ stack's long-wait state machine once DMS reaches the target (``LongWait``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from aws_cdk import CfnElement, CustomResource, Duration, Stack
 from aws_cdk import aws_cloudformation as cfn
 from dms_task_starter_runtime import contract
-from dms_task_starter_runtime.contract import Kind, Prop, WaitFor
+from dms_task_starter_runtime.contract import Kind, MigrationType, Prop, WaitFor
 
 from dms_task_starter import _checks
 from dms_task_starter._base import definition_digest
@@ -42,11 +42,7 @@ WAIT_DIGEST_PROPS: Final = (
 target itself, the run an update guard stopped)."""
 
 
-def _default_maximum() -> Duration:
-    return Duration.hours(12)
-
-
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, init=False)
 class LongWait:
     """Keep the deployment waiting, up to 12 hours, until DMS reaches ``until``.
 
@@ -56,32 +52,41 @@ class LongWait:
     reason and last failure message when it cannot be (failed, stopped by someone) or when
     ``maximum`` has passed. Make later resources wait with
     ``consumer.node.add_dependency(starter)``.
-
-    :param until: What to wait for: ``WaitFor.FULL_LOAD_FINISHED`` (default) or
-        ``WaitFor.RUNNING`` (a Serverless replication's capacity provisioning included).
-    :param maximum: How long to wait at most, whole minutes from 1 minute to 12 hours.
-        Default: 12 hours (the signaller gives up 4 minutes before CloudFormation's 12-hour
-        limit of a wait condition, so that the failure names the task's status).
     """
 
-    until: WaitFor = WaitFor.FULL_LOAD_FINISHED
-    maximum: Duration = field(default_factory=_default_maximum)
+    until: WaitFor
+    maximum: Duration
 
-    def __post_init__(self) -> None:
-        until = _checks.member("long_wait.until", WaitFor, self.until)
-        if until is WaitFor.NOTHING:
+    def __init__(
+        self,
+        *,
+        until: WaitFor = WaitFor.FULL_LOAD_FINISHED,
+        maximum: Duration = Duration.hours(12),  # noqa: B008 - immutable, shown as written
+    ) -> None:
+        """Describe a long wait (the starter's ``long_wait``).
+
+        :param until: What to wait for: ``WaitFor.FULL_LOAD_FINISHED`` (default) or
+            ``WaitFor.RUNNING`` (a Serverless replication's capacity provisioning included).
+        :param maximum: How long to wait at most, whole minutes from 1 minute to 12 hours.
+            Default: 12 hours (of which the signaller waits 11 h 56 min: it signals FAILURE
+            4 minutes before CloudFormation's 12-hour limit of a wait condition, so that the
+            failure names the task's status).
+        """
+        checked_until = _checks.member("long_wait.until", WaitFor, until)
+        if checked_until is WaitFor.NOTHING:
             raise ValueError(
                 f"long_wait.until: WaitFor.NOTHING gives a wait condition nothing to wait "
                 f"for; expected {UNTIL_FORMS} (or no long_wait)"
             )
-        object.__setattr__(self, "until", until)
-        _checks.check_type("long_wait.maximum", self.maximum, Duration, MAXIMUM_FORMS)
-        seconds = self.maximum.to_seconds(integral=False)
+        _checks.check_type("long_wait.maximum", maximum, Duration, MAXIMUM_FORMS)
+        seconds = maximum.to_seconds(integral=False)
         low, high = contract.MIN_LONG_WAIT_SECONDS, contract.MAX_LONG_WAIT_SECONDS
         if not (seconds % 60 == 0 and low <= seconds <= high):
             raise ValueError(
                 f"long_wait.maximum: got {seconds:g} seconds; expected {MAXIMUM_FORMS}"
             )
+        object.__setattr__(self, "until", checked_until)
+        object.__setattr__(self, "maximum", maximum)
 
     @property
     def maximum_seconds(self) -> int:
@@ -108,6 +113,7 @@ def add_long_wait(
     :param properties: The starter's resource properties.
     :param definition: The digest of the target's definition (None for an ARN).
     """
+    _check_full_load(long_wait, properties.get(Prop.MIGRATION_TYPE))
     provider = starter.provider
     grants = provider.enable_long_waits()
     handle = cfn.CfnWaitConditionHandle(starter, "WaitHandle")
@@ -153,6 +159,15 @@ def add_long_wait(
     for element in (handle, cfn_resource, condition):
         _end_logical_id_in(element, digest)
     return condition
+
+
+def _check_full_load(long_wait: LongWait, migration_type: str | None) -> None:
+    """A cdc task (replication) has no full load: waiting for its end could only fail."""
+    if long_wait.until is WaitFor.FULL_LOAD_FINISHED and migration_type == MigrationType.CDC:
+        raise ValueError(
+            "long_wait.until: a cdc task (replication) has no full load, so the wait could only "
+            "fail at its maximum; expected WaitFor.RUNNING for it"
+        )
 
 
 def _end_logical_id_in(element: CfnElement, digest: Callable[[], str]) -> None:

@@ -182,6 +182,23 @@ def acknowledge_long_wait_findings(
     )
 
 
+def acknowledge_long_wait_grants(grants: iam.Policy, state_machine: sfn.StateMachine) -> None:
+    """StopExecution on the executions of the stack's long-wait state machine."""
+    Validations.of(grants).acknowledge(
+        Acknowledgment(
+            id=(
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:"
+                f"<AWS::AccountId>:execution:<{_logical_id(state_machine)}.Name>:*]"
+            ),
+            reason=(
+                "states:StopExecution on the executions of the stack's own long-wait state "
+                "machine, whose names are known only when a long wait starts: a Delete stops "
+                "the execution its long wait started."
+            ),
+        )
+    )
+
+
 def _logical_id(construct: Construct) -> str:
     stack = Stack.of(construct)
     cfn = construct.node.default_child

@@ -33,6 +33,7 @@ from dms_task_starter.nag import (
     CONNECTION_TEST_RESOURCES,
     acknowledge_account_wide_connection_tests,
     acknowledge_long_wait_findings,
+    acknowledge_long_wait_grants,
     acknowledge_provider_findings,
 )
 
@@ -463,6 +464,7 @@ class ReplicationTaskStarterProvider(Construct):
                 ),
             ],
         )
+        acknowledge_long_wait_grants(self._long_wait_grants, state_machine)
         return self._long_wait_grants
 
     def _long_wait_state_machine(self) -> sfn.StateMachine:

@@ -195,14 +195,13 @@ class ReplicationStarter(StarterBase):
             target=replication_config,
         )
         if long_wait is not None:
-            self.wait_condition = add_long_wait(
-                self,
-                long_wait,
-                kind=Kind.REPLICATION,
-                properties=properties,
-                definition=None
+            digest = (
+                None
                 if isinstance(replication_config, str)
-                else partial(replication_wait_digest, replication_config),
+                else partial(replication_wait_digest, replication_config)
+            )
+            self._wait_condition = add_long_wait(
+                self, long_wait, kind=Kind.REPLICATION, properties=properties, definition=digest
             )
 
     def _guard_endpoints(

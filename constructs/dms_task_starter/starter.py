@@ -187,14 +187,9 @@ class ReplicationTaskStarter(StarterBase):
         if test_connections:
             self.provider.grant_connection_tests(_connection_test_resources(task))
         if long_wait is not None:
-            self.wait_condition = add_long_wait(
-                self,
-                long_wait,
-                kind=Kind.TASK,
-                properties=properties,
-                definition=None
-                if isinstance(task, str)
-                else partial(guarded_definition_digest, task),
+            digest = None if isinstance(task, str) else partial(guarded_definition_digest, task)
+            self._wait_condition = add_long_wait(
+                self, long_wait, kind=Kind.TASK, properties=properties, definition=digest
             )
         self._task = task
         self._replication_instance = replication_instance

@@ -6,19 +6,49 @@ it, and no error raised here quotes the input.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import cache
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dms_task_starter_runtime.contract import LongWaitInput, long_wait_deadline_seconds
 from dms_task_starter_runtime.dms import CLIENT_CONFIG, DmsCallError, check_time_left
 from dms_task_starter_runtime.text import MAX_DMS_MESSAGE_CHARS, truncate
+
+if TYPE_CHECKING:
+    from dms_task_starter_runtime.settings import LongWaitSettings
 
 ALREADY_EXISTS_CODE: Final = "ExecutionAlreadyExists"
 """StartExecution of a name already taken: the execution a retried request started."""
 DOES_NOT_EXIST_CODE: Final = "ExecutionDoesNotExist"
+MAX_EXECUTION_NAME_CHARS: Final = 80
+NAME_DIGEST_CHARS: Final = 32
+
+
+# -- the execution ------------------------------------------------------------------------
+
+
+def execution_name(stack_id: str, logical_id: str, request_id: str) -> str:
+    """A name that one request always gives its execution (a retried request finds the one
+    it started) and no other request gives (a name stays taken 90 days after its end)."""
+    text = "\n".join((stack_id, logical_id, request_id))
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:NAME_DIGEST_CHARS]
+    return f"{logical_id[: MAX_EXECUTION_NAME_CHARS - NAME_DIGEST_CHARS - 1]}-{digest}"
+
+
+def execution_input(settings: LongWaitSettings, url: str, now: int) -> dict[str, Any]:
+    """What the state machine hands the signaller on every check."""
+    return {
+        LongWaitInput.KIND: settings.kind.value,
+        LongWaitInput.ARN: settings.arn,
+        LongWaitInput.UNTIL: settings.until.value,
+        LongWaitInput.DEADLINE: now + long_wait_deadline_seconds(settings.maximum_seconds),
+        LongWaitInput.MAXIMUM_SECONDS: settings.maximum_seconds,
+        LongWaitInput.URL: url,
+    }
 
 
 class ExecutionCallError(Exception):

@@ -59,7 +59,6 @@ from dms_task_starter_runtime.guards import (
     decide_starter_update_behind_guard,
     parse_guard_physical_id,
 )
-from dms_task_starter_runtime.long_wait import execution_input, execution_name
 from dms_task_starter_runtime.plan import Plan, StarterError
 from dms_task_starter_runtime.polls import (
     BeginConnectionTests,
@@ -554,10 +553,14 @@ def _long_wait_on_event(request: CloudFormationCustomResourceEvent, now: int) ->
             f"This function has no {STATE_MACHINE_ARN_ENV}: the provider of a stack with a "
             "long_wait sets it. Nothing was started."
         )
-    name = execution_name(request.stack_id, request.logical_resource_id, request.request_id)
+    name = executions.execution_name(
+        request.stack_id, request.logical_resource_id, request.request_id
+    )
     try:
         url = stack.wait_handle_url(request.stack_id, settings.handle)
-        arn = executions.start_execution(state_machine, name, execution_input(settings, url, now))
+        arn = executions.start_execution(
+            state_machine, name, executions.execution_input(settings, url, now)
+        )
     except (stack.WaitHandleUnknownError, executions.ExecutionCallError) as error:
         raise StarterError(f"The long wait for {settings.arn} did not start: {error}") from None
     _log("long wait started", arn=arn, until=settings.until.value)
@@ -565,18 +568,20 @@ def _long_wait_on_event(request: CloudFormationCustomResourceEvent, now: int) ->
 
 
 def _stop_long_wait(request: CloudFormationCustomResourceEvent) -> dict[str, Any]:
-    """Stop the long wait's execution, so that no wait outlives its resource; one that
-    ended or is unknown is fine. A rollback gives up with a warning rather than fail."""
+    """Stop the long wait's execution, so that no wait outlives its resource. It never fails:
+    an execution that ended or is unknown is fine, and one that cannot be stopped ends at its
+    deadline on its own (at most 12 hours), which costs less than a stack left in
+    DELETE_FAILED or ROLLBACK_FAILED."""
     physical_id = request.physical_resource_id
     if EXECUTION_ARN_MARK in physical_id:
         try:
             stopped = executions.stop_execution(physical_id)
-        except executions.ExecutionCallError as error:
-            if not read_operation(request).rolls_back:
-                raise StarterError(f"The long wait did not stop: {error}") from None
-            logger.warning("gave up, leaving the execution", extra={"reason": str(error)})
-        else:
             _log("long wait stopped" if stopped else "no such execution", arn=physical_id)
+        except executions.ExecutionCallError as error:
+            logger.warning(
+                "could not stop the long wait; it ends at its deadline",
+                extra={"reason": str(error)},
+            )
     return {"PhysicalResourceId": physical_id}
 
 

@@ -1,5 +1,5 @@
-"""Long waits: the execution a ``Custom::DmsLongWait`` starts, and the signaller that the
-long-wait state machine invokes once per check interval.
+"""Long waits: the signaller that the long-wait state machine invokes once per check interval
+(the execution's input comes from ``executions.execution_input``).
 
 Each check reads the task (or Serverless replication) once and decides (``decide_check``,
 pure): the target reached, SUCCESS; the target out of reach (failed, stopped by someone,
@@ -11,7 +11,6 @@ no raised error contains.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 import urllib.error
@@ -25,6 +24,7 @@ from dms_task_starter_runtime import dms
 from dms_task_starter_runtime.contract import (
     Kind,
     LongWaitInput,
+    MigrationType,
     WaitFor,
     long_wait_deadline_seconds,
 )
@@ -35,13 +35,10 @@ from dms_task_starter_runtime.text import MAX_FAILURE_MESSAGE_CHARS, truncate
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from dms_task_starter_runtime.settings import LongWaitSettings
 
 SERVICE: Final = "dms-task-starter"
 SUCCESS: Final = "SUCCESS"
 FAILURE: Final = "FAILURE"
-MAX_EXECUTION_NAME_CHARS: Final = 80
-NAME_DIGEST_CHARS: Final = 32
 SIGNAL_ATTEMPTS: Final = 3
 SIGNAL_TIMEOUT_SECONDS: Final = 10
 SIGNAL_BACKOFF_SECONDS: Final = 2
@@ -54,29 +51,6 @@ logger = Logger(service=SERVICE)
 def now_epoch_seconds() -> int:
     """The signaller's clock (tests replace it)."""
     return int(time.time())
-
-
-# -- the execution ------------------------------------------------------------------------
-
-
-def execution_name(stack_id: str, logical_id: str, request_id: str) -> str:
-    """A name that one request always gives its execution (a retried request finds the one
-    it started) and no other request gives (a name stays taken 90 days after its end)."""
-    text = "\n".join((stack_id, logical_id, request_id))
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:NAME_DIGEST_CHARS]
-    return f"{logical_id[: MAX_EXECUTION_NAME_CHARS - NAME_DIGEST_CHARS - 1]}-{digest}"
-
-
-def execution_input(settings: LongWaitSettings, url: str, now: int) -> dict[str, Any]:
-    """What the state machine hands the signaller on every check."""
-    return {
-        LongWaitInput.KIND: settings.kind.value,
-        LongWaitInput.ARN: settings.arn,
-        LongWaitInput.UNTIL: settings.until.value,
-        LongWaitInput.DEADLINE: now + long_wait_deadline_seconds(settings.maximum_seconds),
-        LongWaitInput.MAXIMUM_SECONDS: settings.maximum_seconds,
-        LongWaitInput.URL: url,
-    }
 
 
 # -- deciding -----------------------------------------------------------------------------
@@ -102,9 +76,10 @@ class LongWaitCheck:
         numbers = (LongWaitInput.DEADLINE, LongWaitInput.MAXIMUM_SECONDS)
         bad = [key for key in texts if not isinstance(fields.get(key), str)]
         bad += [key for key in numbers if type(fields.get(key)) is not int]
-        kinds, untils = {kind.value for kind in Kind}, {WaitFor.RUNNING, WaitFor.FULL_LOAD_FINISHED}
-        bad += [LongWaitInput.KIND] * (fields.get(LongWaitInput.KIND) not in kinds)
-        bad += [LongWaitInput.UNTIL] * (fields.get(LongWaitInput.UNTIL) not in untils)
+        if fields.get(LongWaitInput.KIND) not in {kind.value for kind in Kind}:
+            bad.append(LongWaitInput.KIND)
+        if fields.get(LongWaitInput.UNTIL) not in (WaitFor.RUNNING, WaitFor.FULL_LOAD_FINISHED):
+            bad.append(LongWaitInput.UNTIL)
         if bad:
             raise ValueError(f"the long-wait input has no valid {', '.join(sorted(set(bad)))}")
         return cls(
@@ -158,6 +133,11 @@ def _standing(state: State | None, wait: LongWaitCheck) -> str:
     return f"it is {state.describe()}" + (f"; {loaded}" if loaded else "")
 
 
+def _has_no_full_load(state: State, until: WaitFor) -> bool:
+    """A cdc task waited for until its full load finished: it has none, it never will."""
+    return until is WaitFor.FULL_LOAD_FINISHED and state.migration_type == MigrationType.CDC
+
+
 def decide_check(
     wait: LongWaitCheck, state: State | None, now: int, read_failure: str = ""
 ) -> Signal | None:
@@ -169,6 +149,8 @@ def decide_check(
     subject = f"{wait.kind.noun} {wait.arn}"
     if not read_failure:
         result = Outcome.FAILED if state is None else outcome(state, wait.until)
+        if state is not None and _has_no_full_load(state, wait.until):
+            result = Outcome.FAILED
         if result is Outcome.REACHED:
             assert state is not None
             return Signal(

@@ -8,6 +8,7 @@ from typing import Any, Final
 
 import pytest
 from dms_task_starter_runtime.contract import Kind, WaitFor
+from dms_task_starter_runtime.executions import execution_name
 from dms_task_starter_runtime.long_wait import (
     FAILURE,
     SUCCESS,
@@ -15,7 +16,6 @@ from dms_task_starter_runtime.long_wait import (
     Signal,
     decide_check,
     duration,
-    execution_name,
 )
 from dms_task_starter_runtime.state import State, replication_state, task_state
 
@@ -129,6 +129,13 @@ ROWS: Final[list[tuple[str, Kind, WaitFor, State | None, str | None]]] = [
         Kind.TASK,
         WaitFor.FULL_LOAD_FINISHED,
         task("stopped", "cdc", StopReason="Stop Reason STOPPED_AT_SERVER_TIME"),
+        FAILURE,
+    ),
+    (
+        "cdc task running has no full load",
+        Kind.TASK,
+        WaitFor.FULL_LOAD_FINISHED,
+        task("running", "cdc"),
         FAILURE,
     ),
     (
