@@ -198,7 +198,7 @@ def replication_props(**settings: Any) -> dict[str, Any]:
     return {"ReplicationConfigArn": R1, **settings}
 
 
-def fails(event: dict[str, Any], double: DmsDouble, **options: int) -> ProviderFailedError:
+def fails(event: dict[str, Any], double: DmsDouble, **options: Any) -> ProviderFailedError:
     """The failure CloudFormation shows for ``event``; never a timeout of the framework."""
     with pytest.raises(ProviderFailedError) as caught:
         run_provider(event, double, **options)
@@ -206,7 +206,7 @@ def fails(event: dict[str, Any], double: DmsDouble, **options: int) -> ProviderF
     return caught.value
 
 
-def succeeds(event: dict[str, Any], double: DmsDouble, **options: int) -> ProviderResult:
+def succeeds(event: dict[str, Any], double: DmsDouble, **options: Any) -> ProviderResult:
     return run_provider(event, double, **options)
 
 

@@ -25,7 +25,7 @@ from dms_task_starter import ReplicationTaskStarter, WaitFor
 from dms_task_starter_runtime.contract import STARTER_RESOURCE_TYPE
 
 from tests.support.cdk import make_task, shape_template
-from tests.support.cloud import FUNCTION_TYPE, Cloud, Deployed, Interrupt
+from tests.support.cloud import FUNCTION_TYPE, Cloud, Deployed, Interrupt, PolicedDouble
 from tests.support.dms_double import INSTANCE_ARN, endpoint_arn, task_arn
 from tests.support.emulated_functions import UNIQUE_ID
 from tests.support.provider import CUSTOM_RESOURCE_TIMED_OUT
@@ -479,3 +479,17 @@ def test_describe_stack_resource_answers_a_handle_with_its_url(cloud: Cloud) -> 
     assert resource["PhysicalResourceId"] == cloud.physical_id("Handle")
     assert SECRET_PREFIX in resource["PhysicalResourceId"]
     assert resource["ResourceType"] == "AWS::CloudFormation::WaitConditionHandle"
+
+
+def test_a_policy_grants_only_the_roles_it_is_attached_to() -> None:
+    double = PolicedDouble(default_role="HandlerRole")
+    reads = [_allow("dms:DescribeReplicationTasks", "*")]
+    double.grant("Unattached", reads, ())
+    double.grant("Signaller", reads, ("SignallerRole",))
+    assert not double.allows("dms:DescribeReplicationTasks", "*", {})
+    assert double.allows("dms:DescribeReplicationTasks", "*", {}, role="SignallerRole")
+    with double.acting_as("SignallerRole"):
+        assert double.allows("dms:DescribeReplicationTasks", "*", {})
+    double.grant("Default", reads)  # no roles given: the default role's (the handlers')
+    assert double.allows("dms:DescribeReplicationTasks", "*", {})
+    assert not double.allows("dms:DescribeReplicationTasks", "*", {}, role="Other")

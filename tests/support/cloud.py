@@ -203,7 +203,8 @@ class PolicedDouble(DmsDouble):
     """
 
     policies: dict[str, list[Statement]] = field(default_factory=dict)
-    policy_roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    policy_roles: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
+    """The roles each policy is attached to (None: the default role)."""
     default_role: str = ""
     caller: str = ""
     """The role making calls now ("": ``default_role``)."""
@@ -214,7 +215,7 @@ class PolicedDouble(DmsDouble):
     on_advance: list[Callable[[], None]] = field(default_factory=list)
 
     def grant(
-        self, policy_id: str, statements: list[Statement], roles: tuple[str, ...] = ()
+        self, policy_id: str, statements: list[Statement], roles: tuple[str, ...] | None = None
     ) -> None:
         self.policies[policy_id] = statements
         self.policy_roles[policy_id] = roles
@@ -232,10 +233,14 @@ class PolicedDouble(DmsDouble):
         return any(
             _matches(statement, action, resource, tags)
             for policy_id, statements in self.policies.items()
-            if role in (self.policy_roles.get(policy_id) or (self.default_role,))
+            if self._attached(policy_id, role)
             and self.granted_at.get(policy_id, self.clock) + self.propagation_seconds <= self.clock
             for statement in statements
         )
+
+    def _attached(self, policy_id: str, role: str) -> bool:
+        roles = self.policy_roles.get(policy_id)
+        return role == self.default_role if roles is None else role in roles
 
     @contextmanager
     def acting_as(self, role: str) -> Iterator[None]:
