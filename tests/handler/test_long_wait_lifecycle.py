@@ -57,15 +57,25 @@ def cloud(request: pytest.FixtureRequest) -> Iterator[Cloud]:
     yield from served_cloud(request.param, 0, request.param)
 
 
-@pytest.fixture
-def logs(log_output: io.StringIO, caplog: pytest.LogCaptureFixture) -> Iterator[list[str]]:
-    """Every log line written meanwhile: the handler's and the signaller's (Powertools), and
+@dataclass(frozen=True)
+class Logs:
+    """Every log line written so far: the handler's and the signaller's (Powertools), and
     whatever reaches the root logger."""
+
+    powertools: io.StringIO
+    root: pytest.LogCaptureFixture
+
+    def lines(self) -> list[str]:
+        return [
+            *self.powertools.getvalue().splitlines(),
+            *(record.getMessage() for record in self.root.records),
+        ]
+
+
+@pytest.fixture
+def logs(log_output: io.StringIO, caplog: pytest.LogCaptureFixture) -> Logs:
     caplog.set_level(logging.INFO)
-    lines: list[str] = []
-    yield lines
-    lines.extend(log_output.getvalue().splitlines())
-    lines.extend(record.getMessage() for record in caplog.records)
+    return Logs(log_output, caplog)
 
 
 # -- the templates ---------------------------------------------------------------------------
@@ -176,14 +186,14 @@ def assert_nothing_left_running(cloud: Cloud) -> None:
     assert cloud.waits.late_signals == []
 
 
-def assert_no_url_leaked(cloud: Cloud, template: dict[str, Any], logs: list[str]) -> None:
+def assert_no_url_leaked(cloud: Cloud, template: dict[str, Any], logs: Logs) -> None:
     """The handle's URL is in no log line, no output, no definition, no failure reason, no
     attribute and no property CloudFormation hands a custom resource."""
     assert cloud.waits.handles, "a handle was created"
     stands = cloud.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")
     outputs = cloud.template.get("Outputs", {}) if stands else {}
     visible = {
-        "logs": logs,
+        "logs": logs.lines(),
         "outputs": [cloud.resolve(o["Value"]) for o in outputs.values()],
         "the template": template,
         "definitions": [m.definition for m in cloud.stepfunctions.machines.values()],
@@ -203,7 +213,7 @@ def assert_no_url_leaked(cloud: Cloud, template: dict[str, Any], logs: list[str]
 
 
 def test_a_long_wait_outlasts_the_custom_resource_hour_and_ends_with_the_full_load(
-    cloud: Cloud, logs: list[str]
+    cloud: Cloud, logs: Logs
 ) -> None:
     slow_load(cloud, "OrdersTask")
     template = shape_template(LongOrders())
@@ -226,6 +236,8 @@ def test_a_long_wait_outlasts_the_custom_resource_hour_and_ends_with_the_full_lo
     assert (signalled[1].status, signalled[1].unique_id) == ("SUCCESS", ORDERS)
     assert cloud.double.denials == cloud.stepfunctions.denials == []
     assert cloud.waits.refused == []
+    # The signaller's log lines are among those searched for the URL.
+    assert any("signalled SUCCESS" in line for line in logs.lines())
     assert_no_url_leaked(cloud, template, logs)
 
 
@@ -243,7 +255,7 @@ def failed_wait(cloud: Cloud, arn: str) -> str:
 
 
 def test_a_task_that_fails_during_the_load_fails_the_wait_with_its_status_and_message(
-    cloud: Cloud, logs: list[str]
+    cloud: Cloud, logs: Logs
 ) -> None:
     slow_load(cloud, "OrdersTask")
     message = "ORA-01555: snapshot too old"
@@ -261,7 +273,7 @@ def test_a_task_that_fails_during_the_load_fails_the_wait_with_its_status_and_me
     assert_no_url_leaked(cloud, template, logs)
 
 
-def test_a_task_stopped_by_hand_fails_the_wait(cloud: Cloud, logs: list[str]) -> None:
+def test_a_task_stopped_by_hand_fails_the_wait(cloud: Cloud, logs: Logs) -> None:
     slow_load(cloud, "OrdersTask")
     when_loaded(cloud, ORDERS, 30, lambda: cloud.double.stop_by_hand(ORDERS))
     template = shape_template(LongOrders())
@@ -277,7 +289,7 @@ def test_a_task_stopped_by_hand_fails_the_wait(cloud: Cloud, logs: list[str]) ->
 
 
 def test_the_maximum_reached_fails_the_wait_before_cloudformation_times_it_out(
-    cloud: Cloud, logs: list[str]
+    cloud: Cloud, logs: Logs
 ) -> None:
     slow_load(cloud, "OrdersTask")
     template = shape_template(LongOrders(maximum_minutes=90))
@@ -302,7 +314,7 @@ def test_the_maximum_reached_fails_the_wait_before_cloudformation_times_it_out(
 
 
 def test_a_stack_deleted_while_waiting_stops_the_execution_and_the_task(
-    cloud: Cloud, logs: list[str]
+    cloud: Cloud, logs: Logs
 ) -> None:
     slow_load(cloud, "OrdersTask")
     template = shape_template(LongOrders())
@@ -325,7 +337,7 @@ def test_a_stack_deleted_while_waiting_stops_the_execution_and_the_task(
 
 
 def test_an_update_cancelled_while_waiting_stops_the_new_execution(
-    cloud: Cloud, logs: list[str]
+    cloud: Cloud, logs: Logs
 ) -> None:
     slow_load(cloud, "OrdersTask")
     base = LongOrders(long_wait=False, migration_type="full-load-and-cdc")
@@ -349,7 +361,7 @@ def test_an_update_cancelled_while_waiting_stops_the_new_execution(
 
 
 def test_a_serverless_long_wait_covers_provisioning_and_the_full_load(
-    cloud: Cloud, logs: list[str]
+    cloud: Cloud, logs: Logs
 ) -> None:
     slow_load(cloud, "OrdersConfig")
     template = shape_template(LongServerless())
@@ -372,7 +384,7 @@ def test_a_serverless_long_wait_covers_provisioning_and_the_full_load(
 
 
 def test_a_serverless_replication_that_fails_while_provisioning_fails_the_wait(
-    cloud: Cloud, logs: list[str]
+    cloud: Cloud, logs: Logs
 ) -> None:
     message = "Insufficient capacity units"
     created: list[str] = []
