@@ -14,6 +14,7 @@ from dms_task_starter_runtime import contract, settings
 from dms_task_starter_runtime.contract import Attr, Kind, OnDelete, Prop, StartType, WaitFor
 
 from dms_task_starter import _checks
+from dms_task_starter.assessment import PremigrationAssessment
 from dms_task_starter.cdc import CdcStart, CdcStop
 from dms_task_starter.provider import ReplicationTaskStarterProvider
 
@@ -58,6 +59,8 @@ class StarterBase(Construct):
         )
         """The provider shared by the stack's starters."""
         self._resource: CustomResource | None = None
+        self._assesses = False
+        self._assessment_dependencies: list[object] = []
 
     @property
     def resource(self) -> CustomResource:
@@ -89,9 +92,45 @@ class StarterBase(Construct):
             properties=properties,
         )
         # The grants outlive the resource: created before it, deleted after it.
-        self._resource.node.add_dependency(self.provider.role)
+        self._resource.node.add_dependency(self.provider.role, *self._assessment_dependencies)
         if not tagged_by_stack:
             self._grant_by_arn(properties[kind.arn_prop], kind)
+
+    def _premigration_assessment(
+        self, assessment: PremigrationAssessment | None, kind: Kind, properties: dict[str, str]
+    ) -> None:
+        """Gate the first start on ``assessment`` (none: no gate, no grant)."""
+        _checks.check_optional(
+            "premigration_assessment",
+            assessment,
+            PremigrationAssessment,
+            "a PremigrationAssessment (e.g. PremigrationAssessment())",
+        )
+        if assessment is None:
+            return
+        rendered, self._assessment_dependencies = assessment._properties(self, kind)
+        properties.update(rendered)
+        self._assesses = True
+        self.provider.grant_assessments(kind, rendered.get(Prop.ASSESSMENT_ROLE_ARN))
+
+    @property
+    def assessment_run_arn(self) -> str:
+        """With ``premigration_assessment``: the ARN of the run that gated the first start
+        (``AssessmentRunArn``; empty before a run)."""
+        return self._assessment_attribute(Attr.ASSESSMENT_RUN_ARN)
+
+    @property
+    def assessment_run_status(self) -> str:
+        """With ``premigration_assessment``: that run's status (``AssessmentRunStatus``)."""
+        return self._assessment_attribute(Attr.ASSESSMENT_RUN_STATUS)
+
+    def _assessment_attribute(self, attribute: str) -> str:
+        if not self._assesses:
+            raise ValueError(
+                f"{attribute}: the starter has no premigration_assessment, so it reports no "
+                "assessment run; pass premigration_assessment=PremigrationAssessment(...)"
+            )
+        return self.resource.get_att_string(attribute)
 
     def _update_guard(self, properties: dict[str, str]) -> CustomResource:
         """The ``Custom::DmsReplicationTaskUpdateGuard`` of the starter's task (configuration).

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from aws_cdk import aws_lambda as lambda_
     from constructs import Construct
 
+    from dms_task_starter.assessment import PremigrationAssessment
     from dms_task_starter.cdc import CdcStart, CdcStop
 
 MAX_IDENTIFIER_CHARS: Final = 31
@@ -99,6 +100,7 @@ class ReplicationStarter(StarterBase):
         powertools_layer: lambda_.ILayerVersion | None = None,
         cdc_handover: bool = True,
         replace_on_change: bool = True,
+        premigration_assessment: PremigrationAssessment | None = None,
     ) -> None:
         """Start the replication of ``replication_config`` on create (and on changes).
 
@@ -128,6 +130,11 @@ class ReplicationStarter(StarterBase):
             literal ``replication_config_identifier`` (the base, at most 22 characters).
             Default: ``True``; with ``False`` a configuration can be modified only before its
             replication first ran.
+        :param premigration_assessment: Have DMS run a premigration assessment as part of the
+            first start (``PremigrationAssessmentSettings``; DMS keeps the results in a bucket
+            it manages, so no ``bucket`` or ``role``); a failed assessment fails the deployment
+            with nothing started (or, with ``on_failure=OnAssessmentFailure.WARN``, DMS
+            starts the replication all the same). Default: none.
         """
         _checks.check_type(
             "replication_config",
@@ -148,6 +155,7 @@ class ReplicationStarter(StarterBase):
             timeout=timeout,
             cdc_handover=cdc_handover,
         )
+        self._premigration_assessment(premigration_assessment, Kind.REPLICATION, properties)
         self.guard: CustomResource | None = None
         """The update guard, when the configuration uses endpoints of its stack."""
         if isinstance(replication_config, dms.CfnReplicationConfig):

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from aws_cdk import aws_lambda as lambda_
     from constructs import Construct
 
+    from dms_task_starter.assessment import PremigrationAssessment
     from dms_task_starter.cdc import CdcStart, CdcStop
 
 
@@ -98,6 +99,7 @@ class ReplicationTaskStarter(StarterBase):
         guard_task_updates: bool | None = None,
         replication_instance: dms.CfnReplicationInstance | str | None = None,
         test_connections: bool = False,
+        premigration_assessment: PremigrationAssessment | None = None,
     ) -> None:
         """Start ``task`` on create (and on update when its settings change).
 
@@ -138,6 +140,13 @@ class ReplicationTaskStarter(StarterBase):
             with DMS's message and nothing started. Later starts are not gated. Grants
             ``dms:TestConnection`` on the task's endpoints and instance (on the account's, for
             a task given by ARN). Default: ``False``.
+        :param premigration_assessment: Before the task's first start (after the connection
+            tests, with ``test_connections``), run a premigration assessment, wait for it
+            within ``timeout``, and start only if it passed; a failed assessment fails the
+            deployment (or, with ``on_failure=OnAssessmentFailure.WARN``, logs a warning and
+            starts). Later starts are not gated. Creates the results bucket and DMS's role
+            unless given; grants the assessment actions on the stack's tasks and
+            ``iam:PassRole`` on that role only. Default: none.
         """
         _checks.check_type(
             "task", task, (dms.CfnReplicationTask, str), "a CfnReplicationTask or a task ARN (str)"
@@ -172,6 +181,7 @@ class ReplicationTaskStarter(StarterBase):
             properties[Prop.TASK_ARN] = _arn_string(task, guard_task_updates)
         if test_connections:
             properties[Prop.TEST_CONNECTIONS] = contract.BOOLEAN_TRUE
+        self._premigration_assessment(premigration_assessment, Kind.TASK, properties)
         self._create_resource(
             contract.STARTER_RESOURCE_TYPE, properties, kind=Kind.TASK, target=task
         )

@@ -160,9 +160,15 @@ class PolicedDouble(DmsDouble):
         self.policies[policy_id] = statements
         self.granted_at[policy_id] = self.clock
 
-    def allows(self, action: str, resource: str, tags: dict[str, str]) -> bool:
+    def allows(
+        self,
+        action: str,
+        resource: str,
+        tags: dict[str, str],
+        context: dict[str, str] | None = None,
+    ) -> bool:
         return any(
-            _matches(statement, action, resource, tags)
+            _matches(statement, action, resource, tags, context or {})
             for policy_id, statements in self.policies.items()
             if self.granted_at.get(policy_id, self.clock) + self.propagation_seconds <= self.clock
             for statement in statements
@@ -187,6 +193,15 @@ class PolicedDouble(DmsDouble):
                     "AccessDeniedFault",
                     f"User is not authorized to perform: dms:{operation} on resource: {resource}",
                 )
+        # DMS assumes ServiceAccessRoleArn: the caller must be allowed to pass it to DMS.
+        role = params.get("ServiceAccessRoleArn")
+        passed_to = {"iam:PassedToService": "dms.amazonaws.com"}
+        if role is not None and not self.allows("iam:PassRole", role, {}, passed_to):
+            self.denials.append(("PassRole", role))
+            raise DmsError(
+                "AccessDeniedFault",
+                f"User is not authorized to perform: iam:PassRole on resource: {role}",
+            )
         return super().handle(operation, params)
 
 
@@ -194,7 +209,9 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _matches(statement: Statement, action: str, resource: str, tags: dict[str, str]) -> bool:
+def _matches(
+    statement: Statement, action: str, resource: str, tags: dict[str, str], context: dict[str, str]
+) -> bool:
     if statement.get("Effect") != "Allow":
         return False
     if not any(fnmatchcase(action, pattern) for pattern in _as_list(statement["Action"])):
@@ -204,8 +221,10 @@ def _matches(statement: Statement, action: str, resource: str, tags: dict[str, s
     for operator, conditions in statement.get("Condition", {}).items():
         assert operator == "StringEquals", f"condition operator {operator} is not modelled"
         for key, expected in conditions.items():
-            assert key.startswith("aws:ResourceTag/"), f"condition key {key} is not modelled"
-            if tags.get(key.removeprefix("aws:ResourceTag/")) not in _as_list(expected):
+            tagged = key.startswith("aws:ResourceTag/")
+            assert tagged or key in context, f"condition key {key} is not modelled"
+            actual = tags.get(key.removeprefix("aws:ResourceTag/")) if tagged else context[key]
+            if actual not in _as_list(expected):
                 return False
     return True
 
@@ -568,6 +587,7 @@ class Cloud:
                     ) from refused
             elif not resource.physical_id:
                 resource.physical_id = _physical_id_of_unmodelled(resource.type, logical_id)
+                resource.data = _attributes_of_unmodelled(resource.type, resource.physical_id)
         except DeploymentFailedError as failed:
             error = str(failed)
             raise
@@ -705,10 +725,22 @@ class Cloud:
 
 
 def _physical_id_of_unmodelled(resource_type: str, logical_id: str) -> str:
-    """What ``Ref`` returns for a resource the emulator does not model (an ARN for DMS)."""
+    """What ``Ref`` returns for a resource the emulator does not model (an ARN for DMS, a
+    name S3 accepts for a bucket)."""
     kinds = {"AWS::DMS::ReplicationInstance": "rep"}
     kind = kinds.get(resource_type)
+    if resource_type == "AWS::S3::Bucket":
+        return logical_id.lower()
     return f"arn:aws:dms:{REGION}:{ACCOUNT}:{kind}:{logical_id}" if kind else logical_id
+
+
+def _attributes_of_unmodelled(resource_type: str, physical_id: str) -> dict[str, str]:
+    """The ``Fn::GetAtt`` attributes CloudFormation gives a role or a bucket."""
+    arns = {
+        "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT}:role/{physical_id}",
+        "AWS::S3::Bucket": f"arn:aws:s3:::{physical_id}",
+    }
+    return {"Arn": arns[resource_type]} if resource_type in arns else {}
 
 
 def _retag(item: Replicating, old: Deployed | None, tags: dict[str, str]) -> None:
