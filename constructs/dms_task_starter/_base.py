@@ -14,12 +14,13 @@ from dms_task_starter_runtime import contract, settings
 from dms_task_starter_runtime.contract import Attr, Kind, OnDelete, Prop, StartType, WaitFor
 
 from dms_task_starter import _checks
-from dms_task_starter.assessment import PremigrationAssessment
 from dms_task_starter.cdc import CdcStart, CdcStop
 from dms_task_starter.provider import ReplicationTaskStarterProvider
 
 if TYPE_CHECKING:
     from aws_cdk import aws_lambda as lambda_
+
+    from dms_task_starter.assessment import PremigrationAssessment
 
 DURATION_FORMS: Final = "an aws_cdk.Duration (e.g. Duration.minutes(30))"
 CDC_START_FORMS: Final = (
@@ -100,12 +101,6 @@ class StarterBase(Construct):
         self, assessment: PremigrationAssessment | None, kind: Kind, properties: dict[str, str]
     ) -> None:
         """Gate the first start on ``assessment`` (none: no gate, no grant)."""
-        _checks.check_optional(
-            "premigration_assessment",
-            assessment,
-            PremigrationAssessment,
-            "a PremigrationAssessment (e.g. PremigrationAssessment())",
-        )
         if assessment is None:
             return
         rendered, self._assessment_dependencies = assessment._properties(self, kind)

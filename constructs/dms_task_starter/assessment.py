@@ -16,6 +16,7 @@ from dms_task_starter import _checks
 if TYPE_CHECKING:
     from constructs import Construct
 
+CLASS: Final = "PremigrationAssessment"
 DEFAULT_FOLDER: Final = "premigration-assessments"
 DMS_PRINCIPAL: Final = "dms.amazonaws.com"
 RESULT_OBJECT_ACTIONS: Final = (
@@ -70,21 +71,23 @@ class PremigrationAssessment:
             ``dms.amazonaws.com``). Default: one the construct creates, allowed to write to
             ``folder`` in ``bucket`` only.
         """
-        self.include_only: Final = _names("include_only", include_only)
+        self.include_only: Final = _names(f"{CLASS}.include_only", include_only)
         """The individual assessments to run (empty: DMS's default set)."""
-        self.exclude: Final = _names("exclude", exclude)
+        self.exclude: Final = _names(f"{CLASS}.exclude", exclude)
         """The individual assessments left out of DMS's default set."""
         if self.include_only and self.exclude:
             raise ValueError(
-                "premigration_assessment: include_only and exclude are both set; DMS accepts "
-                "one of them: the assessments to run, or those to leave out of its default set"
+                f"{CLASS}: include_only and exclude are both set; DMS accepts one of them: the "
+                "assessments to run, or those to leave out of its default set"
             )
-        self.on_failure: Final = _checks.member("on_failure", OnAssessmentFailure, on_failure)
+        self.on_failure: Final = _checks.member(
+            f"{CLASS}.on_failure", OnAssessmentFailure, on_failure
+        )
         """What an assessment that fails does to the deployment."""
         if bucket is not None and not hasattr(bucket, "bucket_name"):
-            _checks.check_type("bucket", bucket, s3.Bucket, "an aws_s3.IBucket or None")
+            _checks.check_type(f"{CLASS}.bucket", bucket, s3.Bucket, "an aws_s3.IBucket or None")
         if role is not None and not hasattr(role, "role_arn"):
-            _checks.check_type("role", role, iam.Role, "an aws_iam.IRole or None")
+            _checks.check_type(f"{CLASS}.role", role, iam.Role, "an aws_iam.IRole or None")
         self.bucket: Final = bucket
         """The results bucket given (None: the construct creates one for a task)."""
         self.folder: Final = _folder(folder)
@@ -134,11 +137,22 @@ def _names(prop: str, names: Sequence[str]) -> tuple[str, ...]:
 
 
 def _folder(folder: str) -> str:
-    _checks.check_type("folder", folder, str, settings.FOLDER_FORMS)
+    prop = f"{CLASS}.folder"
+    _checks.check_type(prop, folder, str, settings.FOLDER_FORMS)
     literal = folder and not Token.is_unresolved(folder)
     if literal and not settings.FOLDER_PATTERN.fullmatch(folder):
-        raise ValueError(f"folder: {folder!r} is not {settings.FOLDER_FORMS}")
+        raise ValueError(f"{prop}: {folder!r} is not {settings.FOLDER_FORMS}")
     return folder
+
+
+def check_assessment(value: object) -> None:
+    """The starters' ``premigration_assessment``: a ``PremigrationAssessment`` or None."""
+    _checks.check_optional(
+        "premigration_assessment",
+        value,
+        PremigrationAssessment,
+        "a PremigrationAssessment (e.g. PremigrationAssessment())",
+    )
 
 
 def _results_bucket(scope: Construct) -> s3.IBucket:

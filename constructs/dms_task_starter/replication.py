@@ -14,6 +14,7 @@ from dms_task_starter_runtime.contract import Attr, Kind, OnDelete, Prop, StartT
 from dms_task_starter import _checks
 from dms_task_starter._base import StarterBase, check_possible, definition_digest, start_properties
 from dms_task_starter._lazy import lazy_string
+from dms_task_starter.assessment import check_assessment
 from dms_task_starter.cdc import validated
 from dms_task_starter.endpoints import endpoint_definitions, stack_endpoints
 
@@ -143,6 +144,7 @@ class ReplicationStarter(StarterBase):
             "a CfnReplicationConfig or a replication config ARN (str)",
         )
         _checks.check_bool("replace_on_change", replace_on_change)
+        check_assessment(premigration_assessment)
         super().__init__(scope, id, poll_interval=poll_interval, powertools_layer=powertools_layer)
         self.provider.enable_replications()
         properties = start_properties(

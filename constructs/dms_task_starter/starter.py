@@ -19,6 +19,7 @@ from dms_task_starter._base import (
     template_expression,
 )
 from dms_task_starter._lazy import lazy_string
+from dms_task_starter.assessment import check_assessment
 from dms_task_starter.cdc import validated
 from dms_task_starter.endpoints import endpoint_definitions, stack_endpoints
 from dms_task_starter.metrics import DEFAULT_STATISTIC, ReplicationTaskMetrics
@@ -153,6 +154,7 @@ class ReplicationTaskStarter(StarterBase):
         )
         _checks.check_bool("guard_task_updates", guard_task_updates, optional=True)
         _checks.check_bool("test_connections", test_connections)
+        check_assessment(premigration_assessment)
         _checks.check_optional(
             "replication_instance",
             replication_instance,
