@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from constructs import Construct
 
 CLASS: Final = "PremigrationAssessment"
-DEFAULT_FOLDER: Final = "premigration-assessments"
 DMS_PRINCIPAL: Final = "dms.amazonaws.com"
 RESULT_OBJECT_ACTIONS: Final = (
     "s3:PutObject",
@@ -50,7 +49,7 @@ class PremigrationAssessment:
         exclude: Sequence[str] = (),
         on_failure: OnAssessmentFailure = OnAssessmentFailure.FAIL,
         bucket: s3.IBucket | None = None,
-        folder: str = DEFAULT_FOLDER,
+        folder: str = "premigration-assessments",
         role: iam.IRole | None = None,
     ) -> None:
         """Choose the assessments, what a failure does and where the results go.

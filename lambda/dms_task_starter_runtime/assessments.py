@@ -155,15 +155,17 @@ def not_started(failure: str) -> str:
     )
 
 
-def reads_individual_assessments(plan: Plan, subject: State | None) -> bool:
-    """Whether a Serverless replication's gating assessment ended badly: its individual
-    assessments name what failed."""
+def reads_individual_assessments(plan: Plan, subject: State) -> bool:
+    """Whether a Serverless replication's gating assessment ended badly and DMS, as asked
+    (``FailOnAssessmentFailure``), did not start it: its individual assessments name what
+    failed."""
+    run = subject.assessment
     return (
         plan.assesses
-        and subject is not None
         and subject.kind is Kind.REPLICATION
-        and subject.assessment is not None
-        and ended_badly(subject.assessment)
+        and run is not None
+        and run.fail_on_failure
+        and ended_badly(run)
     )
 
 
@@ -173,6 +175,6 @@ def serverless_assessment_failure(
     """A Serverless replication whose gating assessment ended badly and that DMS, as asked
     (``FailOnAssessmentFailure``), did not start: the failure to report; None otherwise."""
     run = subject.assessment
-    if not reads_individual_assessments(plan, subject) or run is None or not run.fail_on_failure:
+    if run is None or not reads_individual_assessments(plan, subject):
         return None
     return not_started(assessment_failure(subject, run, individual))

@@ -325,16 +325,13 @@ def start_assessment_run(request: StartReplicationTaskAssessmentRunMessageTypeDe
 
 def describe_assessment_runs(task_arn: str) -> list[ReplicationTaskAssessmentRunTypeDef]:
     """Every premigration assessment run of a task, all pages."""
-    filters: list[FilterTypeDef] = [{"Name": ASSESSMENT_TASK_FILTER, "Values": [task_arn]}]
-    runs: list[ReplicationTaskAssessmentRunTypeDef] = []
-    for page in _pages(
+    runs: list[ReplicationTaskAssessmentRunTypeDef] = _all_pages(
         "DescribeReplicationTaskAssessmentRuns",
+        dms_client().describe_replication_task_assessment_runs,
+        ASSESSMENT_TASK_FILTER,
         task_arn,
-        lambda page: dms_client().describe_replication_task_assessment_runs(
-            Filters=filters, MaxRecords=MAX_RECORDS, **page
-        ),
-    ):
-        runs.extend(page.get("ReplicationTaskAssessmentRuns", []))
+        "ReplicationTaskAssessmentRuns",
+    )
     return runs
 
 
@@ -342,17 +339,28 @@ def describe_individual_assessments(
     run_arn: str,
 ) -> list[ReplicationTaskIndividualAssessmentTypeDef]:
     """The individual assessments of one run, all pages."""
-    filters: list[FilterTypeDef] = [{"Name": ASSESSMENT_RUN_FILTER, "Values": [run_arn]}]
-    assessments: list[ReplicationTaskIndividualAssessmentTypeDef] = []
-    for page in _pages(
+    assessments: list[ReplicationTaskIndividualAssessmentTypeDef] = _all_pages(
         "DescribeReplicationTaskIndividualAssessments",
+        dms_client().describe_replication_task_individual_assessments,
+        ASSESSMENT_RUN_FILTER,
         run_arn,
-        lambda page: dms_client().describe_replication_task_individual_assessments(
-            Filters=filters, MaxRecords=MAX_RECORDS, **page
-        ),
-    ):
-        assessments.extend(page.get("ReplicationTaskIndividualAssessments", []))
+        "ReplicationTaskIndividualAssessments",
+    )
     return assessments
+
+
+def _all_pages(
+    operation: str, method: Callable[..., Any], filter_name: str, arn: str, key: str
+) -> list[Any]:
+    """The records (``key``) of every page of a Describe call filtered by one ARN."""
+    filters: list[FilterTypeDef] = [{"Name": filter_name, "Values": [arn]}]
+    return [
+        record
+        for page in _pages(
+            operation, arn, lambda marker: method(Filters=filters, MaxRecords=MAX_RECORDS, **marker)
+        )
+        for record in page.get(key, [])
+    ]
 
 
 def _pages(operation: str, arn: str, call: Callable[[dict[str, str]], Any]) -> Iterator[Any]:

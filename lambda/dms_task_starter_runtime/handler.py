@@ -228,11 +228,15 @@ def read_assessment(
         assert subject is not None
         runs = tuple(assessment_run(item) for item in dms.describe_assessment_runs(subject.arn))
     run = this_run(runs, plan.assessment_run)
-    if run is None and reads_individual_assessments(plan, subject):
-        run = subject.assessment if subject is not None else None
+    if run is None and subject is not None and reads_individual_assessments(plan, subject):
+        run = subject.assessment
     if run is None or not ended_badly(run):
         return Assessment(runs)
-    described = dms.describe_individual_assessments(run.arn)
+    try:
+        described = dms.describe_individual_assessments(run.arn)
+    except dms.DmsCallError as error:  # the failure is reported all the same, less the names
+        logger.warning("could not read the individual assessments", extra={"reason": str(error)})
+        described = []
     return Assessment(runs, tuple(individual_assessment(item) for item in described))
 
 

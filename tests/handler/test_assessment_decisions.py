@@ -8,6 +8,7 @@ Run statuses are those of the DMS API reference's ``ReplicationTaskAssessmentRun
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import replace
 from typing import Any, Final
@@ -25,6 +26,7 @@ from dms_task_starter_runtime.assessments import (
 from dms_task_starter_runtime.contract import Kind, OnAssessmentFailure, Prop, WaitFor
 from dms_task_starter_runtime.decisions import (
     Context,
+    OnEventDecision,
     StackOperation,
     StartParameters,
     decide_starter_create,
@@ -56,18 +58,22 @@ from dms_task_starter_runtime.state import (
     snapshot,
 )
 
-ARN = "arn:aws:dms:eu-west-1:123456789012:task:T1"
+from tests.handler.test_connection_decisions import (
+    ARN,
+    D1,
+    D2,
+    INSTANCE,
+    NOW,
+    SOURCE,
+    TARGET,
+    task,
+)
+
 CONFIG = "arn:aws:dms:eu-west-1:123456789012:replication-config:C1"
-INSTANCE = "arn:aws:dms:eu-west-1:123456789012:rep:I1"
-SOURCE = "arn:aws:dms:eu-west-1:123456789012:endpoint:SRC"
-TARGET = "arn:aws:dms:eu-west-1:123456789012:endpoint:TGT"
 ROLE = "arn:aws:iam::123456789012:role/dms-assessments"
 RUN_ARN = "arn:aws:dms:eu-west-1:123456789012:assessment-run:R1"
-NOW = 1_772_360_000
 STARTED = NOW - 60
 NAME = run_name(ARN, STARTED)
-D1 = "2026-03-01T09:00:00+00:00"
-D2 = "2026-03-01T10:00:00+00:00"
 CHOICE = AssessmentSettings(role_arn=ROLE, bucket="orders-results", folder="runs")
 ASSESSED = StarterSettings(arn=ARN, timeout_seconds=600, assessment=CHOICE)
 IN_PROGRESS: Final = ("starting", "provisioning", "running")
@@ -88,19 +94,6 @@ FAILED_INDIVIDUALS: Final = (
     IndividualAssessment("table-with-no-primary-key-or-unique-constraint", "error"),
     IndividualAssessment("all-check-source-data-types", "skipped"),
 )
-
-
-def task(status: str = "ready", *, ran: bool = False, **fields: Any) -> State:
-    history: dict[str, Any] = {"marks": RunMarks(D1, D1, D1, D2)} if ran else {}
-    return State(
-        arn=ARN,
-        status=status,
-        migration_type="full-load-and-cdc",
-        source_endpoint_arn=SOURCE,
-        target_endpoint_arn=TARGET,
-        replication_instance_arn=INSTANCE,
-        **{**history, **fields},
-    )
 
 
 def run(status: str, name: str = NAME, created: str = D2) -> AssessmentRun:
@@ -150,34 +143,37 @@ def poll(
 # -- which starts are gated -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status", sorted(TASK_PHASES))
-@pytest.mark.parametrize("ran", [False, True])
-@pytest.mark.parametrize("connections", [False, True])
+def first_start(settings: StarterSettings, current: State) -> OnEventDecision | None:
+    """on_event's decision for ``current`` before the gates; None if it cannot be started."""
+    try:
+        return decide_starter_create(settings, current, NOW)
+    except StarterError:
+        return None  # a status that cannot be started at all fails before any gate
+
+
+GATED_NOTES: Final = {
+    False: "once its premigration assessment passed",
+    True: "once its endpoints' connections are tested and its premigration assessment passed",
+}
+
+
+@pytest.mark.parametrize(
+    ("status", "ran", "connections"),
+    list(itertools.product(sorted(TASK_PHASES), [False, True], [False, True])),
+)
 def test_only_the_first_start_of_a_task_is_gated(status: str, ran: bool, connections: bool) -> None:
     current = task(status, ran=ran)
     settings = replace(ASSESSED, test_connections=connections)
-    try:
-        decision = decide_starter_create(settings, current, NOW)
-    except StarterError:
-        return  # a status that cannot be started at all fails before any gate
-    gated = gate_first_start(settings, current, decision)
+    decision = first_start(settings, current)
+    if decision is None:
+        return
     named = replace(decision.plan, assessment_run=run_name(ARN, NOW))
-    starts = decision.start is not None or decision.plan.start_pending
-    if starts and not current.has_run:
-        assert gated.start is None
-        assert gated.plan == replace(
-            named, start_pending=True, tests_connections=connections, assesses=True
-        )
-        assert gated.note.endswith("once its premigration assessment passed") != connections
-        assert (
-            gated.note.endswith(
-                "once its endpoints' connections are tested and its premigration assessment passed"
-            )
-            == connections
-        )
-    else:
-        # Not gated; the run's name is still there: the attributes report the gating run.
-        assert gated == replace(decision, plan=named)
+    expected = replace(decision, plan=named)  # ungated, its run still named: the attributes
+    if (decision.start is not None or decision.plan.start_pending) and not current.has_run:
+        gated = replace(named, start_pending=True, tests_connections=connections, assesses=True)
+        note = f"{decision.note}, {GATED_NOTES[connections]}"
+        expected = replace(decision, start=None, plan=gated, note=note)
+    assert gate_first_start(settings, current, decision) == expected
 
 
 def test_a_rollback_restoring_a_task_is_never_gated() -> None:

@@ -24,20 +24,18 @@ from dms_task_starter import (
     ReplicationTaskStarter,
 )
 
-from tests.support.cdk import selection_rules, shape_template
+from tests.handler.test_connection_gate import FIRST_START, ORDERS, SOURCE, TARGET, clean
+from tests.support.cdk import orders_task, selection_rules, shape_template
 from tests.support.cloud import PolicedDouble
 from tests.support.dms_double import (
     ACCOUNT,
     DEFAULT_ASSESSMENTS,
     INSTANCE_ARN,
     SERVERLESS_RESULTS_BUCKET,
-    WRITE_OPERATIONS,
     assessment_run_arn,
     config_arn,
-    endpoint_arn,
     start_replication,
     start_task,
-    task_arn,
 )
 from tests.support.provider import ProviderFailedError, cfn_event, run_provider
 from tests.support.served import ServedAws
@@ -47,10 +45,6 @@ if TYPE_CHECKING:
     from tests.support.dms_double import Call, DmsDouble
     from tests.support.served import FixedStack
 
-ORDERS = task_arn("orders")
-SOURCE = endpoint_arn("orders-source")
-TARGET = endpoint_arn("orders-target")
-FIRST_START = start_task(ORDERS, "start-replication")
 FOLDER = "premigration-assessments"
 LOB_CHECK = "table-with-lob-but-without-primary-key-or-unique-constraint"
 TYPES_CHECK = "unsupported-data-types-in-source"
@@ -68,16 +62,7 @@ class Assessed:
     timeout_minutes: int = 30
 
     def build(self, stack: Stack) -> None:
-        task = dms.CfnReplicationTask(
-            stack,
-            "OrdersTask",
-            migration_type="full-load-and-cdc",
-            replication_instance_arn=INSTANCE_ARN,
-            source_endpoint_arn=SOURCE,
-            target_endpoint_arn=TARGET,
-            table_mappings=json.dumps(selection_rules("orders")),
-            resource_identifier="orders",
-        )
+        task = orders_task(stack, instance=INSTANCE_ARN, source=SOURCE, target=TARGET)
         ReplicationTaskStarter(
             stack,
             "StartOrders",
@@ -113,12 +98,6 @@ def started_run(cloud: Cloud) -> Call:
         },
     )
     return run
-
-
-def clean(cloud: Cloud) -> None:
-    assert cloud.double.denials == []
-    assert cloud.cleanup_failures == []
-    assert [call for call in cloud.double.rejected if call[0] in WRITE_OPERATIONS] == []
 
 
 def test_a_passing_assessment_gates_the_first_start(cloud: Cloud) -> None:

@@ -68,6 +68,14 @@ def described_run(status: str, **fields: Any) -> dict[str, Any]:
     }
 
 
+def add_runs(stub: Stubber, status: str) -> None:
+    stub.add_response(
+        "describe_replication_task_assessment_runs",
+        {"ReplicationTaskAssessmentRuns": [described_run(status)]},
+        RUNS_FILTER,
+    )
+
+
 def add_task(stub: Stubber, status: str = "ready") -> None:
     task = {
         "ReplicationTaskArn": ARN,
@@ -151,19 +159,12 @@ def test_every_page_of_runs_is_read(stub: Stubber) -> None:
 def test_a_failed_run_names_its_failed_assessments_and_nothing_starts(stub: Stubber) -> None:
     data = first_plan(stub)
     add_task(stub)
-    stub.add_response(
-        "describe_replication_task_assessment_runs",
-        {"ReplicationTaskAssessmentRuns": [described_run("failed")]},
-        RUNS_FILTER,
-    )
+    add_runs(stub, "failed")
     stub.add_response(
         "describe_replication_task_individual_assessments",
         {
             "ReplicationTaskIndividualAssessments": [
-                {
-                    "IndividualAssessmentName": "unsupported-data-types-in-source",
-                    "Status": "failed",
-                },
+                {"IndividualAssessmentName": TYPES_CHECK, "Status": "failed"},
                 {"IndividualAssessmentName": "table-with-no-primary-key", "Status": "passed"},
             ]
         },
@@ -178,11 +179,7 @@ def test_a_failed_run_names_its_failed_assessments_and_nothing_starts(stub: Stub
 def test_a_passed_run_starts_the_task_and_is_reported(stub: Stubber) -> None:
     data = first_plan(stub)
     add_task(stub)
-    stub.add_response(
-        "describe_replication_task_assessment_runs",
-        {"ReplicationTaskAssessmentRuns": [described_run("passed")]},
-        RUNS_FILTER,
-    )
+    add_runs(stub, "passed")
     stub.add_response(
         "start_replication_task",
         {"ReplicationTask": {"ReplicationTaskArn": ARN, "Status": "starting"}},
@@ -190,11 +187,7 @@ def test_a_passed_run_starts_the_task_and_is_reported(stub: Stubber) -> None:
     )
     assert is_complete(stub, data) == {"IsComplete": False}
     add_task(stub, "running")
-    stub.add_response(
-        "describe_replication_task_assessment_runs",
-        {"ReplicationTaskAssessmentRuns": [described_run("passed")]},
-        RUNS_FILTER,
-    )
+    add_runs(stub, "passed")
     done = is_complete(stub, {**data, "StarterStartPending": "false"})
     assert done["Data"]["AssessmentRunArn"] == RUN_ARN
     assert done["Data"]["AssessmentRunStatus"] == "passed"
@@ -251,3 +244,18 @@ def test_a_refused_start_waits_only_for_a_connection_being_tested(stub: Stubber)
             {"Filters": [{"Name": "endpoint-arn", "Values": [SOURCE]}]},
         )
         assert handler.start_may_wait(refused, plan, subject) is waits
+
+
+def test_a_failure_is_reported_even_when_its_assessments_cannot_be_read(stub: Stubber) -> None:
+    data = first_plan(stub)
+    add_task(stub)
+    add_runs(stub, "error-executing")
+    stub.add_client_error(
+        "describe_replication_task_individual_assessments", "AccessDeniedFault", "denied", 400
+    )
+    with pytest.raises(StarterError) as raised:
+        is_complete(stub, data)
+    assert str(raised.value).startswith(
+        f"The premigration assessment of replication task {ARN} ended error-executing (run "
+        f"{NAME}, {RUN_ARN}). The results are in s3://orders-results/runs."
+    )
