@@ -259,3 +259,16 @@ def test_a_failure_is_reported_even_when_its_assessments_cannot_be_read(stub: St
         f"The premigration assessment of replication task {ARN} ended error-executing (run "
         f"{NAME}, {RUN_ARN}). The results are in s3://orders-results/runs."
     )
+
+
+def test_an_unreadable_run_leaves_its_attributes_empty_and_the_request_succeeds(
+    stub: Stubber,
+) -> None:
+    data = {**first_plan(stub), "StarterStartPending": "false"}
+    add_task(stub, "running")
+    stub.add_client_error(
+        "describe_replication_task_assessment_runs", "AccessDeniedFault", "denied", 400
+    )
+    done = is_complete(stub, data)
+    assert done["IsComplete"] is True
+    assert (done["Data"]["AssessmentRunArn"], done["Data"]["AssessmentRunStatus"]) == ("", "")
