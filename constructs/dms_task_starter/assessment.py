@@ -118,7 +118,9 @@ class PremigrationAssessment:
                 _grant_results(role, bucket, self.folder)
             properties[Prop.ASSESSMENT_BUCKET] = bucket.bucket_name
             properties[Prop.ASSESSMENT_ROLE_ARN] = role.role_arn
-            dependencies.append(role)  # with its grants: in place before the first run
+            # Its grants (the role itself is referenced): in place before the first run.
+            grants = role.node.try_find_child("DefaultPolicy")
+            dependencies.extend([grants] if grants is not None else [])
         return {prop: value for prop, value in properties.items() if value}, dependencies
 
 
