@@ -107,12 +107,14 @@ def start_run_request(task_arn: str, name: str, settings: AssessmentSettings) ->
 
 def with_assessment(start: StartParameters, settings: AssessmentSettings) -> StartParameters:
     """A Serverless first start that has DMS run the assessment first
-    (``PremigrationAssessmentSettings``, a JSON string; DMS keeps the results)."""
+    (``PremigrationAssessmentSettings``, a JSON string; DMS keeps the results). The API
+    reference gives ``IncludeOnly`` and ``Exclude`` there as space-separated lists, unlike
+    the arrays of ``StartReplicationTaskAssessmentRun``."""
     fields: dict[str, Any] = {
         "FailOnAssessmentFailure": settings.on_failure is OnAssessmentFailure.FAIL,
         "ResultLocationFolder": settings.folder,
-        "IncludeOnly": list(settings.include_only),
-        "Exclude": list(settings.exclude),
+        "IncludeOnly": " ".join(settings.include_only),
+        "Exclude": " ".join(settings.exclude),
     }
     chosen = {key: value for key, value in fields.items() if value or value is False}
     return replace(start, premigration_assessment=json.dumps(chosen, separators=(",", ":")))

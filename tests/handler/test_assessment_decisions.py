@@ -223,11 +223,11 @@ SERVERLESS = StarterSettings(
         ),
         (
             AssessmentSettings(include_only=("a-check", "b-check")),
-            {"FailOnAssessmentFailure": True, "IncludeOnly": ["a-check", "b-check"]},
+            {"FailOnAssessmentFailure": True, "IncludeOnly": "a-check b-check"},
         ),
         (
             AssessmentSettings(exclude=("a-check",)),
-            {"FailOnAssessmentFailure": True, "Exclude": ["a-check"]},
+            {"FailOnAssessmentFailure": True, "Exclude": "a-check"},
         ),
     ],
 )

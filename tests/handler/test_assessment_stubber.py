@@ -206,7 +206,7 @@ def test_a_serverless_first_start_sends_the_settings(stub: Stubber) -> None:
             "ReplicationConfigArn": CONFIG,
             "StartReplicationType": "start-replication",
             "PremigrationAssessmentSettings": '{"FailOnAssessmentFailure":false,'
-            '"IncludeOnly":["unsupported-data-types-in-source"]}',
+            '"IncludeOnly":"unsupported-data-types-in-source"}',
         },
     )
     props = {

@@ -527,3 +527,24 @@ def test_serverless_settings_must_be_a_json_object_of_the_documented_keys() -> N
                     "PremigrationAssessmentSettings": settings,
                 },
             )
+
+
+def test_serverless_settings_name_assessments_in_space_separated_lists() -> None:
+    double = DmsDouble()
+    double.add_replication("R1", assessments={"a-check": "passed", "b-check": "failed"})
+
+    def start(settings: str) -> None:
+        double.handle(
+            "StartReplication",
+            {
+                "ReplicationConfigArn": R1,
+                "StartReplicationType": "start-replication",
+                "PremigrationAssessmentSettings": settings,
+            },
+        )
+
+    with pytest.raises(DmsError, match="space-separated lists"):
+        start('{"IncludeOnly": ["a-check"]}')
+    start('{"Exclude": "b-check"}')
+    (run,) = double.assessment_runs.values()
+    assert run.outcomes == {"a-check": "passed"}

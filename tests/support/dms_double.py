@@ -1237,9 +1237,17 @@ class DmsDouble:
             raise DmsError(
                 "InvalidParameterValueException", f"Invalid PremigrationAssessmentSettings {raw}"
             )
+        lists = [settings.get(key, "") for key in ("IncludeOnly", "Exclude")]
+        if not all(isinstance(names, str) for names in lists):
+            raise DmsError(
+                "InvalidParameterValueException",
+                f"Invalid PremigrationAssessmentSettings {raw}: IncludeOnly and Exclude are "
+                "space-separated lists",
+            )
+        include, exclude = (names.split() for names in lists)
         return self._new_run(
             replication,
-            settings,
+            {**settings, "IncludeOnly": include, "Exclude": exclude},
             bucket=SERVERLESS_RESULTS_BUCKET,
             fail_on_failure=settings.get("FailOnAssessmentFailure", True),
         )
