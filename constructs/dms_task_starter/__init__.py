@@ -10,6 +10,7 @@ from dms_task_starter_runtime.contract import (
 
 from dms_task_starter.assessment import PremigrationAssessment
 from dms_task_starter.cdc import CdcStart, CdcStop
+from dms_task_starter.long_wait import LongWait
 from dms_task_starter.metrics import ReplicationTaskMetrics
 from dms_task_starter.provider import (
     POWERTOOLS_LAYER_VERSION,
@@ -22,6 +23,7 @@ __all__ = [
     "POWERTOOLS_LAYER_VERSION",
     "CdcStart",
     "CdcStop",
+    "LongWait",
     "MigrationType",
     "OnAssessmentFailure",
     "OnDelete",

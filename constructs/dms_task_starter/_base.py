@@ -18,6 +18,7 @@ from dms_task_starter.cdc import CdcStart, CdcStop
 from dms_task_starter.provider import ReplicationTaskStarterProvider
 
 if TYPE_CHECKING:
+    from aws_cdk import aws_cloudformation as cfn
     from aws_cdk import aws_lambda as lambda_
 
     from dms_task_starter.assessment import PremigrationAssessment
@@ -62,6 +63,7 @@ class StarterBase(Construct):
         self._resource: CustomResource | None = None
         self._assesses = False
         self._assessment_dependencies: list[object] = []
+        self._wait_condition: cfn.CfnWaitCondition | None = None
 
     @property
     def resource(self) -> CustomResource:
@@ -152,6 +154,13 @@ class StarterBase(Construct):
         self.provider.retain_grant(self.resource.get_att_string(kind.arn_attr), kind)
 
     @property
+    def wait_condition(self) -> cfn.CfnWaitCondition | None:
+        """The wait condition of ``long_wait`` (None without). Resources that depend on it,
+        or on the starter (``consumer.node.add_dependency(starter)``), are created only once
+        DMS reached ``long_wait.until``."""
+        return self._wait_condition
+
+    @property
     def status(self) -> str:
         """The status when the resource finished (``Status``)."""
         return self.resource.get_att_string(Attr.STATUS)
@@ -175,6 +184,14 @@ class StarterBase(Construct):
     def recovery_checkpoint(self) -> str:
         """The ``RecoveryCheckpoint`` (usable with :meth:`CdcStart.at_checkpoint`)."""
         return self.resource.get_att_string(Attr.RECOVERY_CHECKPOINT)
+
+
+def effective_wait_for(wait_for: WaitFor | None, *, long_wait: object) -> WaitFor:
+    """``wait_for`` as given; by default RUNNING, or NOTHING with a long wait (the wait
+    condition waits instead, beyond the custom resource's hour)."""
+    if wait_for is not None:
+        return wait_for
+    return WaitFor.NOTHING if long_wait is not None else WaitFor.RUNNING
 
 
 def start_properties(

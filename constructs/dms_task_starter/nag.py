@@ -8,6 +8,8 @@ from aws_cdk import Acknowledgment, CfnElement, Stack, Validations
 from aws_cdk import aws_lambda as lambda_
 
 if TYPE_CHECKING:
+    from aws_cdk import aws_iam as iam
+    from aws_cdk import aws_stepfunctions as sfn
     from constructs import Construct
 
     from dms_task_starter.provider import ReplicationTaskStarterProvider
@@ -47,6 +49,15 @@ FRAMEWORK_ACKNOWLEDGMENTS: Final = (
             "The Provider framework's waiter state machine offers no X-Ray tracing option; "
             "it only waits and invokes is_complete, whose logs name the task and its status."
         ),
+    ),
+)
+
+
+PYTHON_RUNTIME_ACKNOWLEDGMENT: Final = Acknowledgment(
+    id="AwsSolutions-L1",
+    reason=(
+        "Python 3.13 on purpose: the public Powertools layer used by the handlers is built "
+        "for python3.13 on arm64."
     ),
 )
 
@@ -109,15 +120,7 @@ def acknowledge_provider_findings(provider: ReplicationTaskStarterProvider) -> N
         ),
     )
     for function in (provider.on_event_function, provider.is_complete_function):
-        Validations.of(function).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-L1",
-                reason=(
-                    "Python 3.13 on purpose: the public Powertools layer used by the "
-                    "handlers is built for python3.13 on arm64."
-                ),
-            )
-        )
+        Validations.of(function).acknowledge(PYTHON_RUNTIME_ACKNOWLEDGMENT)
     Validations.of(provider.provider).acknowledge(*FRAMEWORK_ACKNOWLEDGMENTS)
     invoked = [provider.on_event_function, provider.is_complete_function]
     invoked += [
@@ -137,6 +140,64 @@ def acknowledge_provider_findings(provider: ReplicationTaskStarterProvider) -> N
                 ),
             )
             for function in invoked
+        )
+    )
+
+
+def acknowledge_long_wait_findings(
+    state_machine: sfn.StateMachine, signaller: lambda_.Function, signaller_role: iam.Role
+) -> None:
+    """Acknowledge the findings of the long-wait state machine and its signaller."""
+    Validations.of(state_machine).acknowledge(
+        Acknowledgment(
+            id="AwsSolutions-SF1",
+            reason=(
+                "Each execution's input holds the wait condition handle's presigned URL, a "
+                "credential that must not be logged; the execution history shows every check, "
+                "and the signaller logs each check's DMS status to its own log group."
+            ),
+        ),
+        Acknowledgment(
+            id="AwsSolutions-SF2",
+            reason=(
+                "The state machine only invokes the signaller and waits; X-Ray would add a "
+                "trace per check of a wait of up to 12 hours, for nothing the signaller's "
+                "log lines do not say."
+            ),
+        ),
+        Acknowledgment(
+            id=f"AwsSolutions-IAM5[Resource::<{_logical_id(signaller)}.Arn>:*]",
+            reason=(
+                "aws-cdk's LambdaInvoke grants lambda:InvokeFunction on the signaller's ARN "
+                "with ':*' (its versions and aliases): exactly one function."
+            ),
+        ),
+    )
+    Validations.of(signaller).acknowledge(PYTHON_RUNTIME_ACKNOWLEDGMENT)
+    Validations.of(signaller_role).acknowledge(
+        Acknowledgment(
+            id="AwsSolutions-IAM5[Resource::*]",
+            reason=(
+                "dms:DescribeReplicationTasks and dms:DescribeReplications support no "
+                "resource-level permissions: granted on '*', read only."
+            ),
+        )
+    )
+
+
+def acknowledge_long_wait_grants(grants: iam.Policy, state_machine: sfn.StateMachine) -> None:
+    """StopExecution on the executions of the stack's long-wait state machine."""
+    Validations.of(grants).acknowledge(
+        Acknowledgment(
+            id=(
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:"
+                f"<AWS::AccountId>:execution:<{_logical_id(state_machine)}.Name>:*]"
+            ),
+            reason=(
+                "states:StopExecution on the executions of the stack's own long-wait state "
+                "machine, whose names are known only when a long wait starts: a Delete stops "
+                "the execution its long wait started."
+            ),
         )
     )
 

@@ -19,6 +19,8 @@ from aws_cdk import (
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as sfn_tasks
 from aws_cdk import custom_resources as cr
 from aws_cdk.region_info import RegionInfo
 from constructs import Construct
@@ -30,6 +32,8 @@ from dms_task_starter._lazy import lazy_string
 from dms_task_starter.nag import (
     CONNECTION_TEST_RESOURCES,
     acknowledge_account_wide_connection_tests,
+    acknowledge_long_wait_findings,
+    acknowledge_long_wait_grants,
     acknowledge_provider_findings,
 )
 
@@ -99,6 +103,10 @@ REPLICATION_DESCRIBE_ACTIONS: Final = ("dms:DescribeReplications", "dms:Describe
 """Granted on ``*``: these actions support no resource-level permissions."""
 STACK_ACTION: Final = "cloudformation:DescribeStacks"
 """Granted on the stack itself: its status says whether an Update is a rollback."""
+STACK_RESOURCE_ACTION: Final = "cloudformation:DescribeStackResource"
+"""Granted on the stack itself where a starter uses ``long_wait``: a wait condition handle's
+physical id is its presigned URL, which the handler reads (not passed as a property, which
+the Provider framework logs)."""
 GRANT_TAG_KEYS: Final = {
     "Stack": contract.CLOUDFORMATION_STACK_TAG_KEY,
     "Tagged": contract.STACK_TAG_KEY,
@@ -114,6 +122,11 @@ handler's margin: the handler makes no call that would not fit, so it never time
 handler that returns sooner costs nothing more."""
 SERVICE_NAME: Final = "dms-task-starter"
 ROLLBACK_GUARD_ID: Final = "RollbackGuard"
+SIGNALLER_ACTIONS: Final = ("dms:DescribeReplicationTasks", "dms:DescribeReplications")
+"""All the long-wait signaller may do besides writing its logs (granted on ``*``: these
+actions support no resource-level permissions). The signal needs no IAM: it is a PUT to the
+wait condition handle's presigned URL."""
+SIGNALLER_ENTRY_POINT: Final = "long_wait.check"
 
 
 def estimate_arn_chars(arn: str) -> int:
@@ -230,9 +243,9 @@ class ReplicationTaskStarterProvider(Construct):
             description="Starts, stops and describes DMS replication tasks for CloudFormation.",
         )
         self._grant_stack_access()
-        code = lambda_.Code.from_asset(staged_runtime_dir())
-        self.on_event_function = self._handler_function("OnEvent", "on_event", code)
-        self.is_complete_function = self._handler_function("IsComplete", "is_complete", code)
+        self._code = lambda_.Code.from_asset(staged_runtime_dir())
+        self.on_event_function = self._function("OnEvent", "handler.on_event", self.role)
+        self.is_complete_function = self._function("IsComplete", "handler.is_complete", self.role)
         self.provider = cr.Provider(
             self,
             "Provider",
@@ -263,6 +276,10 @@ class ReplicationTaskStarterProvider(Construct):
         self._rollback_guard: CustomResource | None = None
         self._replications_enabled = False
         self._assessments: set[Kind] = set()
+        self._long_wait_grants: iam.Policy | None = None
+        self.long_wait_state_machine: sfn.StateMachine | None = None
+        """The state machine that signals the stack's wait conditions (``long_wait``);
+        None until a starter of the stack uses ``long_wait``."""
         acknowledge_provider_findings(self)
 
     @property
@@ -414,6 +431,96 @@ class ReplicationTaskStarterProvider(Construct):
                 resources=[self._dms_arn("replication-config")],
             )
         )
+
+    def enable_long_waits(self) -> iam.Policy:
+        """Create the long-wait state machine and its signaller (once per provider); return
+        the policy that lets the handler start and stop its executions.
+
+        The grants are a policy of their own that every ``Custom::DmsLongWait`` depends on:
+        removed with the last long wait, it is deleted after them, so their Deletes may
+        still stop their executions.
+        """
+        if self._long_wait_grants is not None:
+            return self._long_wait_grants
+        state_machine = self._long_wait_state_machine()
+        self.long_wait_state_machine = state_machine
+        self.on_event_function.add_environment(
+            contract.STATE_MACHINE_ARN_ENV, state_machine.state_machine_arn
+        )
+        executions = Stack.of(self).format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{state_machine.state_machine_name}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self._long_wait_grants = iam.Policy(
+            self,
+            "LongWaitGrants",
+            roles=[self.role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="StartLongWaits",
+                    actions=["states:StartExecution"],
+                    resources=[state_machine.state_machine_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="StopLongWaits", actions=["states:StopExecution"], resources=[executions]
+                ),
+                iam.PolicyStatement(
+                    sid="ReadWaitHandles",
+                    actions=[STACK_RESOURCE_ACTION],
+                    resources=[Aws.STACK_ID],
+                ),
+            ],
+        )
+        acknowledge_long_wait_grants(self._long_wait_grants, state_machine)
+        return self._long_wait_grants
+
+    def _long_wait_state_machine(self) -> sfn.StateMachine:
+        """Check, decide, wait a check interval, check again, until the signaller says it
+        signalled. Plain ASL: a Lambda task, a choice, a wait, a success."""
+        role = iam.Role(
+            self,
+            "SignallerRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Reads the DMS status for the long-wait signaller; nothing else.",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DescribeReplications", actions=list(SIGNALLER_ACTIONS), resources=["*"]
+            )
+        )
+        signaller = self._function("Signaller", SIGNALLER_ENTRY_POINT, role)
+        result = f"$.{contract.LongWaitInput.CHECK}"
+        check = sfn_tasks.LambdaInvoke(
+            self,
+            "Check",
+            lambda_function=signaller,
+            payload_response_only=True,
+            result_path=result,
+        )
+        interval = sfn.Wait(
+            self,
+            "CheckInterval",
+            time=sfn.WaitTime.duration(Duration.seconds(contract.LONG_WAIT_CHECK_INTERVAL_SECONDS)),
+        )
+        # The output is the last check's result: the input (with the URL) is not repeated.
+        signalled = sfn.Succeed(self, "Signalled", output_path=result)
+        done = sfn.Choice(self, "Signalled?").when(
+            sfn.Condition.boolean_equals(f"{result}.{contract.LongWaitInput.DONE}", True),
+            signalled,
+        )
+        done.otherwise(interval.next(check))
+        state_machine = sfn.StateMachine(
+            self,
+            "LongWaitStateMachine",
+            definition_body=sfn.DefinitionBody.from_chainable(check.next(done)),
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            timeout=Duration.seconds(contract.LONG_WAIT_EXECUTION_TIMEOUT_SECONDS),
+            comment="Signals the wait conditions of the stack's DMS starters (long_wait).",
+        )
+        acknowledge_long_wait_findings(state_machine, signaller, role)
+        return state_machine
 
     def grant_connection_tests(self, resources: Sequence[str] | None) -> None:
         """Grant ``dms:TestConnection`` on a task's instance and endpoints.
@@ -580,22 +687,24 @@ class ReplicationTaskStarterProvider(Construct):
                 "powertools_layer to every starter of the stack, or none."
             )
 
-    def _handler_function(self, id: str, entry_point: str, code: lambda_.Code) -> lambda_.Function:
+    def _function(self, id: str, entry_point: str, role: iam.Role) -> lambda_.Function:
+        """A function of the runtime package (one asset for all): ``entry_point`` is
+        ``<module>.<function>``."""
         log_group = logs.LogGroup(
             self, f"{id}Logs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY
         )
-        log_group.grant_write(self.role)
+        log_group.grant_write(role)
         return lambda_.Function(
             self,
             id,
-            description=f"DMS replication task starter: {entry_point}",
+            description=f"DMS replication task starter: {entry_point.rsplit('.', 1)[-1]}",
             runtime=lambda_.Runtime.PYTHON_3_13,
             architecture=lambda_.Architecture.ARM_64,
-            handler=f"{RUNTIME_PACKAGE}.handler.{entry_point}",
-            code=code,
+            handler=f"{RUNTIME_PACKAGE}.{entry_point}",
+            code=self._code,
             memory_size=HANDLER_MEMORY_MB,
             timeout=HANDLER_TIMEOUT,
-            role=self.role,
+            role=role,
             layers=[self.powertools_layer],
             log_group=log_group,
             environment={

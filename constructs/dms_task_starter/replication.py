@@ -12,11 +12,18 @@ from dms_task_starter_runtime import contract, settings
 from dms_task_starter_runtime.contract import Attr, Kind, OnDelete, Prop, StartType, WaitFor
 
 from dms_task_starter import _checks
-from dms_task_starter._base import StarterBase, check_possible, definition_digest, start_properties
+from dms_task_starter._base import (
+    StarterBase,
+    check_possible,
+    definition_digest,
+    effective_wait_for,
+    start_properties,
+)
 from dms_task_starter._lazy import lazy_string
 from dms_task_starter.assessment import check_assessment
 from dms_task_starter.cdc import validated
 from dms_task_starter.endpoints import endpoint_definitions, stack_endpoints
+from dms_task_starter.long_wait import LONG_WAIT_FORMS, LongWait, add_long_wait
 
 if TYPE_CHECKING:
     from aws_cdk import Duration
@@ -74,6 +81,18 @@ def replication_endpoints_digest(config: dms.CfnReplicationConfig) -> str:
     )
 
 
+def replication_wait_digest(config: dms.CfnReplicationConfig) -> str:
+    """The digest whose change makes a long wait wait again: the configuration's definition
+    and the endpoints of the stack it uses."""
+    return definition_digest(
+        config,
+        {
+            "Config": replication_definition_digest(config),
+            "Endpoints": replication_endpoints_digest(config),
+        },
+    )
+
+
 class ReplicationStarter(StarterBase):
     """Starts a DMS Serverless replication from CloudFormation and waits for it.
 
@@ -94,7 +113,7 @@ class ReplicationStarter(StarterBase):
         start_type: StartType | None = None,
         cdc_start: CdcStart | None = None,
         cdc_stop: CdcStop | None = None,
-        wait_for: WaitFor = WaitFor.RUNNING,
+        wait_for: WaitFor | None = None,
         on_delete: OnDelete = OnDelete.STOP,
         timeout: Duration | None = None,
         poll_interval: Duration | None = None,
@@ -102,6 +121,7 @@ class ReplicationStarter(StarterBase):
         cdc_handover: bool = True,
         replace_on_change: bool = True,
         premigration_assessment: PremigrationAssessment | None = None,
+        long_wait: LongWait | None = None,
     ) -> None:
         """Start the replication of ``replication_config`` on create (and on changes).
 
@@ -114,8 +134,9 @@ class ReplicationStarter(StarterBase):
             for a ``full-load`` replication, which DMS cannot resume.
         :param cdc_start: Where CDC starts. Default: none.
         :param cdc_stop: Where CDC stops. Default: none.
-        :param wait_for: What the resource waits for (capacity provisioning included).
-            Default: ``WaitFor.RUNNING``.
+        :param wait_for: What the resource waits for (capacity provisioning included), within
+            the custom resource's hour. Default: ``WaitFor.RUNNING``, or ``WaitFor.NOTHING``
+            with ``long_wait``.
         :param on_delete: What happens to the replication when the resource is deleted.
             Default: ``OnDelete.STOP``.
         :param timeout: How long a create or update waits, from 1 to 50 minutes. Default: 30
@@ -136,6 +157,11 @@ class ReplicationStarter(StarterBase):
             it manages, so no ``bucket`` or ``role``); a failed assessment fails the deployment
             with nothing started (or, with ``on_failure=OnAssessmentFailure.WARN``, DMS
             starts the replication all the same). Default: none.
+        :param long_wait: Keep the deployment waiting beyond the custom resource's hour, up
+            to 12 hours, until the replication reaches ``long_wait.until`` (capacity
+            provisioning included), through a CloudFormation wait condition
+            (``wait_condition``) that the stack's long-wait state machine signals.
+            Default: none.
         """
         _checks.check_type(
             "replication_config",
@@ -145,6 +171,7 @@ class ReplicationStarter(StarterBase):
         )
         _checks.check_bool("replace_on_change", replace_on_change)
         check_assessment(premigration_assessment)
+        _checks.check_optional("long_wait", long_wait, LongWait, LONG_WAIT_FORMS)
         super().__init__(scope, id, poll_interval=poll_interval, powertools_layer=powertools_layer)
         self.provider.enable_replications()
         properties = start_properties(
@@ -152,7 +179,7 @@ class ReplicationStarter(StarterBase):
             start_type=start_type,
             cdc_start=cdc_start,
             cdc_stop=cdc_stop,
-            wait_for=wait_for,
+            wait_for=effective_wait_for(wait_for, long_wait=long_wait),
             on_delete=on_delete,
             timeout=timeout,
             cdc_handover=cdc_handover,
@@ -177,6 +204,15 @@ class ReplicationStarter(StarterBase):
             kind=Kind.REPLICATION,
             target=replication_config,
         )
+        if long_wait is not None:
+            digest = (
+                None
+                if isinstance(replication_config, str)
+                else partial(replication_wait_digest, replication_config)
+            )
+            self._wait_condition = add_long_wait(
+                self, long_wait, kind=Kind.REPLICATION, properties=properties, definition=digest
+            )
 
     def _guard_endpoints(
         self, config: dms.CfnReplicationConfig, properties: dict[str, str]

@@ -15,6 +15,7 @@ from dms_task_starter._base import (
     StarterBase,
     check_possible,
     definition_digest,
+    effective_wait_for,
     start_properties,
     template_expression,
 )
@@ -22,6 +23,7 @@ from dms_task_starter._lazy import lazy_string
 from dms_task_starter.assessment import check_assessment
 from dms_task_starter.cdc import validated
 from dms_task_starter.endpoints import endpoint_definitions, stack_endpoints
+from dms_task_starter.long_wait import LONG_WAIT_FORMS, LongWait, add_long_wait
 from dms_task_starter.metrics import DEFAULT_STATISTIC, ReplicationTaskMetrics
 
 if TYPE_CHECKING:
@@ -91,7 +93,7 @@ class ReplicationTaskStarter(StarterBase):
         start_type: StartType = StartType.RESUME_PROCESSING,
         cdc_start: CdcStart | None = None,
         cdc_stop: CdcStop | None = None,
-        wait_for: WaitFor = WaitFor.RUNNING,
+        wait_for: WaitFor | None = None,
         on_delete: OnDelete = OnDelete.STOP,
         timeout: Duration | None = None,
         poll_interval: Duration | None = None,
@@ -101,6 +103,7 @@ class ReplicationTaskStarter(StarterBase):
         replication_instance: dms.CfnReplicationInstance | str | None = None,
         test_connections: bool = False,
         premigration_assessment: PremigrationAssessment | None = None,
+        long_wait: LongWait | None = None,
     ) -> None:
         """Start ``task`` on create (and on update when its settings change).
 
@@ -113,8 +116,9 @@ class ReplicationTaskStarter(StarterBase):
         :param cdc_start: Where CDC starts. Default: none (DMS decides: from now on, or from
             the last checkpoint when resuming).
         :param cdc_stop: Where CDC stops. Default: none (CDC runs until stopped).
-        :param wait_for: What the resource waits for before it succeeds. Default:
-            ``WaitFor.RUNNING``.
+        :param wait_for: What the resource waits for before it succeeds (within the custom
+            resource's hour). Default: ``WaitFor.RUNNING``, or ``WaitFor.NOTHING`` with
+            ``long_wait``.
         :param on_delete: What happens to the task when the resource is deleted. Default:
             ``OnDelete.STOP`` (stop it, so CloudFormation can delete or modify it).
         :param timeout: How long a create or update waits, from 1 to 50 minutes, whole
@@ -148,6 +152,10 @@ class ReplicationTaskStarter(StarterBase):
             starts). Later starts are not gated. Creates the results bucket and DMS's role
             unless given; grants the assessment actions on the stack's tasks and
             ``iam:PassRole`` on that role only. Default: none.
+        :param long_wait: Keep the deployment waiting beyond the custom resource's hour, up
+            to 12 hours, until the task reaches ``long_wait.until``, through a CloudFormation
+            wait condition (``wait_condition``) that the stack's long-wait state machine
+            signals. Default: none.
         """
         _checks.check_type(
             "task", task, (dms.CfnReplicationTask, str), "a CfnReplicationTask or a task ARN (str)"
@@ -155,6 +163,7 @@ class ReplicationTaskStarter(StarterBase):
         _checks.check_bool("guard_task_updates", guard_task_updates, optional=True)
         _checks.check_bool("test_connections", test_connections)
         check_assessment(premigration_assessment)
+        _checks.check_optional("long_wait", long_wait, LongWait, LONG_WAIT_FORMS)
         _checks.check_optional(
             "replication_instance",
             replication_instance,
@@ -167,7 +176,7 @@ class ReplicationTaskStarter(StarterBase):
             start_type=start_type,
             cdc_start=cdc_start,
             cdc_stop=cdc_stop,
-            wait_for=wait_for,
+            wait_for=effective_wait_for(wait_for, long_wait=long_wait),
             on_delete=on_delete,
             timeout=timeout,
             cdc_handover=cdc_handover,
@@ -189,6 +198,11 @@ class ReplicationTaskStarter(StarterBase):
         )
         if test_connections:
             self.provider.grant_connection_tests(_connection_test_resources(task))
+        if long_wait is not None:
+            digest = None if isinstance(task, str) else partial(guarded_definition_digest, task)
+            self._wait_condition = add_long_wait(
+                self, long_wait, kind=Kind.TASK, properties=properties, definition=digest
+            )
         self._task = task
         self._replication_instance = replication_instance
 

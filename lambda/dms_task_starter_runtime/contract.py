@@ -23,6 +23,10 @@ modifies them back (it keeps its physical id, so CloudFormation sends it the rol
 REPLICATION_STARTER_RESOURCE_TYPE: Final = "Custom::DmsReplicationStarter"
 """CloudFormation type of the resource that starts a DMS Serverless replication."""
 
+LONG_WAIT_RESOURCE_TYPE: Final = "Custom::DmsLongWait"
+"""CloudFormation type of the resource that starts the stack's long-wait state machine for
+one starter's wait condition (``long_wait``): the execution signals the wait condition."""
+
 STACK_TAG_KEY: Final = "dms-task-starter:stack"
 """Tag the handler puts (by API) on a task or replication configuration its stack does not
 own: one given by ARN, or of another stack. Its value is the stack id; the handler role may
@@ -112,6 +116,16 @@ class Prop:
     GUARDED_REPLICATIONS: Final = "GuardedReplications"
     """Rollback guard: a JSON object of guarded replication config resource identifier to the
     digest of the endpoints of the stack it uses (absent when there is none)."""
+    UNTIL: Final = "Until"
+    """Long wait: what the wait condition waits for (``WaitFor.RUNNING`` or
+    ``WaitFor.FULL_LOAD_FINISHED``). The long wait's task or configuration is in
+    ``ReplicationTaskArn`` or ``ReplicationConfigArn``, as for a starter."""
+    MAXIMUM_SECONDS: Final = "MaximumSeconds"
+    """Long wait: how long the signaller waits for the target before it signals FAILURE."""
+    WAIT_HANDLE: Final = "WaitHandle"
+    """Long wait: the logical id of the wait condition handle. Not its presigned URL (its
+    ``Ref``, a credential): the Provider framework logs every request's properties. The
+    handler reads the URL (the handle's physical id) with ``DescribeStackResource``."""
 
 
 TASK_CREATE_ONLY_PROPS: Final = (
@@ -243,3 +257,51 @@ poll."""
 IAM_PROPAGATION_SECONDS: Final = 5 * 60
 """How long after a request began an AccessDenied is taken for a grant the deployment just
 made that IAM has not propagated yet: ``is_complete`` tries again on the next poll."""
+
+# -- long waits: a wait condition signalled by a state machine ------------------------------
+
+LONG_WAIT_CHECK_INTERVAL_SECONDS: Final = 60
+"""How often the long-wait state machine invokes the signaller, which reads the task once
+and logs its progress: the console shows a new line at least this often."""
+MIN_LONG_WAIT_SECONDS: Final = 60
+WAIT_CONDITION_MAX_TIMEOUT_SECONDS: Final = 12 * 3600
+"""CloudFormation's limit of a wait condition's ``Timeout``: 12 hours."""
+MAX_LONG_WAIT_SECONDS: Final = WAIT_CONDITION_MAX_TIMEOUT_SECONDS
+"""The longest ``LongWait.maximum``."""
+LONG_WAIT_MARGIN_SECONDS: Final = 2 * LONG_WAIT_CHECK_INTERVAL_SECONDS + 120
+"""What the wait condition's ``Timeout`` adds to the maximum: two check intervals and two
+minutes for the custom resource's answer and the signaller's last invocation, so that the
+signaller's FAILURE (naming the task's status) comes before CloudFormation's bare timeout."""
+LONG_WAIT_EXECUTION_TIMEOUT_SECONDS: Final = WAIT_CONDITION_MAX_TIMEOUT_SECONDS + 3600
+"""The state machine's own limit: no execution outlives the longest wait condition."""
+STATE_MACHINE_ARN_ENV: Final = "LONG_WAIT_STATE_MACHINE_ARN"
+"""The provider function's environment variable that holds the long-wait state machine's
+ARN (set only in stacks where a starter uses ``long_wait``)."""
+
+
+def long_wait_deadline_seconds(maximum_seconds: int) -> int:
+    """How long after its start the signaller signals FAILURE: the maximum, capped so that
+    the signal comes before the wait condition's ``Timeout`` (at most 12 hours) runs out."""
+    return min(maximum_seconds, WAIT_CONDITION_MAX_TIMEOUT_SECONDS - LONG_WAIT_MARGIN_SECONDS)
+
+
+def wait_condition_timeout_seconds(maximum_seconds: int) -> int:
+    """The wait condition's ``Timeout``: the (capped) maximum and the margin."""
+    return long_wait_deadline_seconds(maximum_seconds) + LONG_WAIT_MARGIN_SECONDS
+
+
+class LongWaitInput:
+    """Keys of a long-wait execution's input, which the state machine hands to the signaller
+    on every check (the URL is there only, never in the definition, a log or an output)."""
+
+    KIND: Final = "kind"
+    ARN: Final = "arn"
+    UNTIL: Final = "until"
+    DEADLINE: Final = "deadline"
+    """Epoch seconds: the signaller signals FAILURE from then on."""
+    MAXIMUM_SECONDS: Final = "maximumSeconds"
+    """The maximum as the user gave it, for the FAILURE message."""
+    URL: Final = "url"
+    CHECK: Final = "check"
+    """Where the state machine puts each check's result (``{"done": bool}``)."""
+    DONE: Final = "done"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent
 
-from dms_task_starter_runtime import dms, stack
+from dms_task_starter_runtime import dms, executions, stack
 from dms_task_starter_runtime.assessments import (
     Assessment,
     ended_badly,
@@ -28,11 +28,13 @@ from dms_task_starter_runtime.assessments import (
 from dms_task_starter_runtime.contract import (
     CLOUDFORMATION_STACK_TAG_KEY,
     GUARD_RESOURCE_TYPE,
+    LONG_WAIT_RESOURCE_TYPE,
     MAX_TIMEOUT_SECONDS,
     REPLICATION_STARTER_RESOURCE_TYPE,
     ROLLBACK_GUARD_RESOURCE_TYPE,
     STACK_TAG_KEY,
     STARTER_RESOURCE_TYPE,
+    STATE_MACHINE_ARN_ENV,
     Kind,
     Prop,
     WaitFor,
@@ -84,6 +86,7 @@ from dms_task_starter_runtime.settings import (
     arn_kind,
     parse_delete_settings,
     parse_guard_settings,
+    parse_long_wait_settings,
     parse_rollback_guard_settings,
     parse_starter_settings,
     task_arn_in_stack,
@@ -119,7 +122,14 @@ STARTER_KINDS: Final = {
     STARTER_RESOURCE_TYPE: Kind.TASK,
     REPLICATION_STARTER_RESOURCE_TYPE: Kind.REPLICATION,
 }
-RESOURCE_TYPES: Final = (*STARTER_KINDS, GUARD_RESOURCE_TYPE, ROLLBACK_GUARD_RESOURCE_TYPE)
+RESOURCE_TYPES: Final = (
+    *STARTER_KINDS,
+    GUARD_RESOURCE_TYPE,
+    ROLLBACK_GUARD_RESOURCE_TYPE,
+    LONG_WAIT_RESOURCE_TYPE,
+)
+EXECUTION_ARN_MARK: Final = ":execution:"
+"""In a long wait's physical id: an execution ARN (the Delete stops it)."""
 TRUTHY: Final = frozenset({"1", "true", "yes", "y", "t", "on"})
 CONFIG_RESOURCE: Final = "replication-config"
 """The resource type in a replication configuration's ARN."""
@@ -560,7 +570,63 @@ def _guarded_tasks(
     }
 
 
+def _long_wait_on_event(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:
+    """Start the execution that signals the wait condition; stop it on Delete.
+
+    The wait's settings are in its logical id (a digest): an Update with the same settings
+    keeps its execution; one with others (not expected) starts a new one, and the Delete
+    that CloudFormation sends for the old physical id stops the old one.
+    """
+    physical_id = request.physical_resource_id
+    if request.request_type == "Delete":
+        return _stop_long_wait(request)
+    settings = parse_long_wait_settings(request.resource_properties)
+    if request.request_type == "Update" and settings == _old_properties(
+        parse_long_wait_settings, request
+    ):
+        _log("the long wait's settings did not change: its execution goes on", arn=physical_id)
+        return {"PhysicalResourceId": physical_id}
+    state_machine = os.environ.get(STATE_MACHINE_ARN_ENV, "")
+    if not state_machine:
+        raise StarterError(
+            f"This function has no {STATE_MACHINE_ARN_ENV}: the provider of a stack with a "
+            "long_wait sets it. Nothing was started."
+        )
+    name = executions.execution_name(
+        request.stack_id, request.logical_resource_id, request.request_id
+    )
+    try:
+        url = stack.wait_handle_url(request.stack_id, settings.handle)
+        arn = executions.start_execution(
+            state_machine, name, executions.execution_input(settings, url, now)
+        )
+    except (stack.WaitHandleUnknownError, executions.ExecutionCallError) as error:
+        raise StarterError(f"The long wait for {settings.arn} did not start: {error}") from None
+    _log("long wait started", arn=arn, until=settings.until.value)
+    return {"PhysicalResourceId": arn}
+
+
+def _stop_long_wait(request: CloudFormationCustomResourceEvent) -> dict[str, Any]:
+    """Stop the long wait's execution, so that no wait outlives its resource. It never fails:
+    an execution that ended or is unknown is fine, and one that cannot be stopped ends at its
+    deadline on its own (at most 12 hours), which costs less than a stack left in
+    DELETE_FAILED or ROLLBACK_FAILED."""
+    physical_id = request.physical_resource_id
+    if EXECUTION_ARN_MARK in physical_id:
+        try:
+            stopped = executions.stop_execution(physical_id)
+            _log("long wait stopped" if stopped else "no such execution", arn=physical_id)
+        except executions.ExecutionCallError as error:
+            logger.warning(
+                "could not stop the long wait; it ends at its deadline",
+                extra={"reason": str(error)},
+            )
+    return {"PhysicalResourceId": physical_id}
+
+
 def _is_complete(request: CloudFormationCustomResourceEvent, now: int) -> dict[str, Any]:
+    if request.resource_type == LONG_WAIT_RESOURCE_TYPE:
+        return {"IsComplete": True}  # on_event did all there was to do
     plan = Plan.from_data(request.get("Data") or {})
     arns = {plan.subject, *plan.rest, plan.handover_from} - {""}
     try:
@@ -721,6 +787,8 @@ def _dispatch_on_event(request: CloudFormationCustomResourceEvent, now: int) -> 
         return _guard_on_event(request, now)
     if request.resource_type == ROLLBACK_GUARD_RESOURCE_TYPE:
         return _rollback_guard_on_event(request, now)
+    if request.resource_type == LONG_WAIT_RESOURCE_TYPE:
+        return _long_wait_on_event(request, now)
     raise StarterError(
         f"Unknown resource type {request.resource_type}: this function handles "
         f"{', '.join(RESOURCE_TYPES)}. Nothing was done."

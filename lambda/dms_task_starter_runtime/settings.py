@@ -20,7 +20,9 @@ from dms_task_starter_runtime.contract import (
     BOOLEAN_TRUE,
     DEFAULT_TIMEOUT_SECONDS,
     FIRST_RUN_START_TYPE,
+    MAX_LONG_WAIT_SECONDS,
     MAX_TIMEOUT_SECONDS,
+    MIN_LONG_WAIT_SECONDS,
     MIN_TIMEOUT_SECONDS,
     TASK_CREATE_ONLY_PROPS,
     Kind,
@@ -631,3 +633,79 @@ def parse_delete_settings(
 
 PHYSICAL_ID_SEPARATOR: Final = "#"
 """Separates the ARN in a physical id from what follows it (``#adopted``, ``#update-guard``)."""
+
+
+UNTIL_FORMS: Final = f"{WaitFor.RUNNING.value} or {WaitFor.FULL_LOAD_FINISHED.value}"
+MAXIMUM_SECONDS_FORMS: Final = (
+    f"whole minutes in seconds, from {MIN_LONG_WAIT_SECONDS} to {MAX_LONG_WAIT_SECONDS} "
+    "(12 hours), e.g. 21600"
+)
+LOGICAL_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9]{1,255}")
+LOGICAL_ID_FORMS: Final = "the logical id of the wait condition handle (letters and digits)"
+ONE_ARN_FORMS: Final = f"exactly one of {Prop.TASK_ARN} or {Prop.CONFIG_ARN}"
+
+
+@dataclass(frozen=True)
+class LongWaitSettings:
+    """The validated properties of a ``Custom::DmsLongWait`` resource."""
+
+    arn: str
+    kind: Kind
+    until: WaitFor
+    maximum_seconds: int
+    handle: str
+    """The logical id of the wait condition handle (its physical id is the URL)."""
+
+
+def _parse_until(value: str) -> WaitFor:
+    until = _parse_enum(Prop.UNTIL, value, WaitFor, UNTIL_FORMS)
+    if until is WaitFor.NOTHING:
+        raise InvalidSettingError(Prop.UNTIL, "a long wait waits for something", value, UNTIL_FORMS)
+    return until
+
+
+def _parse_maximum_seconds(value: str) -> int:
+    if not EPOCH_SECONDS_PATTERN.fullmatch(value) or len(value) > MAX_TIMEOUT_DIGITS:
+        raise InvalidSettingError(
+            Prop.MAXIMUM_SECONDS, "not a whole number", value, MAXIMUM_SECONDS_FORMS
+        )
+    seconds = int(value)
+    if not (MIN_LONG_WAIT_SECONDS <= seconds <= MAX_LONG_WAIT_SECONDS and seconds % 60 == 0):
+        raise InvalidSettingError(
+            Prop.MAXIMUM_SECONDS, "out of range", value, MAXIMUM_SECONDS_FORMS
+        )
+    return seconds
+
+
+def _parse_logical_id(value: str) -> str:
+    if not LOGICAL_ID_PATTERN.fullmatch(value):
+        raise InvalidSettingError(Prop.WAIT_HANDLE, "not a logical id", value, LOGICAL_ID_FORMS)
+    return value
+
+
+def _required(
+    props: Mapping[str, object], prop: str, parse: Callable[[str], ValueT], forms: str
+) -> ValueT:
+    value = _optional(props, prop, parse)
+    if value is None:
+        raise InvalidSettingError(prop, "missing; the property is required", "", forms)
+    return value
+
+
+def parse_long_wait_settings(props: Mapping[str, object]) -> LongWaitSettings:
+    """Validate the properties of a ``Custom::DmsLongWait`` resource: the task's (or
+    configuration's) ARN, whose property says which it is, and the wait's settings."""
+    given = [kind for kind in Kind if _raw_string(props, kind.arn_prop) is not None]
+    if len(given) != 1:
+        shown = ", ".join(kind.arn_prop for kind in given) or "neither"
+        raise InvalidSettingError(Prop.TASK_ARN, "give one ARN", shown, ONE_ARN_FORMS)
+    kind = given[0]
+    return LongWaitSettings(
+        arn=_required_arn(props, kind),
+        kind=kind,
+        until=_required(props, Prop.UNTIL, _parse_until, UNTIL_FORMS),
+        maximum_seconds=_required(
+            props, Prop.MAXIMUM_SECONDS, _parse_maximum_seconds, MAXIMUM_SECONDS_FORMS
+        ),
+        handle=_required(props, Prop.WAIT_HANDLE, _parse_logical_id, LOGICAL_ID_FORMS),
+    )

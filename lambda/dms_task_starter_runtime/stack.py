@@ -1,4 +1,5 @@
-"""The status of the stack a request comes from: the only CloudFormation call.
+"""The status of the stack a request comes from, and its wait condition handles' URLs:
+the only CloudFormation calls.
 
 CloudFormation does not tell a custom resource whether an Update is a rollback or
 why a Delete is sent; the stack's own status does (``UPDATE_ROLLBACK_IN_PROGRESS``,
@@ -6,13 +7,16 @@ why a Delete is sent; the stack's own status does (``UPDATE_ROLLBACK_IN_PROGRESS
 counts too: a nested stack that a failed parent create or update created is deleted whole
 (its own status ``DELETE_IN_PROGRESS``) while the root rolls back. The handler role may
 describe its own stack and its root stack only.
+
+A wait condition handle's physical id is its presigned URL (a credential): the long wait
+reads it here, since the Provider framework logs every property a request carries.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -22,9 +26,15 @@ from dms_task_starter_runtime.dms import CLIENT_CONFIG, DmsCallError, check_time
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation.client import CloudFormationClient
 
+WAIT_HANDLE_TYPE: Final = "AWS::CloudFormation::WaitConditionHandle"
+
 
 class StackStatusUnknownError(Exception):
     """The stack's status could not be read; the message says why."""
+
+
+class WaitHandleUnknownError(Exception):
+    """A wait condition handle's URL could not be read; the message says why (not the URL)."""
 
 
 @cache
@@ -67,3 +77,22 @@ def stack_statuses(stack_id: str) -> StackStatuses:
     if not root_id or root_id == own.get("StackId", stack_id):
         return StackStatuses(own["StackStatus"])
     return StackStatuses(own["StackStatus"], _describe(root_id)["StackStatus"])
+
+
+def wait_handle_url(stack_id: str, logical_id: str) -> str:
+    """The presigned URL of the wait condition handle ``logical_id`` of ``stack_id``."""
+    operation = f"DescribeStackResource of {logical_id} in {stack_id}"
+    try:
+        check_time_left("DescribeStackResource", stack_id)
+        detail = cloudformation_client().describe_stack_resource(
+            StackName=stack_id, LogicalResourceId=logical_id
+        )["StackResourceDetail"]
+    except (ClientError, BotoCoreError, DmsCallError) as error:
+        raise WaitHandleUnknownError(f"{operation} failed: {error}") from error
+    url = detail.get("PhysicalResourceId", "")
+    if detail.get("ResourceType") != WAIT_HANDLE_TYPE or not url.startswith("https://"):
+        raise WaitHandleUnknownError(
+            f"{operation}: not a {WAIT_HANDLE_TYPE} with a URL "
+            f"(type {detail.get('ResourceType')}, status {detail.get('ResourceStatus')})"
+        )
+    return url

@@ -1111,8 +1111,8 @@ MALFORMED_EVENTS: Final = {
         StarterError,
         "Unknown resource type Custom::Other: this function handles "
         "Custom::DmsReplicationTaskStarter, Custom::DmsReplicationStarter, "
-        "Custom::DmsReplicationTaskUpdateGuard, Custom::DmsReplicationTaskRollbackGuard. "
-        "Nothing was done.",
+        "Custom::DmsReplicationTaskUpdateGuard, Custom::DmsReplicationTaskRollbackGuard, "
+        "Custom::DmsLongWait. Nothing was done.",
     ),
     "unknown-RequestType": (
         _with("RequestType", "Bogus"),
