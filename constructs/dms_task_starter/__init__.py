@@ -1,7 +1,14 @@
 """AWS CDK constructs that start AWS DMS replication tasks and Serverless replications."""
 
-from dms_task_starter_runtime.contract import MigrationType, OnDelete, StartType, WaitFor
+from dms_task_starter_runtime.contract import (
+    MigrationType,
+    OnAssessmentFailure,
+    OnDelete,
+    StartType,
+    WaitFor,
+)
 
+from dms_task_starter.assessment import PremigrationAssessment
 from dms_task_starter.cdc import CdcStart, CdcStop
 from dms_task_starter.long_wait import LongWait
 from dms_task_starter.metrics import ReplicationTaskMetrics
@@ -18,7 +25,9 @@ __all__ = [
     "CdcStop",
     "LongWait",
     "MigrationType",
+    "OnAssessmentFailure",
     "OnDelete",
+    "PremigrationAssessment",
     "ReplicationStarter",
     "ReplicationTaskMetrics",
     "ReplicationTaskStarter",

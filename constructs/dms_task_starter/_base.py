@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from aws_cdk import aws_cloudformation as cfn
     from aws_cdk import aws_lambda as lambda_
 
+    from dms_task_starter.assessment import PremigrationAssessment
+
 DURATION_FORMS: Final = "an aws_cdk.Duration (e.g. Duration.minutes(30))"
 CDC_START_FORMS: Final = (
     "CdcStart.at_time(datetime), CdcStart.at_position(str) or CdcStart.at_checkpoint(str)"
@@ -59,6 +61,8 @@ class StarterBase(Construct):
         )
         """The provider shared by the stack's starters."""
         self._resource: CustomResource | None = None
+        self._assesses = False
+        self._assessment_dependencies: list[object] = []
         self._wait_condition: cfn.CfnWaitCondition | None = None
 
     @property
@@ -91,9 +95,39 @@ class StarterBase(Construct):
             properties=properties,
         )
         # The grants outlive the resource: created before it, deleted after it.
-        self._resource.node.add_dependency(self.provider.role)
+        self._resource.node.add_dependency(self.provider.role, *self._assessment_dependencies)
         if not tagged_by_stack:
             self._grant_by_arn(properties[kind.arn_prop], kind)
+
+    def _premigration_assessment(
+        self, assessment: PremigrationAssessment | None, kind: Kind, properties: dict[str, str]
+    ) -> None:
+        """Gate the first start on ``assessment`` (none: no gate, no grant)."""
+        if assessment is None:
+            return
+        rendered, self._assessment_dependencies = assessment._properties(self, kind)
+        properties.update(rendered)
+        self._assesses = True
+        self.provider.grant_assessments(kind, rendered.get(Prop.ASSESSMENT_ROLE_ARN))
+
+    @property
+    def assessment_run_arn(self) -> str:
+        """With ``premigration_assessment``: the ARN of the run that gated the first start
+        (``AssessmentRunArn``; empty before a run)."""
+        return self._assessment_attribute(Attr.ASSESSMENT_RUN_ARN)
+
+    @property
+    def assessment_run_status(self) -> str:
+        """With ``premigration_assessment``: that run's status (``AssessmentRunStatus``)."""
+        return self._assessment_attribute(Attr.ASSESSMENT_RUN_STATUS)
+
+    def _assessment_attribute(self, attribute: str) -> str:
+        if not self._assesses:
+            raise ValueError(
+                f"{attribute}: the starter has no premigration_assessment, so it reports no "
+                "assessment run; pass premigration_assessment=PremigrationAssessment(...)"
+            )
+        return self.resource.get_att_string(attribute)
 
     def _update_guard(self, properties: dict[str, str]) -> CustomResource:
         """The ``Custom::DmsReplicationTaskUpdateGuard`` of the starter's task (configuration).

@@ -97,7 +97,10 @@ def acknowledge_provider_findings(provider: ReplicationTaskStarterProvider) -> N
                 "dms:DescribeReplicationTasks, dms:DescribeReplications and "
                 "dms:DescribeReplicationConfigs support no resource-level permissions (the "
                 "service authorization reference lists no resource type for them), so they "
-                "are granted on '*'."
+                "are granted on '*'; so are the read-only "
+                "dms:DescribeReplicationTaskAssessmentRuns and "
+                "dms:DescribeReplicationTaskIndividualAssessments (filtered by task or run) of "
+                "a starter with a premigration assessment."
             ),
         ),
         *(

@@ -91,6 +91,14 @@ while an endpoint is tested waits for the test: ``DescribeConnections``)."""
 CONNECTION_TEST_ACTION: Final = "dms:TestConnection"
 """Granted only to stacks with a starter that tests connections, on the endpoints and the
 replication instance (the action authorizes both)."""
+ASSESSMENT_START_ACTION: Final = "dms:StartReplicationTaskAssessmentRun"
+"""Granted only to stacks with a task starter that assesses, on the stack's tagged tasks."""
+ASSESSMENT_DESCRIBE_ACTIONS: Final = (
+    "dms:DescribeReplicationTaskAssessmentRuns",
+    "dms:DescribeReplicationTaskIndividualAssessments",
+)
+"""Granted on ``*`` (read only, filtered by task or run) to stacks with a starter that assesses."""
+PASS_ROLE_ACTION: Final = "iam:PassRole"
 REPLICATION_DESCRIBE_ACTIONS: Final = ("dms:DescribeReplications", "dms:DescribeReplicationConfigs")
 """Granted on ``*``: these actions support no resource-level permissions."""
 STACK_ACTION: Final = "cloudformation:DescribeStacks"
@@ -267,6 +275,7 @@ class ReplicationTaskStarterProvider(Construct):
         self._guarded_replications: dict[str, str] = {}
         self._rollback_guard: CustomResource | None = None
         self._replications_enabled = False
+        self._assessments: set[Kind] = set()
         self._long_wait_grants: iam.Policy | None = None
         self.long_wait_state_machine: sfn.StateMachine | None = None
         """The state machine that signals the stack's wait conditions (``long_wait``);
@@ -529,6 +538,35 @@ class ReplicationTaskStarterProvider(Construct):
             iam.PolicyStatement(actions=[CONNECTION_TEST_ACTION], resources=list(resources))
         )
 
+    def grant_assessments(self, kind: Kind, role_arn: str | None) -> None:
+        """Grant what a starter with a premigration assessment needs, in the role's default
+        policy (which every starter depends on: in place before its Create or Update, removed
+        after its Delete): reading runs and their assessments; for a task, starting a run on
+        the stack's tagged tasks and passing ``role_arn`` (that role only) to DMS.
+
+        :param kind: ``Kind.TASK`` or ``Kind.REPLICATION``.
+        :param role_arn: The role DMS assumes to write a task's results (None: Serverless).
+        """
+        if not self._assessments:
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="DescribeAssessments",
+                    actions=list(ASSESSMENT_DESCRIBE_ACTIONS),
+                    resources=["*"],
+                )
+            )
+        if kind is Kind.TASK and kind not in self._assessments:
+            self._grant_tagged("Tasks", "task", [ASSESSMENT_START_ACTION], verb="Assess")
+        self._assessments.add(kind)
+        if role_arn is not None:
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=[PASS_ROLE_ACTION],
+                    resources=[role_arn],
+                    conditions={"StringEquals": {"iam:PassedToService": "dms.amazonaws.com"}},
+                )
+            )
+
     def _dms_arn(self, resource: str) -> str:
         """Every DMS ``resource`` of the stack's account and region."""
         return Stack.of(self).format_arn(
@@ -538,13 +576,15 @@ class ReplicationTaskStarterProvider(Construct):
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
 
-    def _grant_tagged(self, things: str, resource: str, actions: Sequence[str]) -> None:
+    def _grant_tagged(
+        self, things: str, resource: str, actions: Sequence[str], verb: str = "StartStop"
+    ) -> None:
         """``actions`` on every DMS ``resource`` tagged with the stack's id by CloudFormation
         (what the stack created) or by the handler (what the stack does not own)."""
         for prefix, tag_key in GRANT_TAG_KEYS.items():
             self.role.add_to_policy(
                 iam.PolicyStatement(
-                    sid=f"StartStop{prefix}{things}",
+                    sid=f"{verb}{prefix}{things}",
                     actions=list(actions),
                     resources=[self._dms_arn(resource)],
                     conditions={"StringEquals": {f"aws:ResourceTag/{tag_key}": Aws.STACK_ID}},

@@ -20,6 +20,7 @@ from dms_task_starter._base import (
     start_properties,
 )
 from dms_task_starter._lazy import lazy_string
+from dms_task_starter.assessment import check_assessment
 from dms_task_starter.cdc import validated
 from dms_task_starter.endpoints import endpoint_definitions, stack_endpoints
 from dms_task_starter.long_wait import LONG_WAIT_FORMS, LongWait, add_long_wait
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from aws_cdk import aws_lambda as lambda_
     from constructs import Construct
 
+    from dms_task_starter.assessment import PremigrationAssessment
     from dms_task_starter.cdc import CdcStart, CdcStop
 
 MAX_IDENTIFIER_CHARS: Final = 31
@@ -118,6 +120,7 @@ class ReplicationStarter(StarterBase):
         powertools_layer: lambda_.ILayerVersion | None = None,
         cdc_handover: bool = True,
         replace_on_change: bool = True,
+        premigration_assessment: PremigrationAssessment | None = None,
         long_wait: LongWait | None = None,
     ) -> None:
         """Start the replication of ``replication_config`` on create (and on changes).
@@ -149,6 +152,11 @@ class ReplicationStarter(StarterBase):
             literal ``replication_config_identifier`` (the base, at most 22 characters).
             Default: ``True``; with ``False`` a configuration can be modified only before its
             replication first ran.
+        :param premigration_assessment: Have DMS run a premigration assessment as part of the
+            first start (``PremigrationAssessmentSettings``; DMS keeps the results in a bucket
+            it manages, so no ``bucket`` or ``role``); a failed assessment fails the deployment
+            with nothing started (or, with ``on_failure=OnAssessmentFailure.WARN``, DMS
+            starts the replication all the same). Default: none.
         :param long_wait: Keep the deployment waiting beyond the custom resource's hour, up
             to 12 hours, until the replication reaches ``long_wait.until`` (capacity
             provisioning included), through a CloudFormation wait condition
@@ -162,6 +170,7 @@ class ReplicationStarter(StarterBase):
             "a CfnReplicationConfig or a replication config ARN (str)",
         )
         _checks.check_bool("replace_on_change", replace_on_change)
+        check_assessment(premigration_assessment)
         _checks.check_optional("long_wait", long_wait, LongWait, LONG_WAIT_FORMS)
         super().__init__(scope, id, poll_interval=poll_interval, powertools_layer=powertools_layer)
         self.provider.enable_replications()
@@ -175,6 +184,7 @@ class ReplicationStarter(StarterBase):
             timeout=timeout,
             cdc_handover=cdc_handover,
         )
+        self._premigration_assessment(premigration_assessment, Kind.REPLICATION, properties)
         self.guard: CustomResource | None = None
         """The update guard, when the configuration uses endpoints of its stack."""
         if isinstance(replication_config, dms.CfnReplicationConfig):

@@ -20,6 +20,7 @@ from dms_task_starter._base import (
     template_expression,
 )
 from dms_task_starter._lazy import lazy_string
+from dms_task_starter.assessment import check_assessment
 from dms_task_starter.cdc import validated
 from dms_task_starter.endpoints import endpoint_definitions, stack_endpoints
 from dms_task_starter.long_wait import LONG_WAIT_FORMS, LongWait, add_long_wait
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from aws_cdk import aws_lambda as lambda_
     from constructs import Construct
 
+    from dms_task_starter.assessment import PremigrationAssessment
     from dms_task_starter.cdc import CdcStart, CdcStop
 
 
@@ -100,6 +102,7 @@ class ReplicationTaskStarter(StarterBase):
         guard_task_updates: bool | None = None,
         replication_instance: dms.CfnReplicationInstance | str | None = None,
         test_connections: bool = False,
+        premigration_assessment: PremigrationAssessment | None = None,
         long_wait: LongWait | None = None,
     ) -> None:
         """Start ``task`` on create (and on update when its settings change).
@@ -142,6 +145,13 @@ class ReplicationTaskStarter(StarterBase):
             with DMS's message and nothing started. Later starts are not gated. Grants
             ``dms:TestConnection`` on the task's endpoints and instance (on the account's, for
             a task given by ARN). Default: ``False``.
+        :param premigration_assessment: Before the task's first start (after the connection
+            tests, with ``test_connections``), run a premigration assessment, wait for it
+            within ``timeout``, and start only if it passed; a failed assessment fails the
+            deployment (or, with ``on_failure=OnAssessmentFailure.WARN``, logs a warning and
+            starts). Later starts are not gated. Creates the results bucket and DMS's role
+            unless given; grants the assessment actions on the stack's tasks and
+            ``iam:PassRole`` on that role only. Default: none.
         :param long_wait: Keep the deployment waiting beyond the custom resource's hour, up
             to 12 hours, until the task reaches ``long_wait.until``, through a CloudFormation
             wait condition (``wait_condition``) that the stack's long-wait state machine
@@ -152,6 +162,7 @@ class ReplicationTaskStarter(StarterBase):
         )
         _checks.check_bool("guard_task_updates", guard_task_updates, optional=True)
         _checks.check_bool("test_connections", test_connections)
+        check_assessment(premigration_assessment)
         _checks.check_optional("long_wait", long_wait, LongWait, LONG_WAIT_FORMS)
         _checks.check_optional(
             "replication_instance",
@@ -181,6 +192,7 @@ class ReplicationTaskStarter(StarterBase):
             properties[Prop.TASK_ARN] = _arn_string(task, guard_task_updates)
         if test_connections:
             properties[Prop.TEST_CONNECTIONS] = contract.BOOLEAN_TRUE
+        self._premigration_assessment(premigration_assessment, Kind.TASK, properties)
         self._create_resource(
             contract.STARTER_RESOURCE_TYPE, properties, kind=Kind.TASK, target=task
         )

@@ -96,6 +96,18 @@ class Prop:
     TEST_CONNECTIONS: Final = "TestConnections"
     """``true``: before a task's first start, test both endpoints' connections from its
     replication instance and start only once both succeed (absent: no test)."""
+    ASSESSMENT_ON_FAILURE: Final = "AssessmentOnFailure"
+    """Set (``OnAssessmentFailure``): a premigration assessment gates the first start; its
+    value says what a failed assessment does. The ``Assessment*`` properties below go with it."""
+    ASSESSMENT_ROLE_ARN: Final = "AssessmentRoleArn"
+    """Task: the role DMS assumes to write the results (``ServiceAccessRoleArn``)."""
+    ASSESSMENT_BUCKET: Final = "AssessmentBucket"
+    """Task: the S3 bucket of the results (``ResultLocationBucket``)."""
+    ASSESSMENT_FOLDER: Final = "AssessmentFolder"
+    ASSESSMENT_INCLUDE_ONLY: Final = "AssessmentIncludeOnly"
+    """Comma-separated names of the individual assessments to run (absent: DMS's default)."""
+    ASSESSMENT_EXCLUDE: Final = "AssessmentExclude"
+    """Comma-separated names of individual assessments to leave out of DMS's default set."""
     SOURCE_ENDPOINT_ARN: Final = "SourceEndpointArn"
     TARGET_ENDPOINT_ARN: Final = "TargetEndpointArn"
     REPLICATION_INSTANCE_ARN: Final = "ReplicationInstanceArn"
@@ -142,6 +154,9 @@ class Attr:
     TABLES_LOADED: Final = "TablesLoaded"
     TABLES_ERRORED: Final = "TablesErrored"
     PROVISION_STATE: Final = "ProvisionState"
+    ASSESSMENT_RUN_ARN: Final = "AssessmentRunArn"
+    """With a premigration assessment: the ARN of the run that gated the first start."""
+    ASSESSMENT_RUN_STATUS: Final = "AssessmentRunStatus"
 
 
 class StartType(StrEnum):
@@ -189,6 +204,15 @@ class OnDelete(StrEnum):
     """Stop a running task and wait until it is stopped, so CloudFormation can delete it."""
     LEAVE_RUNNING = "leave-running"
     """Leave the task as it is."""
+
+
+class OnAssessmentFailure(StrEnum):
+    """What a premigration assessment that fails does to the deployment."""
+
+    FAIL = "fail"
+    """Fail the deployment: nothing is started (CloudFormation rolls back)."""
+    WARN = "warn"
+    """Log a warning naming the failed assessments, and start all the same."""
 
 
 BOOLEAN_TRUE: Final = "true"

@@ -118,6 +118,8 @@ class StartParameters:
     """The type to send instead if DMS refuses ``start-replication`` as for a task that ran:
     a failed first start shows no run, but DMS may count it as one (the reference does not
     say), and then accepts only the start type of a task that ran."""
+    premigration_assessment: str | None = None
+    """A Serverless first start: ``PremigrationAssessmentSettings`` (JSON)."""
 
     @property
     def as_run(self) -> StartParameters | None:

@@ -10,7 +10,7 @@ shows nothing else.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any, Final
 
 import boto3
@@ -27,15 +27,19 @@ from dms_task_starter_runtime.contract import (
 from dms_task_starter_runtime.text import MAX_DMS_MESSAGE_CHARS, truncate
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
     from mypy_boto3_dms.client import DatabaseMigrationServiceClient
     from mypy_boto3_dms.type_defs import (
         ConnectionTypeDef,
+        FilterTypeDef,
         ReplicationConfigTypeDef,
+        ReplicationTaskAssessmentRunTypeDef,
+        ReplicationTaskIndividualAssessmentTypeDef,
         ReplicationTaskTypeDef,
         ReplicationTypeDef,
         StartReplicationMessageTypeDef,
+        StartReplicationTaskAssessmentRunMessageTypeDef,
         StartReplicationTaskMessageTypeDef,
     )
 
@@ -260,45 +264,23 @@ def tag(arn: str, key: str, value: str) -> None:
 
 
 ENDPOINT_ARN_FILTER: Final = "endpoint-arn"
-CONNECTION_TESTING: Final = "testing"
-"""A connection's status while DMS tests it (ModifyEndpoint tests the endpoint's
-connections; DMS refuses to start a task that uses the endpoint meanwhile)."""
-
-
-def connections_being_tested(endpoint_arns: Sequence[str]) -> bool:
-    """Whether DMS is testing a connection of one of ``endpoint_arns`` right now."""
-    if not endpoint_arns:
-        return False
-    response = _call(
-        "DescribeConnections",
-        ", ".join(endpoint_arns),
-        lambda: dms_client().describe_connections(
-            Filters=[{"Name": ENDPOINT_ARN_FILTER, "Values": list(endpoint_arns)}]
-        ),
-    )
-    return any(
-        connection.get("Status") == CONNECTION_TESTING
-        for connection in response.get("Connections", [])
-    )
-
-
 INSTANCE_ARN_FILTER: Final = "replication-instance-arn"
 
 
 def describe_connections(
-    instance_arn: str, endpoint_arns: Sequence[str]
+    endpoint_arns: Sequence[str], instance_arn: str | None = None
 ) -> list[ConnectionTypeDef]:
-    """The connections of ``endpoint_arns`` from the replication instance ``instance_arn``
-    (the filters are ANDed; at most 2 endpoints, well below a page)."""
+    """The connections of ``endpoint_arns`` (from the replication instance ``instance_arn``
+    only, when given: the filters are ANDed; at most 2 endpoints, well below a page)."""
+    if not endpoint_arns:
+        return []
+    filters: list[FilterTypeDef] = [{"Name": ENDPOINT_ARN_FILTER, "Values": list(endpoint_arns)}]
+    if instance_arn is not None:
+        filters.append({"Name": INSTANCE_ARN_FILTER, "Values": [instance_arn]})
     response = _call(
         "DescribeConnections",
         ", ".join(endpoint_arns),
-        lambda: dms_client().describe_connections(
-            Filters=[
-                {"Name": ENDPOINT_ARN_FILTER, "Values": list(endpoint_arns)},
-                {"Name": INSTANCE_ARN_FILTER, "Values": [instance_arn]},
-            ]
-        ),
+        lambda: dms_client().describe_connections(Filters=filters),
     )
     connections: list[ConnectionTypeDef] = response.get("Connections", [])
     return connections
@@ -322,3 +304,75 @@ def tags_of(arn: str) -> dict[str, str]:
         "ListTagsForResource", arn, lambda: dms_client().list_tags_for_resource(ResourceArn=arn)
     )
     return {tag["Key"]: tag.get("Value", "") for tag in response.get("TagList", []) if "Key" in tag}
+
+
+ASSESSMENT_TASK_FILTER: Final = "replication-task-arn"
+ASSESSMENT_RUN_FILTER: Final = "replication-task-assessment-run-arn"
+ALREADY_EXISTS_CODE: Final = "ResourceAlreadyExistsFault"
+MAX_RECORDS: Final = 100
+"""The largest page the assessment Describe calls return."""
+
+
+def start_assessment_run(request: StartReplicationTaskAssessmentRunMessageTypeDef) -> None:
+    """Begin a premigration assessment run of a task; DescribeReplicationTaskAssessmentRuns
+    gives its status."""
+    _call(
+        "StartReplicationTaskAssessmentRun",
+        request["ReplicationTaskArn"],
+        lambda: dms_client().start_replication_task_assessment_run(**request),
+    )
+
+
+def describe_assessment_runs(task_arn: str) -> list[ReplicationTaskAssessmentRunTypeDef]:
+    """Every premigration assessment run of a task, all pages."""
+    runs: list[ReplicationTaskAssessmentRunTypeDef] = _all_pages(
+        "DescribeReplicationTaskAssessmentRuns",
+        dms_client().describe_replication_task_assessment_runs,
+        ASSESSMENT_TASK_FILTER,
+        task_arn,
+        "ReplicationTaskAssessmentRuns",
+    )
+    return runs
+
+
+def describe_individual_assessments(
+    run_arn: str,
+) -> list[ReplicationTaskIndividualAssessmentTypeDef]:
+    """The individual assessments of one run, all pages."""
+    assessments: list[ReplicationTaskIndividualAssessmentTypeDef] = _all_pages(
+        "DescribeReplicationTaskIndividualAssessments",
+        dms_client().describe_replication_task_individual_assessments,
+        ASSESSMENT_RUN_FILTER,
+        run_arn,
+        "ReplicationTaskIndividualAssessments",
+    )
+    return assessments
+
+
+def _all_pages(
+    operation: str, method: Callable[..., Any], filter_name: str, arn: str, key: str
+) -> list[Any]:
+    """The records (``key``) of every page of a Describe call filtered by one ARN."""
+    filters: list[FilterTypeDef] = [{"Name": filter_name, "Values": [arn]}]
+    return [
+        record
+        for page in _pages(
+            operation, arn, lambda marker: method(Filters=filters, MaxRecords=MAX_RECORDS, **marker)
+        )
+        for record in page.get(key, [])
+    ]
+
+
+def _pages(operation: str, arn: str, call: Callable[[dict[str, str]], Any]) -> Iterator[Any]:
+    """The pages of a Describe call that returns a ``Marker`` while more records exist
+    (``call`` takes the page's ``Marker`` argument: none for the first). No page when DMS
+    answers that nothing matches (ResourceNotFoundFault, as for other Describe calls)."""
+    page: dict[str, str] = {}
+    while True:
+        answer = _absent_when_not_found(operation, arn, partial(call, page))
+        if answer is None:
+            return
+        yield answer
+        if not answer.get("Marker"):
+            return
+        page = {"Marker": answer["Marker"]}

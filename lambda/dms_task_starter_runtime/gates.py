@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final
 
+from dms_task_starter_runtime.assessments import run_name, with_assessment
 from dms_task_starter_runtime.contract import Kind
 from dms_task_starter_runtime.state import Phase, State, started_since
 
@@ -57,32 +58,54 @@ def connection(described: Mapping[str, Any]) -> Connection:
 def gate_first_start(
     settings: StarterSettings, task: State | None, decision: OnEventDecision
 ) -> OnEventDecision:
-    """With ``test_connections``, hold back the start of a task that never ran until its
-    connections are tested: the decision starts nothing now, its plan starts later.
+    """Hold back the first start of a task that never ran until its gates pass: the
+    connection tests (``test_connections``), then the premigration assessment. The decision
+    starts nothing now; its plan starts later.
 
     Only a first start is gated: never a resume, a restart, a restoring start or the
     start of a task that continues a replaced task's CDC. A Serverless replication tests
     its own connections as it starts (``testing_connection``); DMS offers no test of them
-    beforehand, as ``TestConnection`` needs a replication instance.
+    beforehand, as ``TestConnection`` needs a replication instance. Its assessment is run
+    by DMS as part of the start (``PremigrationAssessmentSettings``): the start is made now.
     """
     plan = decision.plan
+    assesses = settings.assessment is not None
+    if assesses and settings.kind is Kind.TASK:
+        # Every request of a starter with the option names its run: its attributes report it.
+        plan = replace(plan, assessment_run=run_name(settings.arn, plan.started_at))
     starts = decision.start is not None or plan.start_pending
-    gated = (
-        settings.test_connections
-        and settings.kind is Kind.TASK
-        and starts
+    first = (
+        starts
         and task is not None
         and not task.has_run
         and not plan.handover_from
         and not plan.resume_only
     )
-    if not gated:
-        return decision
+    if settings.kind is Kind.REPLICATION:
+        if not (first and settings.assessment is not None):
+            return decision
+        start = decision.start and with_assessment(decision.start, settings.assessment)
+        return replace(decision, start=start, plan=replace(plan, assesses=True))
+    if not (first and (settings.test_connections or assesses)):
+        return replace(decision, plan=plan)
+    gates = [
+        name
+        for name, on in (
+            ("its endpoints' connections are tested", settings.test_connections),
+            ("its premigration assessment passed", assesses),
+        )
+        if on
+    ]
     return replace(
         decision,
         start=None,
-        plan=replace(plan, start_pending=True, tests_connections=True),
-        note=f"{decision.note}, once its endpoints' connections are tested",
+        plan=replace(
+            plan,
+            start_pending=True,
+            tests_connections=settings.test_connections,
+            assesses=assesses,
+        ),
+        note=f"{decision.note}, once {' and '.join(gates)}",
     )
 
 
@@ -117,6 +140,20 @@ def needs_connections(plan: Plan, subject: State | None) -> bool:
         and subject is not None
         and subject.phase is Phase.AT_REST
         and not started_since(plan.snapshot, subject)
+    )
+
+
+def needs_runs(plan: Plan, subject: State | None, connections: Sequence[Connection]) -> bool:
+    """Whether this poll reads the task's assessment runs: a start gated on its assessment
+    is pending, and the connection gate (when on) passed: connections first."""
+    return (
+        plan.assesses
+        and plan.start_pending
+        and subject is not None
+        and subject.kind is Kind.TASK
+        and subject.phase is Phase.AT_REST
+        and not started_since(plan.snapshot, subject)
+        and (not plan.tests_connections or connections_succeeded(subject, connections))
     )
 
 

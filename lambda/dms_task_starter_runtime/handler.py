@@ -18,6 +18,13 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent
 
 from dms_task_starter_runtime import dms, executions, stack
+from dms_task_starter_runtime.assessments import (
+    Assessment,
+    ended_badly,
+    individual_assessment,
+    reads_individual_assessments,
+    this_run,
+)
 from dms_task_starter_runtime.contract import (
     CLOUDFORMATION_STACK_TAG_KEY,
     GUARD_RESOURCE_TYPE,
@@ -45,11 +52,13 @@ from dms_task_starter_runtime.decisions import (
     taken_over_from,
 )
 from dms_task_starter_runtime.gates import (
+    TESTING,
     Connection,
     connection,
     endpoints_to_test,
     gate_first_start,
     needs_connections,
+    needs_runs,
 )
 from dms_task_starter_runtime.guards import (
     changed_tasks,
@@ -61,8 +70,10 @@ from dms_task_starter_runtime.guards import (
 )
 from dms_task_starter_runtime.plan import Plan, StarterError
 from dms_task_starter_runtime.polls import (
+    BeginAssessmentRun,
     BeginConnectionTests,
     Complete,
+    PollDecision,
     Start,
     Stop,
     Wait,
@@ -81,9 +92,12 @@ from dms_task_starter_runtime.settings import (
     task_arn_in_stack,
 )
 from dms_task_starter_runtime.state import (
+    NO_ASSESSMENT_ATTRIBUTES,
+    AssessmentRun,
     Phase,
     Snapshot,
     State,
+    assessment_run,
     replication_state,
     snapshot,
     started_since,
@@ -210,8 +224,30 @@ def read_operation(request: CloudFormationCustomResourceEvent) -> StackOperation
 
 def read_connections(task: State) -> list[Connection]:
     """The connections of ``task``'s endpoints from its replication instance."""
-    described = dms.describe_connections(task.replication_instance_arn, task.endpoint_arns)
+    described = dms.describe_connections(task.endpoint_arns, task.replication_instance_arn)
     return [connection(item) for item in described]
+
+
+def read_assessment(
+    plan: Plan, subject: State | None, connections: Sequence[Connection]
+) -> Assessment:
+    """The task's assessment runs while a start gated on one is pending (after the connection
+    gate), and the individual assessments of a gating run that ended badly."""
+    runs: tuple[AssessmentRun, ...] = ()
+    if needs_runs(plan, subject, connections):
+        assert subject is not None
+        runs = tuple(assessment_run(item) for item in dms.describe_assessment_runs(subject.arn))
+    run = this_run(runs, plan.assessment_run)
+    if run is None and subject is not None and reads_individual_assessments(plan, subject):
+        run = subject.assessment
+    if run is None or not ended_badly(run):
+        return Assessment(runs)
+    try:
+        described = dms.describe_individual_assessments(run.arn)
+    except dms.DmsCallError as error:  # the failure is reported all the same, less the names
+        logger.warning("could not read the individual assessments", extra={"reason": str(error)})
+        described = []
+    return Assessment(runs, tuple(individual_assessment(item) for item in described))
 
 
 def _log(message: str, task: State | None = None, **details: object) -> None:
@@ -286,10 +322,11 @@ def start_may_wait(error: dms.DmsCallError, plan: Plan, subject: State | None) -
     if plan.resume_only or plan.waits_out_refusals:
         return True
     try:
-        return dms.connections_being_tested(subject.endpoint_arns)
+        described = dms.describe_connections(subject.endpoint_arns)
     except dms.DmsCallError as unread:
         logger.warning("could not read the endpoints' connections", extra={"reason": str(unread)})
         return False
+    return any(connection(item).status == TESTING for item in described)
 
 
 def _task_start_request(parameters: StartParameters) -> StartReplicationTaskMessageTypeDef:
@@ -308,6 +345,8 @@ def _replication_start_request(parameters: StartParameters) -> StartReplicationM
         "StartReplicationType": parameters.start_type,
     }
     request.update(_cdc_fields(parameters))  # type: ignore[typeddict-item]
+    if parameters.premigration_assessment is not None:
+        request["PremigrationAssessmentSettings"] = parameters.premigration_assessment
     return request
 
 
@@ -600,7 +639,10 @@ def _is_complete(request: CloudFormationCustomResourceEvent, now: int) -> dict[s
             if subject is not None and needs_connections(plan, subject)
             else []
         )
-        decision = decide_poll(plan, tasks, settings, now, replaced, connections=connections)
+        assessment = read_assessment(plan, subject, connections)
+        decision = decide_poll(
+            plan, tasks, settings, now, replaced, connections=connections, assessment=assessment
+        )
         _log(decision.note, tasks.get(plan.subject), decision=type(decision).__name__.lower())
         return _carry_out_poll(decision, plan, tasks)
     except dms.DmsCallError as error:
@@ -652,7 +694,7 @@ def _replaced_settings(request: CloudFormationCustomResourceEvent) -> StarterSet
 
 
 def _carry_out_poll(
-    decision: Wait | Stop | Start | Complete | BeginConnectionTests,
+    decision: PollDecision,
     plan: Plan,
     tasks: Mapping[str, State | None],
 ) -> dict[str, Any]:
@@ -661,16 +703,43 @@ def _carry_out_poll(
             return {"IsComplete": False}
         case BeginConnectionTests(endpoint_arns=endpoint_arns):
             return _poll_connection_tests(endpoint_arns, tasks.get(plan.subject))
+        case BeginAssessmentRun(request=request):
+            return begin_assessment_run(request)
         case Stop(arns=arns):
             for arn in arns:
                 stop(arn_kind(arn, plan.kind), arn)
             return {"IsComplete": False}
-        case Start(parameters=parameters):
-            return _poll_start(parameters, plan, tasks.get(plan.subject))
-        case Complete(task=final, warning=warning):
-            if warning:
-                logger.warning("gave up, leaving the task as it is", extra={"reason": warning})
-            return {"IsComplete": True, "Data": {} if final is None else final.attributes()}
+        case Start():
+            return _poll_start(decision, plan, tasks.get(plan.subject))
+        case Complete():
+            return _complete(decision, plan)
+
+
+def begin_assessment_run(request: dict[str, object]) -> dict[str, Any]:
+    """Begin the gating assessment run; one DMS says exists (a retry of a call whose answer
+    was lost) is the run the next poll finds by its name."""
+    try:
+        dms.start_assessment_run(request)  # type: ignore[arg-type]  # built by start_run_request
+    except dms.DmsCallError as error:
+        if error.code != dms.ALREADY_EXISTS_CODE:
+            raise
+        _log("the assessment run exists already: the next poll finds it", reason=str(error))
+    return {"IsComplete": False}
+
+
+def assessment_attributes(plan: Plan, final: State | None) -> dict[str, str]:
+    """A task starter with the option reports the run that gated its first start (the one
+    this request named, else the latest of its runs that passed); empty if unreadable: the
+    request succeeded, a report does not fail it."""
+    if not plan.assessment_run or final is None or final.kind is not Kind.TASK:
+        return {}
+    try:
+        described = dms.describe_assessment_runs(final.arn)
+    except dms.DmsCallError as error:
+        logger.warning("could not read the assessment runs", extra={"reason": str(error)})
+        described = []
+    run = this_run([assessment_run(item) for item in described], plan.assessment_run)
+    return NO_ASSESSMENT_ATTRIBUTES if run is None else run.attributes()
 
 
 def _poll_connection_tests(endpoint_arns: Sequence[str], subject: State | None) -> dict[str, Any]:
@@ -681,10 +750,20 @@ def _poll_connection_tests(endpoint_arns: Sequence[str], subject: State | None) 
     return {"IsComplete": False}
 
 
-def _poll_start(parameters: StartParameters, plan: Plan, subject: State | None) -> dict[str, Any]:
+def _complete(decision: Complete, plan: Plan) -> dict[str, Any]:
+    if decision.warning:
+        logger.warning("gave up, leaving the task as it is", extra={"reason": decision.warning})
+    final = decision.task
+    data = {} if final is None else final.attributes()
+    return {"IsComplete": True, "Data": data | assessment_attributes(plan, final)}
+
+
+def _poll_start(decision: Start, plan: Plan, subject: State | None) -> dict[str, Any]:
     """Make the pending start; one that an endpoint's connection test refuses stays pending."""
+    if decision.warning:
+        logger.warning("premigration assessment not passed", extra={"reason": decision.warning})
     try:
-        started = start(parameters, plan.snapshot)
+        started = start(decision.parameters, plan.snapshot)
     except dms.DmsCallError as error:
         if not start_may_wait(error, plan, subject):
             raise

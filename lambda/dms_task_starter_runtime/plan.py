@@ -42,6 +42,8 @@ class PlanKey:
     BEST_EFFORT: Final = "StarterBestEffort"
     WAITS_OUT_REFUSALS: Final = "StarterWaitsOutRefusals"
     TESTS_CONNECTIONS: Final = "StarterTestsConnections"
+    ASSESSES: Final = "StarterAssesses"
+    ASSESSMENT_RUN: Final = "StarterAssessmentRun"
 
 
 ARN_SEPARATOR: Final = ","
@@ -83,6 +85,17 @@ class Plan:
     tests_connections: bool = False
     """The pending start is a first start gated on the endpoints' connection tests that
     ``on_event`` began: it is made only once both connections succeed."""
+    assesses: bool = False
+    """The pending start is a first start gated on a premigration assessment (a task's
+    run, begun by ``is_complete``; a Serverless replication's, which its start carries)."""
+    assessment_run: str = ""
+    """The name of this request's assessment run ("" without the option, or Serverless):
+    found by name on every poll, so that a retried poll never begins a second run."""
+
+    @property
+    def started_at(self) -> int:
+        """When the request began (the deadline is counted from it)."""
+        return self.deadline - self.timeout_seconds
 
     @property
     def restarts(self) -> bool:
@@ -106,6 +119,8 @@ class Plan:
             PlanKey.BEST_EFFORT: _boolean(self.best_effort),
             PlanKey.WAITS_OUT_REFUSALS: _boolean(self.waits_out_refusals),
             PlanKey.TESTS_CONNECTIONS: _boolean(self.tests_connections),
+            PlanKey.ASSESSES: _boolean(self.assesses),
+            PlanKey.ASSESSMENT_RUN: self.assessment_run,
         }
 
     @classmethod
@@ -139,6 +154,8 @@ class Plan:
                 best_effort=_read_boolean(text(PlanKey.BEST_EFFORT)),
                 waits_out_refusals=_read_boolean(text(PlanKey.WAITS_OUT_REFUSALS)),
                 tests_connections=_read_boolean(text(PlanKey.TESTS_CONNECTIONS)),
+                assesses=_read_boolean(text(PlanKey.ASSESSES)),
+                assessment_run=text(PlanKey.ASSESSMENT_RUN),
             )
         except ValueError as error:
             raise StarterError(

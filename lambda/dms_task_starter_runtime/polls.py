@@ -12,7 +12,20 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Final
 
-from dms_task_starter_runtime.contract import IAM_PROPAGATION_SECONDS, WaitFor
+from dms_task_starter_runtime.assessments import (
+    IN_PROGRESS_STATUSES,
+    NO_ASSESSMENT,
+    PASSED,
+    Assessment,
+    assessment_failure,
+    ended_badly,
+    not_started,
+    progress,
+    serverless_assessment_failure,
+    start_run_request,
+    this_run,
+)
+from dms_task_starter_runtime.contract import IAM_PROPAGATION_SECONDS, OnAssessmentFailure, WaitFor
 from dms_task_starter_runtime.decisions import (
     UNSETTLED,
     StartParameters,
@@ -40,6 +53,7 @@ if TYPE_CHECKING:
 
     from dms_task_starter_runtime.gates import Connection
     from dms_task_starter_runtime.settings import StarterSettings
+    from dms_task_starter_runtime.state import AssessmentRun
 
 STOPPED: Final = "stopped"
 
@@ -65,6 +79,8 @@ class Start:
 
     parameters: StartParameters
     note: str
+    warning: str = ""
+    """Logged as a warning before the start: a failed assessment the user chose to pass."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +101,15 @@ class BeginConnectionTests:
     note: str
 
 
-PollDecision = Wait | Stop | Start | Complete | BeginConnectionTests
+@dataclass(frozen=True)
+class BeginAssessmentRun:
+    """Begin the premigration assessment run of the subject (StartReplicationTaskAssessmentRun)."""
+
+    request: dict[str, object]
+    note: str
+
+
+PollDecision = Wait | Stop | Start | Complete | BeginConnectionTests | BeginAssessmentRun
 
 
 class Outcome(Enum):
@@ -155,14 +179,17 @@ def decide_poll(
     replaced: StarterSettings | None = None,
     *,
     connections: Sequence[Connection] = (),
+    assessment: Assessment = NO_ASSESSMENT,
 ) -> PollDecision:
     """Decide one ``is_complete`` poll from the plan and the tasks as they are now.
 
     ``tasks`` holds the subject and every task of ``plan.rest`` (None: it does not exist).
     ``settings`` are needed for a pending start; ``replaced`` are an Update's previous
     settings; ``connections`` are the subject's endpoints' connections, read while a start
-    gated on them is pending. The steps, in order: the other tasks come to rest; the
-    subject's replaced run stops; the pending start (once its connections succeeded); the
+    gated on them is pending; ``assessment`` the task's assessment runs, read once the
+    connections (if gated) succeeded, or a Serverless run's individual assessments. The
+    steps, in order: the other tasks come to rest; the subject's replaced run stops; the
+    pending start (once its connections succeeded, then its assessment passed); the
     judgement.
     """
     resting = _bring_others_to_rest(plan, tasks, now)
@@ -181,8 +208,10 @@ def decide_poll(
         if stopping is not None:
             return stopping
     if plan.start_pending and not new_run:
-        return _decide_pending_start(plan, subject, tasks, settings, now, connections=connections)
-    return _judge(plan, subject, now)
+        return _decide_pending_start(
+            plan, subject, tasks, settings, now, connections=connections, assessment=assessment
+        )
+    return _judge(plan, subject, now, assessment)
 
 
 def runs_the_new_settings(
@@ -253,6 +282,7 @@ def _decide_pending_start(
     now: int,
     *,
     connections: Sequence[Connection] = (),
+    assessment: Assessment = NO_ASSESSMENT,
 ) -> PollDecision:
     if subject.phase is Phase.GONE:
         return _fail(plan, str(cannot_start(subject)), subject)
@@ -261,18 +291,71 @@ def _decide_pending_start(
         return _unless_timed_out(plan, now, action, arn=subject.arn, task=subject, stopping=False)
     if settings is None:
         raise ValueError("a pending start needs the starter settings")
-    if plan.tests_connections:
-        gate = _connection_gate(plan, subject, connections, now)
-        if gate is not None:
-            return gate
+    warning = _gates(plan, subject, settings, now, connections=connections, assessment=assessment)
+    if not isinstance(warning, str):
+        return warning
     handover_source = tasks.get(plan.handover_from) if plan.handover_from else None
     start = start_parameters(settings, subject, plan, handover_source)
     note = f"{subject.status}: starting it with {start.start_type}"
     if handover_source is not None:
         note += f", CDC from the RecoveryCheckpoint of {handover_source.arn}"
     return _unless_timed_out(
-        plan, now, Start(start, note), arn=subject.arn, task=subject, stopping=False
+        plan, now, Start(start, note, warning), arn=subject.arn, task=subject, stopping=False
     )
+
+
+def _gates(
+    plan: Plan,
+    subject: State,
+    settings: StarterSettings,
+    now: int,
+    *,
+    connections: Sequence[Connection],
+    assessment: Assessment,
+) -> PollDecision | str:
+    """The gates of a first start, in order: the connection tests, then the premigration
+    assessment. A decision while one holds the start back; once all passed, the warning
+    to log before the start ("" if none)."""
+    if plan.tests_connections:
+        gate = _connection_gate(plan, subject, connections, now)
+        if gate is not None:
+            return gate
+    return _assessment_gate(plan, subject, settings, assessment, now) if plan.assesses else ""
+
+
+def _assessment_gate(
+    plan: Plan, subject: State, settings: StarterSettings, assessment: Assessment, now: int
+) -> PollDecision | str:
+    """A first start gated on its premigration assessment: begin the run DMS does not list,
+    wait while it runs, fail (with ``warn``: pass with a warning) when it ended badly. Once
+    it passed: the warning to log before the start ("" if none)."""
+    run = this_run(assessment.runs, plan.assessment_run)
+    if run is None or run.status in IN_PROGRESS_STATUSES:
+        return _await_assessment(plan, subject, settings, run, now)
+    if not ended_badly(run):
+        return "" if run.status == PASSED else f"the premigration assessment {progress(run)}"
+    failure = assessment_failure(subject, run, assessment.individual)
+    chosen = settings.assessment
+    if chosen is None or chosen.on_failure is OnAssessmentFailure.FAIL:
+        return _fail(plan, not_started(failure), subject)
+    return f"{failure}; starting it all the same (on_failure: warn)"
+
+
+def _await_assessment(
+    plan: Plan, subject: State, settings: StarterSettings, run: AssessmentRun | None, now: int
+) -> PollDecision:
+    """Begin the run DMS does not list, or wait for it, until the deadline."""
+    if now >= plan.deadline:
+        state = "no run listed" if run is None else progress(run)
+        message = (
+            f"Timed out after {plan.timeout_seconds} s waiting for the premigration assessment "
+            f"of {subject.kind.noun.lower()} {subject.arn} ({state}). Nothing was started."
+        )
+        return _fail(plan, message, subject)
+    if run is None and settings.assessment is not None:
+        request = start_run_request(subject.arn, plan.assessment_run, settings.assessment)
+        return BeginAssessmentRun(request, f"beginning assessment run {plan.assessment_run}")
+    return Wait(f"waiting for the premigration assessment: {progress(run) if run else 'none'}")
 
 
 def _connection_gate(
@@ -299,7 +382,12 @@ def _connection_gate(
     return _fail(plan, message, subject)
 
 
-def _judge(plan: Plan, subject: State, now: int) -> PollDecision:
+def _judge(
+    plan: Plan, subject: State, now: int, assessment: Assessment = NO_ASSESSMENT
+) -> PollDecision:
+    serverless_failure = serverless_assessment_failure(plan, subject, assessment.individual)
+    if serverless_failure is not None:
+        return _fail(plan, serverless_failure, subject)
     result = outcome(subject, plan.wait_for)
     if result is Outcome.REACHED:
         return Complete(subject, f"{subject.status}: '{plan.wait_for.value}' reached")

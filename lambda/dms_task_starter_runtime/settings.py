@@ -27,6 +27,7 @@ from dms_task_starter_runtime.contract import (
     TASK_CREATE_ONLY_PROPS,
     Kind,
     MigrationType,
+    OnAssessmentFailure,
     OnDelete,
     Prop,
     StartType,
@@ -226,6 +227,33 @@ def parse_boolean(value: str, prop: str = Prop.CDC_HANDOVER) -> bool:
     raise InvalidSettingError(prop, "not a boolean", value, BOOLEAN_FORMS)
 
 
+ASSESSMENT_NAME_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+ASSESSMENT_NAMES_FORMS: Final = (
+    "comma-separated names of individual assessments, e.g. "
+    "all-check-source-data-types,mysql-check-binlog-format"
+)
+ROLE_ARN_PATTERN: Final = re.compile(r"arn:[a-z-]+:iam::\d{12}:role/[\w+=,.@/-]+")
+ROLE_ARN_FORMS: Final = "an IAM role ARN, e.g. arn:aws:iam::123456789012:role/dms-assessments"
+BUCKET_PATTERN: Final = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+BUCKET_FORMS: Final = "an S3 bucket name (3 to 63 lowercase letters, digits, dots, hyphens)"
+FOLDER_PATTERN: Final = re.compile(r"[^/\s](?:[^\s]*[^/\s])?")
+FOLDER_FORMS: Final = "a folder such as premigration-assessments (no leading or trailing /)"
+
+
+@dataclass(frozen=True)
+class AssessmentSettings:
+    """A premigration assessment before the first start (``Assessment*`` properties)."""
+
+    on_failure: OnAssessmentFailure = OnAssessmentFailure.FAIL
+    role_arn: str = ""
+    """Task: ``ServiceAccessRoleArn`` ("" for a Serverless replication)."""
+    bucket: str = ""
+    """Task: ``ResultLocationBucket`` ("" for a Serverless replication: DMS's own)."""
+    folder: str = ""
+    include_only: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class StarterSettings:
     """The validated properties of a starter resource (task or Serverless replication)."""
@@ -246,6 +274,8 @@ class StarterSettings:
     tag_resource: bool = False
     test_connections: bool = False
     """Test the endpoints' connections before a task's first start."""
+    assessment: AssessmentSettings | None = None
+    """Run a premigration assessment before the first start."""
     update_guard: str | None = None
     """The update guard's physical id: it names the run the guard stopped, if any."""
     base_config_identifier: str | None = None
@@ -422,6 +452,7 @@ def parse_starter_settings(props: Mapping[str, object], kind: Kind = Kind.TASK) 
                 props, Prop.TEST_CONNECTIONS, partial(parse_boolean, prop=Prop.TEST_CONNECTIONS)
             )
         ),
+        assessment=parse_assessment(props, kind),
         update_guard=_raw_string(props, Prop.UPDATE_GUARD),
         base_config_identifier=_raw_string(props, Prop.BASE_CONFIG_IDENTIFIER),
     )
@@ -430,6 +461,60 @@ def parse_starter_settings(props: Mapping[str, object], kind: Kind = Kind.TASK) 
         if impossible is not None:
             raise impossible
     return settings
+
+
+def parse_assessment(props: Mapping[str, object], kind: Kind) -> AssessmentSettings | None:
+    """The premigration assessment of a starter; None without ``AssessmentOnFailure``.
+
+    A task's needs the results' role and bucket; a Serverless replication's has neither
+    (DMS Serverless keeps the results in a bucket it manages).
+    """
+    on_failure = _optional(
+        props,
+        Prop.ASSESSMENT_ON_FAILURE,
+        lambda value: _parse_enum(Prop.ASSESSMENT_ON_FAILURE, value, OnAssessmentFailure),
+    )
+    if on_failure is None:
+        return None
+    include_only = parse_assessment_names(props, Prop.ASSESSMENT_INCLUDE_ONLY)
+    exclude = parse_assessment_names(props, Prop.ASSESSMENT_EXCLUDE)
+    if include_only and exclude:
+        both = f"{Prop.ASSESSMENT_INCLUDE_ONLY} and {Prop.ASSESSMENT_EXCLUDE}"
+        raise InvalidSettingError(
+            both, "both are set, DMS accepts only one", ",".join(include_only), "one of them"
+        )
+    role_arn = _raw_string(props, Prop.ASSESSMENT_ROLE_ARN) or ""
+    bucket = _raw_string(props, Prop.ASSESSMENT_BUCKET) or ""
+    if kind is Kind.TASK:
+        _check_pattern(Prop.ASSESSMENT_ROLE_ARN, role_arn, ROLE_ARN_PATTERN, ROLE_ARN_FORMS)
+        _check_pattern(Prop.ASSESSMENT_BUCKET, bucket, BUCKET_PATTERN, BUCKET_FORMS)
+    elif role_arn or bucket:
+        prop = Prop.ASSESSMENT_ROLE_ARN if role_arn else Prop.ASSESSMENT_BUCKET
+        raise InvalidSettingError(
+            prop,
+            "DMS Serverless keeps assessment results in a bucket it manages",
+            role_arn or bucket,
+            "no role and no bucket for a Serverless replication",
+        )
+    folder = _raw_string(props, Prop.ASSESSMENT_FOLDER) or ""
+    if folder:
+        _check_pattern(Prop.ASSESSMENT_FOLDER, folder, FOLDER_PATTERN, FOLDER_FORMS)
+    return AssessmentSettings(on_failure, role_arn, bucket, folder, include_only, exclude)
+
+
+def parse_assessment_names(props: Mapping[str, object], prop: str) -> tuple[str, ...]:
+    """Comma-separated individual assessment names (absent or empty: none)."""
+    raw = _raw_string(props, prop) or ""
+    names = tuple(name.strip() for name in raw.split(",")) if raw else ()
+    for name in names:
+        _check_pattern(prop, name, ASSESSMENT_NAME_PATTERN, ASSESSMENT_NAMES_FORMS)
+    return names
+
+
+def _check_pattern(prop: str, value: str, pattern: re.Pattern[str], forms: str) -> None:
+    if not pattern.fullmatch(value):
+        problem = "missing" if not value else "malformed"
+        raise InvalidSettingError(prop, problem, value, forms)
 
 
 def parse_guard_settings(props: Mapping[str, object]) -> GuardSettings:

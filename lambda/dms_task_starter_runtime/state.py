@@ -145,6 +145,76 @@ class RunMarks:
 
 
 @dataclass(frozen=True)
+class AssessmentRun:
+    """A premigration assessment run: a task's (``ReplicationTaskAssessmentRun``) or a
+    Serverless replication's (``PremigrationAssessmentStatus``)."""
+
+    arn: str
+    status: str
+    name: str = ""
+    bucket: str = ""
+    folder: str = ""
+    failure: str = ""
+    """DMS's ``LastFailureMessage``."""
+    completed: int | None = None
+    count: int | None = None
+    """``AssessmentProgress``: individual assessments completed, of ``count``."""
+    created: str = ""
+    fail_on_failure: bool = True
+    """Serverless: ``FailOnAssessmentFailure`` (DMS's default: true)."""
+
+    def attributes(self) -> dict[str, str]:
+        return {Attr.ASSESSMENT_RUN_ARN: self.arn, Attr.ASSESSMENT_RUN_STATUS: self.status}
+
+
+NO_ASSESSMENT_ATTRIBUTES: Final = {Attr.ASSESSMENT_RUN_ARN: "", Attr.ASSESSMENT_RUN_STATUS: ""}
+"""The attributes of a starter with the option whose task has no run (yet)."""
+
+
+def assessment_run(described: Mapping[str, Any]) -> AssessmentRun:
+    """Read a ``ReplicationTaskAssessmentRun`` (DescribeReplicationTaskAssessmentRuns)."""
+    return _assessment(
+        described,
+        described.get("ReplicationTaskAssessmentRunArn", ""),
+        _iso(described.get("ReplicationTaskAssessmentRunCreationDate")),
+        name=described.get("AssessmentRunName", ""),
+    )
+
+
+def premigration_status(described: Mapping[str, Any]) -> AssessmentRun:
+    """Read a Serverless replication's ``PremigrationAssessmentStatus``."""
+    return _assessment(
+        described,
+        described.get("PremigrationAssessmentRunArn", ""),
+        _iso(described.get("PremigrationAssessmentRunCreationDate")),
+        fail_on_failure=described.get("FailOnAssessmentFailure", True),
+    )
+
+
+def _assessment(
+    described: Mapping[str, Any],
+    arn: str,
+    created: str,
+    *,
+    name: str = "",
+    fail_on_failure: bool = True,
+) -> AssessmentRun:
+    progress = described.get("AssessmentProgress", {})
+    return AssessmentRun(
+        arn=arn,
+        created=created,
+        name=name,
+        fail_on_failure=fail_on_failure,
+        status=described.get("Status", ""),
+        bucket=described.get("ResultLocationBucket", ""),
+        folder=described.get("ResultLocationFolder", ""),
+        failure=described.get("LastFailureMessage", ""),
+        completed=progress.get("IndividualAssessmentCompletedCount"),
+        count=progress.get("IndividualAssessmentCount"),
+    )
+
+
+@dataclass(frozen=True)
 class State:
     """The parts of a task (or Serverless replication) description the starter looks at."""
 
@@ -169,6 +239,8 @@ class State:
     cdc_start_position: str = ""
     cdc_stop_position: str = ""
     provision_state: str = ""
+    assessment: AssessmentRun | None = None
+    """Serverless: the latest ``PremigrationAssessmentStatuses`` entry, if any."""
 
     @property
     def phase(self) -> Phase:
@@ -247,6 +319,8 @@ class State:
         }
         if self.kind is Kind.REPLICATION:
             values[Attr.PROVISION_STATE] = self.provision_state
+            run = self.assessment
+            values.update(NO_ASSESSMENT_ATTRIBUTES if run is None else run.attributes())
         return {key: truncate(value, MAX_ATTRIBUTE_VALUE_CHARS) for key, value in values.items()}
 
 
@@ -315,8 +389,14 @@ def replication_state(replication: Mapping[str, Any]) -> State:
         cdc_start_position=replication.get("CdcStartPosition", ""),
         cdc_stop_position=replication.get("CdcStopPosition", ""),
         provision_state=replication.get("ProvisionData", {}).get("ProvisionState", ""),
+        assessment=_latest(replication.get("PremigrationAssessmentStatuses", [])),
         **_stats_fields(stats),
     )
+
+
+def _latest(statuses: list[Mapping[str, Any]]) -> AssessmentRun | None:
+    runs = [premigration_status(status) for status in statuses]
+    return max(runs, key=lambda run: run.created, default=None)
 
 
 def unlisted_replication_state(config: Mapping[str, Any], *, started_before: bool) -> State:

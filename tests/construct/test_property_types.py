@@ -85,6 +85,12 @@ COMMON: list[tuple[str, object, str]] = [
         "aws_lambda.ILayerVersion (e.g. LayerVersion.from_layer_version_arn(...)) or None",
     ),
     ("cdc_handover", "false", "cdc_handover: got str 'false'; expected True or False"),
+    (
+        "premigration_assessment",
+        "fail",
+        "premigration_assessment: got str 'fail'; expected a PremigrationAssessment (e.g. "
+        "PremigrationAssessment()) or None",
+    ),
 ]
 
 TASK_ONLY: list[tuple[str, object, str]] = [

@@ -21,6 +21,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TASK_MARKER = "<!-- readme-example:"
 SERVERLESS_MARKER = "<!-- readme-serverless-example:"
 NAG_MARKER = "<!-- readme-nag-example:"
+GATES_MARKER = "<!-- readme-gates-example:"
+FIRST_STARTER = "starter = ReplicationTaskStarter(\n"
 NAG_PLUGIN_LINE = "Validations.of(app).add_plugins(AwsSolutionsChecks(app))"
 
 
@@ -32,9 +34,19 @@ def readme_block(marker: str) -> str:
     return match.group(1)
 
 
-def synthesize(tmp_path: Path, marker: str, stack_name: str) -> dict[str, Any]:
+def gated_app() -> str:
+    """The first example with its starter replaced by the gates example, as its text says."""
+    app = readme_block(TASK_MARKER)
+    start = app.index(FIRST_STARTER)
+    end = app.index("\n)\n", start) + len("\n)\n")
+    return app[:start] + readme_block(GATES_MARKER) + app[end:]
+
+
+def synthesize(
+    tmp_path: Path, marker: str, stack_name: str, app: str | None = None
+) -> dict[str, Any]:
     app_file = tmp_path / "app.py"
-    app_file.write_text(readme_block(marker))
+    app_file.write_text(readme_block(marker) if app is None else app)
     outdir = tmp_path / "cdk.out"
     env = {**os.environ, "CDK_OUTDIR": str(outdir)}
     # Run outside the repository, like a user's project.
@@ -50,6 +62,13 @@ def task_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def serverless_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return synthesize(tmp_path_factory.mktemp("readme"), SERVERLESS_MARKER, "OrdersServerless")
+
+
+@pytest.fixture(scope="module")
+def gated_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return synthesize(
+        tmp_path_factory.mktemp("readme"), GATES_MARKER, "OrdersReplication", gated_app()
+    )
 
 
 def types_of(template: dict[str, Any]) -> list[str]:
@@ -81,6 +100,26 @@ def test_the_serverless_example_synthesizes(serverless_template: dict[str, Any])
     identifier = config["Properties"]["ResourceIdentifier"]
     assert re.fullmatch(r"orders-[0-9a-f]{8}", identifier)
     assert config["Properties"]["ReplicationConfigIdentifier"] == identifier
+
+
+def test_the_gates_example_synthesizes_a_gated_starter_and_a_long_wait(
+    gated_template: dict[str, Any],
+) -> None:
+    resources = gated_template["Resources"]
+    (starter,) = [r for r in resources.values() if r["Type"] == contract.STARTER_RESOURCE_TYPE]
+    assert starter["Properties"][contract.Prop.TEST_CONNECTIONS] == contract.BOOLEAN_TRUE
+    assert starter["Properties"][contract.Prop.ASSESSMENT_ON_FAILURE] == "fail"
+    assert starter["Properties"][contract.Prop.WAIT_FOR] == contract.WaitFor.NOTHING
+    (condition_id,) = [
+        logical_id
+        for logical_id, r in resources.items()
+        if r["Type"] == "AWS::CloudFormation::WaitCondition"
+    ]
+    (long_wait,) = [r for r in resources.values() if r["Type"] == contract.LONG_WAIT_RESOURCE_TYPE]
+    assert long_wait["Properties"][contract.Prop.UNTIL] == contract.WaitFor.FULL_LOAD_FINISHED
+    (cut_over,) = [r for r in resources.values() if r["Type"] == "AWS::SSM::Parameter"]
+    assert condition_id in cut_over["DependsOn"]
+    assert set(gated_template["Outputs"]) == {"TaskStatus", "RecoveryCheckpoint"}
 
 
 def test_the_task_example_deploys_starts_and_deletes(

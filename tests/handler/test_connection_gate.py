@@ -8,15 +8,13 @@ cleanly. Each scenario asserts the DMS calls with their parameters.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from aws_cdk import Duration, Stack
-from aws_cdk import aws_dms as dms
 from dms_task_starter import ReplicationTaskStarter
 
-from tests.support.cdk import selection_rules, shape_template
+from tests.support.cdk import orders_task, shape_template
 from tests.support.cloud import PolicedDouble
 from tests.support.dms_double import (
     INSTANCE_ARN,
@@ -48,16 +46,7 @@ class Gated:
     timeout_minutes: int = 30
 
     def build(self, stack: Stack) -> None:
-        task = dms.CfnReplicationTask(
-            stack,
-            "OrdersTask",
-            migration_type="full-load-and-cdc",
-            replication_instance_arn=INSTANCE_ARN,
-            source_endpoint_arn=SOURCE,
-            target_endpoint_arn=TARGET,
-            table_mappings=json.dumps(selection_rules("orders")),
-            resource_identifier="orders",
-        )
+        task = orders_task(stack, instance=INSTANCE_ARN, source=SOURCE, target=TARGET)
         ReplicationTaskStarter(
             stack,
             "StartOrders",

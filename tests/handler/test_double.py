@@ -351,3 +351,200 @@ def test_a_stopped_replication_is_deprovisioned_after_a_while(
     client.start_replication(ReplicationConfigArn=R1, StartReplicationType="resume-processing")
     assert settle(double, R1) == "running"
     assert double.replications[R1].provision_state == "provisioned"
+
+
+# -- premigration assessment runs ----------------------------------------------------------
+
+ROLE = "arn:aws:iam::123456789012:role/dms-assessments"
+RUN_PARAMS: dict[str, Any] = {
+    "ReplicationTaskArn": T1,
+    "ServiceAccessRoleArn": ROLE,
+    "ResultLocationBucket": "results",
+    "ResultLocationFolder": "runs",
+    "AssessmentRunName": "first",
+}
+
+
+def test_an_assessment_run_passes_through_the_documented_statuses(
+    served: tuple[DmsDouble, DatabaseMigrationServiceClient],
+) -> None:
+    double, client = served
+    double.add_task("T1", assessments={"a-check": "passed", "b-check": "failed"})
+    started = client.start_replication_task_assessment_run(**RUN_PARAMS)
+    run = started["ReplicationTaskAssessmentRun"]
+    assert (run["Status"], run["AssessmentRunName"]) == ("starting", "first")
+    seen = []
+    for _ in range(20):
+        (listed,) = client.describe_replication_task_assessment_runs(
+            Filters=[{"Name": "replication-task-arn", "Values": [T1]}]
+        )["ReplicationTaskAssessmentRuns"]
+        seen.append(listed["Status"])
+        double.advance()
+    assert list(dict.fromkeys(seen)) == ["starting", "provisioning", "running", "failed"]
+    assert listed["ResultLocationBucket"] == "results"
+    assert listed["ResultLocationFolder"] == "runs"
+    assert listed["AssessmentProgress"] == {
+        "IndividualAssessmentCount": 2,
+        "IndividualAssessmentCompletedCount": 2,
+    }
+    individual = client.describe_replication_task_individual_assessments(
+        Filters=[
+            {
+                "Name": "replication-task-assessment-run-arn",
+                "Values": [run["ReplicationTaskAssessmentRunArn"]],
+            }
+        ]
+    )["ReplicationTaskIndividualAssessments"]
+    assert {(i["IndividualAssessmentName"], i["Status"]) for i in individual} == {
+        ("a-check", "passed"),
+        ("b-check", "failed"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "status"),
+    [
+        ({"a": "passed", "b": "passed"}, "passed"),
+        ({"a": "passed", "b": "warning"}, "warning"),
+        ({"a": "skipped", "b": "skipped"}, "warning"),
+        ({"a": "error", "b": "warning"}, "error-executing"),
+        ({"a": "error", "b": "failed"}, "failed"),
+    ],
+)
+def test_a_run_ends_as_its_assessments_say(outcomes: dict[str, str], status: str) -> None:
+    double = DmsDouble()
+    double.add_task("T1", assessments=outcomes)
+    double.handle("StartReplicationTaskAssessmentRun", RUN_PARAMS)
+    for _ in range(5):
+        double.advance()
+    (run,) = double.assessment_runs.values()
+    assert run.status == status
+
+
+def test_what_starting_a_run_refuses() -> None:
+    double = DmsDouble()
+    double.add_task("T1")
+
+    def refused(**changes: Any) -> str:
+        with pytest.raises(DmsError) as caught:
+            double.handle("StartReplicationTaskAssessmentRun", {**RUN_PARAMS, **changes})
+        return caught.value.code
+
+    assert refused(IncludeOnly=["a"], Exclude=["b"]) == "InvalidParameterCombinationException"
+    assert refused(IncludeOnly=["not-applicable"]) == "InvalidParameterValueException"
+    assert refused(ServiceAccessRoleArn="dms-role") == "InvalidParameterValueException"
+    assert refused(ReplicationTaskArn=task_arn("NONE")) == "ResourceNotFoundFault"
+    double.handle("StartReplicationTaskAssessmentRun", RUN_PARAMS)
+    assert refused() == "ResourceAlreadyExistsFault"  # the name is taken
+    assert refused(AssessmentRunName="second") == "InvalidResourceStateFault"  # one at a time
+
+
+@pytest.mark.parametrize("behaviour", BEHAVIOURS, ids=lambda behaviour: behaviour.name)
+def test_the_task_during_a_run_and_no_runs_per_reading(behaviour: Behaviour) -> None:
+    double = DmsDouble(behaviour=behaviour)
+    double.add_task("T1")
+    listing = {"Filters": [{"Name": "replication-task-arn", "Values": [T1]}]}
+    if behaviour.empty_describe_is_not_found:
+        with pytest.raises(DmsError, match="No records"):
+            double.handle("DescribeReplicationTaskAssessmentRuns", listing)
+    else:
+        runs = double.handle("DescribeReplicationTaskAssessmentRuns", listing)
+        assert runs == {"ReplicationTaskAssessmentRuns": []}
+    double.handle("StartReplicationTaskAssessmentRun", RUN_PARAMS)
+    during = "ready" if behaviour.assessment_keeps_task_status else "testing"
+    assert double.tasks[T1].status == during
+    for _ in range(10):
+        double.advance()
+    assert double.tasks[T1].status == "ready"
+
+
+def test_runs_are_listed_in_pages() -> None:
+    double = DmsDouble()
+    double.add_task("T1")
+    for n in range(3):
+        double.handle(
+            "StartReplicationTaskAssessmentRun", {**RUN_PARAMS, "AssessmentRunName": f"r{n}"}
+        )
+        for _ in range(5):
+            double.advance()
+    listing = {"Filters": [{"Name": "replication-task-arn", "Values": [T1]}], "MaxRecords": 2}
+    first = double.handle("DescribeReplicationTaskAssessmentRuns", listing)
+    second = double.handle(
+        "DescribeReplicationTaskAssessmentRuns", {**listing, "Marker": first["Marker"]}
+    )
+    names = [
+        run["AssessmentRunName"]
+        for run in [
+            *first["ReplicationTaskAssessmentRuns"],
+            *second["ReplicationTaskAssessmentRuns"],
+        ]
+    ]
+    assert names == ["r0", "r1", "r2"]
+    assert "Marker" not in second
+
+
+@pytest.mark.parametrize("behaviour", BEHAVIOURS, ids=lambda behaviour: behaviour.name)
+@pytest.mark.parametrize("fail_on_failure", [True, False])
+def test_a_serverless_start_with_a_failed_assessment(
+    behaviour: Behaviour, fail_on_failure: bool
+) -> None:
+    double = DmsDouble(behaviour=behaviour)
+    double.add_replication("R1", assessments={"a-check": "failed"})
+    settings = f'{{"FailOnAssessmentFailure":{str(fail_on_failure).lower()}}}'
+    double.handle(
+        "StartReplication",
+        {
+            "ReplicationConfigArn": R1,
+            "StartReplicationType": "start-replication",
+            "PremigrationAssessmentSettings": settings,
+        },
+    )
+    for _ in range(40):
+        double.advance()
+    replication = double.replications[R1]
+    (status,) = replication.describe()["PremigrationAssessmentStatuses"]
+    assert (status["Status"], status["FailOnAssessmentFailure"]) == ("failed", fail_on_failure)
+    if not fail_on_failure:
+        assert replication.status == "running"
+    elif behaviour.failed_assessment_fails_replication:
+        assert replication.status == "failed"
+        assert "was not started" in replication.failure_message
+    else:
+        assert replication.status == "created"
+    assert replication.has_run is not fail_on_failure
+
+
+def test_serverless_settings_must_be_a_json_object_of_the_documented_keys() -> None:
+    double = DmsDouble()
+    double.add_replication("R1")
+    for settings in ("yes", '{"FailOnAssessmentFailure": true, "ResultLocationBucket": "b"}'):
+        with pytest.raises(DmsError, match="Invalid PremigrationAssessmentSettings"):
+            double.handle(
+                "StartReplication",
+                {
+                    "ReplicationConfigArn": R1,
+                    "StartReplicationType": "start-replication",
+                    "PremigrationAssessmentSettings": settings,
+                },
+            )
+
+
+def test_serverless_settings_name_assessments_in_space_separated_lists() -> None:
+    double = DmsDouble()
+    double.add_replication("R1", assessments={"a-check": "passed", "b-check": "failed"})
+
+    def start(settings: str) -> None:
+        double.handle(
+            "StartReplication",
+            {
+                "ReplicationConfigArn": R1,
+                "StartReplicationType": "start-replication",
+                "PremigrationAssessmentSettings": settings,
+            },
+        )
+
+    with pytest.raises(DmsError, match="space-separated lists"):
+        start('{"IncludeOnly": ["a-check"]}')
+    start('{"Exclude": "b-check"}')
+    (run,) = double.assessment_runs.values()
+    assert run.outcomes == {"a-check": "passed"}

@@ -422,11 +422,12 @@ def test_which_refused_starts_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     plan = Plan(deadline=0, timeout_seconds=0, subject=ORDERS)
     listed: list[tuple[str, ...]] = []
 
-    def denied(arns: tuple[str, ...]) -> bool:
+    def denied(arns: tuple[str, ...], instance_arn: str | None = None) -> list[object]:
         listed.append(arns)
+        assert instance_arn is None  # every instance's test of the endpoints counts
         raise DmsCallError("DescribeConnections", SOURCE, "AccessDeniedFault", "denied", 400)
 
-    monkeypatch.setattr(dms_calls, "connections_being_tested", denied)
+    monkeypatch.setattr(dms_calls, "describe_connections", denied)
     assert not handler.start_may_wait(refused, plan, subject)
     assert listed == [(SOURCE,)]
     assert handler.start_may_wait(refused, replace(plan, resume_only=True), subject)

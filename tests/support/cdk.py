@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -86,6 +87,20 @@ def make_task(
     }
     props.update(overrides)
     return dms.CfnReplicationTask(scope, id, **props)
+
+
+def orders_task(stack: Stack, *, instance: str, source: str, target: str) -> dms.CfnReplicationTask:
+    """The stack's ``orders`` task (full load and CDC) on an instance and endpoints by ARN."""
+    return dms.CfnReplicationTask(
+        stack,
+        "OrdersTask",
+        migration_type="full-load-and-cdc",
+        replication_instance_arn=instance,
+        source_endpoint_arn=source,
+        target_endpoint_arn=target,
+        table_mappings=json.dumps(selection_rules("orders")),
+        resource_identifier="orders",
+    )
 
 
 def make_config(scope: Stack, id: str, **overrides: Any) -> dms.CfnReplicationConfig:

@@ -87,7 +87,6 @@ if TYPE_CHECKING:
 TASK_TYPE: Final = "AWS::DMS::ReplicationTask"
 CONFIG_TYPE: Final = "AWS::DMS::ReplicationConfig"
 ENDPOINT_TYPE: Final = "AWS::DMS::Endpoint"
-ROLE_TYPE: Final = "AWS::IAM::Role"
 FUNCTION_TYPE: Final = "AWS::Lambda::Function"
 STATE_MACHINE_TYPE: Final = "AWS::StepFunctions::StateMachine"
 HANDLE_TYPE: Final = "AWS::CloudFormation::WaitConditionHandle"
@@ -119,7 +118,6 @@ REPLACING_PROPS: Final = {
     ENDPOINT_TYPE: ("KmsKeyId", "ResourceIdentifier"),
     STATE_MACHINE_TYPE: ("StateMachineName", "StateMachineType"),
     FUNCTION_TYPE: ("FunctionName",),
-    ROLE_TYPE: ("RoleName",),
 }
 """The create-only properties (CloudFormation's resource schemas): a change replaces."""
 PSEUDO: Final = {
@@ -226,12 +224,18 @@ class PolicedDouble(DmsDouble):
         self.policy_roles.pop(policy_id, None)
 
     def allows(
-        self, action: str, resource: str, tags: dict[str, str], role: str | None = None
+        self,
+        action: str,
+        resource: str,
+        tags: dict[str, str],
+        context: dict[str, str] | None = None,
+        *,
+        role: str | None = None,
     ) -> bool:
         """Whether ``role`` (by default the caller) may call ``action`` on ``resource``."""
         role = role if role is not None else (self.caller or self.default_role)
         return any(
-            _matches(statement, action, resource, tags)
+            _matches(statement, action, resource, tags, context or {})
             for policy_id, statements in self.policies.items()
             if self._attached(policy_id, role)
             and self.granted_at.get(policy_id, self.clock) + self.propagation_seconds <= self.clock
@@ -275,6 +279,15 @@ class PolicedDouble(DmsDouble):
                     "AccessDeniedFault",
                     f"User is not authorized to perform: dms:{operation} on resource: {resource}",
                 )
+        # DMS assumes ServiceAccessRoleArn: the caller must be allowed to pass it to DMS.
+        role = params.get("ServiceAccessRoleArn")
+        passed_to = {"iam:PassedToService": "dms.amazonaws.com"}
+        if role is not None and not self.allows("iam:PassRole", role, {}, passed_to):
+            self.denials.append(("PassRole", role))
+            raise DmsError(
+                "AccessDeniedFault",
+                f"User is not authorized to perform: iam:PassRole on resource: {role}",
+            )
         return super().handle(operation, params)
 
 
@@ -282,7 +295,9 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _matches(statement: Statement, action: str, resource: str, tags: dict[str, str]) -> bool:
+def _matches(
+    statement: Statement, action: str, resource: str, tags: dict[str, str], context: dict[str, str]
+) -> bool:
     if statement.get("Effect") != "Allow":
         return False
     if not any(fnmatchcase(action, pattern) for pattern in _as_list(statement["Action"])):
@@ -292,8 +307,10 @@ def _matches(statement: Statement, action: str, resource: str, tags: dict[str, s
     for operator, conditions in statement.get("Condition", {}).items():
         assert operator == "StringEquals", f"condition operator {operator} is not modelled"
         for key, expected in conditions.items():
-            assert key.startswith("aws:ResourceTag/"), f"condition key {key} is not modelled"
-            if tags.get(key.removeprefix("aws:ResourceTag/")) not in _as_list(expected):
+            tagged = key.startswith("aws:ResourceTag/")
+            assert tagged or key in context, f"condition key {key} is not modelled"
+            actual = tags.get(key.removeprefix("aws:ResourceTag/")) if tagged else context[key]
+            if actual not in _as_list(expected):
                 return False
     return True
 
@@ -771,6 +788,7 @@ class Cloud:
                     ) from refused
             elif not resource.physical_id:
                 resource.physical_id = _physical_id_of_unmodelled(resource.type, logical_id)
+                resource.data = _attributes_of_unmodelled(resource.type, resource.physical_id)
         except DeploymentFailedError as failed:
             error = str(failed)
             raise
@@ -794,7 +812,6 @@ class Cloud:
             ENDPOINT_TYPE: self._endpoint,
             "AWS::IAM::Policy": self._policy,
             "AWS::IAM::ManagedPolicy": self._policy,
-            ROLE_TYPE: self._role,
             FUNCTION_TYPE: self._function,
             STATE_MACHINE_TYPE: self._state_machine,
             HANDLE_TYPE: self._handle,
@@ -836,11 +853,6 @@ class Cloud:
             resource.physical_id, resource.data = result.physical_id, result.data
 
     # -- IAM roles, Lambda functions, Step Functions ---------------------------------------
-
-    def _role(self, action: str, logical_id: str, resource: Deployed, old: Deployed | None) -> None:
-        name = resource.properties.get("RoleName") or _generated_name(logical_id)
-        resource.physical_id = name
-        resource.data = {"Arn": f"arn:aws:iam::{ACCOUNT}:role/{name}", "RoleId": f"AROA{name}"}
 
     def _function(
         self, action: str, logical_id: str, resource: Deployed, old: Deployed | None
@@ -1120,10 +1132,22 @@ def _entry_point(spec: LambdaFunction) -> Callable[[Any, Any], Any]:
 
 
 def _physical_id_of_unmodelled(resource_type: str, logical_id: str) -> str:
-    """What ``Ref`` returns for a resource the emulator does not model (an ARN for DMS)."""
+    """What ``Ref`` returns for a resource the emulator does not model (an ARN for DMS, a
+    name S3 accepts for a bucket)."""
     kinds = {"AWS::DMS::ReplicationInstance": "rep"}
     kind = kinds.get(resource_type)
+    if resource_type == "AWS::S3::Bucket":
+        return logical_id.lower()
     return f"arn:aws:dms:{REGION}:{ACCOUNT}:{kind}:{logical_id}" if kind else logical_id
+
+
+def _attributes_of_unmodelled(resource_type: str, physical_id: str) -> dict[str, str]:
+    """The ``Fn::GetAtt`` attributes CloudFormation gives a role or a bucket."""
+    arns = {
+        "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT}:role/{physical_id}",
+        "AWS::S3::Bucket": f"arn:aws:s3:::{physical_id}",
+    }
+    return {"Arn": arns[resource_type]} if resource_type in arns else {}
 
 
 def _retag(item: Replicating, old: Deployed | None, tags: dict[str, str]) -> None:

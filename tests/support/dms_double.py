@@ -76,6 +76,7 @@ WRITE_OPERATIONS: Final = (
     "StopReplication",
     "AddTagsToResource",
     "TestConnection",
+    "StartReplicationTaskAssessmentRun",
 )
 STOP_REASON_PREFIX: Final = "Stop Reason "
 RAN_STATUSES: Final = ("running", "stopping", "stopped")
@@ -89,6 +90,12 @@ not started again within 48 hours cannot be restarted as DMS deprovisions its re
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
+DEFAULT_ASSESSMENTS: Final = {
+    "unsupported-data-types-in-source": "passed",
+    "table-with-lob-but-without-primary-key-or-unique-constraint": "passed",
+    "full-lob-not-nullable-at-target": "passed",
+}
+"""The individual assessments DMS applies to a task by default, by name, and their outcomes."""
 INSTANCE_ARN: Final = f"arn:aws:dms:{REGION}:{ACCOUNT}:rep:INSTANCE"
 """The replication instance of every task the double holds, unless one is given."""
 
@@ -187,6 +194,17 @@ class Behaviour:
     """Whether DescribeConnections reports the connection test a ModifyEndpoint runs as
     ``testing`` (terraform-provider-aws#46139: TestConnection then answers "already being
     tested"; CloudTrail shows no TestConnection)."""
+    assessment_keeps_task_status: bool = True
+    """Whether a task keeps its status while a premigration assessment run of it runs (or
+    shows ``testing``, as the older StartReplicationTaskAssessment made it, and cannot be
+    started meanwhile). The reference does not say."""
+    empty_describe_is_not_found: bool = False
+    """Whether DescribeReplicationTaskAssessmentRuns answers ResourceNotFoundFault when no run
+    matches its filters (as some DMS Describe calls do) or an empty list."""
+    failed_assessment_fails_replication: bool = True
+    """Whether a Serverless replication whose assessment failed with FailOnAssessmentFailure
+    ends ``failed`` with a FailureMessage (or goes back to the status it had, never started).
+    The reference: the setting "stop[s] the replication from starting automatically"."""
 
     @property
     def name(self) -> str:
@@ -205,6 +223,9 @@ class Behaviour:
                     ("start-clears-cdc-stop", not self.start_keeps_cdc_stop),
                     ("start-clears-stop-date", not self.keeps_stop_date),
                     ("hides-endpoint-test", not self.lists_modify_connection_test),
+                    ("assessment-shows-testing", not self.assessment_keeps_task_status),
+                    ("no-runs-not-found", self.empty_describe_is_not_found),
+                    ("failed-assessment-not-started", not self.failed_assessment_fails_replication),
                 )
                 if differs
             )
@@ -224,6 +245,9 @@ BEHAVIOURS: Final = (
         start_keeps_cdc_stop=False,
         keeps_stop_date=False,
         lists_modify_connection_test=False,
+        assessment_keeps_task_status=False,
+        empty_describe_is_not_found=True,
+        failed_assessment_fails_replication=False,
     ),
 )
 """Two opposite readings of every open point; suites run against both."""
@@ -284,6 +308,8 @@ class Replicating:
     """If set, the next start ends ``failed`` with this message before it runs."""
     full_load_steps: int = 2
     """Steps a full load takes once running."""
+    assessments: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ASSESSMENTS))
+    """The individual assessments DMS applies to it by default and how each ends."""
     _queue: list[str] = field(default_factory=list)
     """Statuses still to pass through, one per step (a status may repeat to last longer)."""
     _pending_dates: str = ""
@@ -342,6 +368,9 @@ class FakeReplication(Replicating):
     """A replication using this configuration has started: DMS refuses to modify it."""
     definition: str = "{}"
     start_type: str = ""
+    premigration: list[FakeAssessmentRun] = field(default_factory=list)
+    """The assessment runs its starts carried (PremigrationAssessmentStatuses)."""
+    status_before_start: str = ""
 
     def describe(self) -> dict[str, Any]:
         description: dict[str, Any] = {
@@ -370,6 +399,10 @@ class FakeReplication(Replicating):
             "StartReplicationType": self.start_type,
         }
         description.update({key: value for key, value in optional.items() if value})
+        if self.premigration:
+            description["PremigrationAssessmentStatuses"] = [
+                run.describe_status() for run in self.premigration
+            ]
         return description
 
 
@@ -411,6 +444,110 @@ class FakeEndpoint:
                 connection.failure = self.test_failure
 
 
+ASSESSMENT_RUN_STATUSES: Final = ("starting", "provisioning", "running")
+"""The statuses of a run before it ends (DMS API reference, ReplicationTaskAssessmentRun)."""
+SERVERLESS_RESULTS_BUCKET: Final = "dms-serverless-premigration-results"
+"""The bucket DMS Serverless keeps assessment results in (system-managed)."""
+ASSESSMENT_SETTINGS_KEYS: Final = frozenset(
+    {
+        "ResultLocationFolder",
+        "ResultEncryptionMode",
+        "ResultKmsKeyArn",
+        "IncludeOnly",
+        "Exclude",
+        "FailOnAssessmentFailure",
+    }
+)
+"""The keys of StartReplication's PremigrationAssessmentSettings (DMS API reference)."""
+
+
+def assessment_run_arn(run_id: str) -> str:
+    return f"arn:aws:dms:{REGION}:{ACCOUNT}:assessment-run:{run_id}"
+
+
+@dataclass
+class FakeAssessmentRun:
+    """A premigration assessment run of a task, or of a Serverless replication's start."""
+
+    arn: str
+    subject: str
+    """The task's (or replication configuration's) ARN."""
+    outcomes: dict[str, str]
+    """Individual assessment name -> the status it ends with."""
+    name: str = ""
+    bucket: str = ""
+    folder: str = ""
+    role_arn: str = ""
+    created: float = 0.0
+    fail_on_failure: bool = True
+    status: str = "starting"
+    queue: list[str] = field(default_factory=list)
+    restore_status: str = ""
+    """The task's status before the run showed it ``testing`` ("" when it kept its status)."""
+
+    @property
+    def ended(self) -> bool:
+        return self.status not in ASSESSMENT_RUN_STATUSES
+
+    @property
+    def final_status(self) -> str:
+        """The run's status once every individual assessment ended (the API reference)."""
+        ends = set(self.outcomes.values())
+        if "failed" in ends:
+            return "failed"
+        if "error" in ends:
+            return "error-executing"
+        if "warning" in ends or ends == {"skipped"}:
+            return "warning"
+        return "passed"
+
+    def _common(self) -> dict[str, Any]:
+        failed = [name for name, end in self.outcomes.items() if end == "failed"]
+        described: dict[str, Any] = {
+            "Status": self.status,
+            "AssessmentProgress": {
+                "IndividualAssessmentCount": len(self.outcomes),
+                "IndividualAssessmentCompletedCount": len(self.outcomes) if self.ended else 0,
+            },
+            "ResultLocationBucket": self.bucket,
+        }
+        if self.folder:
+            described["ResultLocationFolder"] = self.folder
+        if self.ended and failed:
+            described["LastFailureMessage"] = f"Individual assessment {failed[-1]} failed"
+        return described
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "ReplicationTaskAssessmentRunArn": self.arn,
+            "ReplicationTaskArn": self.subject,
+            "AssessmentRunName": self.name,
+            "ServiceAccessRoleArn": self.role_arn,
+            "ReplicationTaskAssessmentRunCreationDate": self.created,
+            **self._common(),
+        }
+
+    def describe_status(self) -> dict[str, Any]:
+        """As a Serverless replication's PremigrationAssessmentStatus."""
+        return {
+            "PremigrationAssessmentRunArn": self.arn,
+            "FailOnAssessmentFailure": self.fail_on_failure,
+            "PremigrationAssessmentRunCreationDate": self.created,
+            **self._common(),
+        }
+
+    def individual(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "ReplicationTaskIndividualAssessmentArn": f"{self.arn}:{name}",
+                "ReplicationTaskAssessmentRunArn": self.arn,
+                "IndividualAssessmentName": name,
+                "Status": end if self.ended else "pending",
+            }
+            for name, end in self.outcomes.items()
+        ]
+
+
 ENDPOINT_TEST_STEPS: Final = 2
 """Transition steps a modify's connection test lasts (times ``transition_steps``)."""
 CANNOT_START_WHILE_TESTING: Final = "Replication Task cannot be started, invalid state"
@@ -444,6 +581,7 @@ class DmsDouble:
     tasks: dict[str, FakeTask] = field(default_factory=dict)
     replications: dict[str, FakeReplication] = field(default_factory=dict)
     endpoints: dict[str, FakeEndpoint] = field(default_factory=dict)
+    assessment_runs: dict[str, FakeAssessmentRun] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     """Every call the model answered, accepted or rejected, in order."""
     accepted_writes: list[Call] = field(default_factory=list)
@@ -460,6 +598,9 @@ class DmsDouble:
     """Virtual seconds every call takes (a slow DMS): the Lambda's time left shrinks with it."""
     default_start_steps: int = 0
     """How many steps ``starting`` lasts (0: ``transition_steps``), for slow starts."""
+    assessment_outcomes: dict[str, dict[str, str]] = field(default_factory=dict)
+    """By ARN, for tasks (configurations) CloudFormation creates later: their individual
+    assessments and how each ends (instead of ``DEFAULT_ASSESSMENTS``)."""
     _failing_starts: dict[str, str] = field(default_factory=dict)
     """Failures for tasks that do not exist yet (CloudFormation creates them later)."""
     _random: random.Random = field(default_factory=lambda: random.Random(7))
@@ -487,6 +628,7 @@ class DmsDouble:
 
     def _set_up(self, item: Replicating, then: str) -> None:
         item.fails_while_starting = self._failing_starts.pop(item.arn, item.fails_while_starting)
+        item.assessments = dict(self.assessment_outcomes.get(item.arn, item.assessments))
         if item.status in RAN_STATUSES:
             item.has_run = True
         if item.has_run:
@@ -557,8 +699,20 @@ class DmsDouble:
                 self._step(item)
             for endpoint in self.endpoints.values():
                 endpoint.advance()
+            for run in self.assessment_runs.values():
+                self._step_run(run)
+
+    def _step_run(self, run: FakeAssessmentRun) -> None:
+        if run.ended:
+            return
+        run.status = run.queue.pop(0) if run.queue else run.final_status
+        task = self.tasks.get(run.subject)
+        if run.status not in ASSESSMENT_RUN_STATUSES and run.restore_status and task is not None:
+            task.status = run.restore_status
 
     def _step(self, item: Replicating) -> None:
+        if isinstance(item, FakeReplication) and self._assessment_stops(item):
+            return
         if item._queue:
             item.status = item._queue.pop(0)
             if item.status == "running":
@@ -570,6 +724,28 @@ class DmsDouble:
             self._while_running(item)
         elif isinstance(item, FakeReplication):
             self._deprovision_when_due(item)
+
+    def _assessment_stops(self, replication: FakeReplication) -> bool:
+        """A start whose assessment failed with FailOnAssessmentFailure: DMS does not start
+        the replication (failed, or back where it was: a reading each)."""
+        run = replication.premigration[-1] if replication.premigration else None
+        starting = replication.status in SERVERLESS_START_STATUSES
+        if run is None or not starting or not run.ended or not run.fail_on_failure:
+            return False
+        if run.status in ("passed", "warning"):
+            return False
+        replication._queue = []
+        replication._pending_dates = ""
+        replication.provision_state = ""
+        if self.behaviour.failed_assessment_fails_replication:
+            replication.status = "failed"
+            replication.failure_message = (
+                f"Premigration assessment run {run.arn} {run.status}: the replication was not "
+                "started (FailOnAssessmentFailure)"
+            )
+        else:
+            replication.status = replication.status_before_start
+        return True
 
     def _deprovision_when_due(self, replication: FakeReplication) -> None:
         stopped_at = replication.run.stop_date
@@ -773,6 +949,9 @@ class DmsDouble:
                 "DescribeConnections": self._describe_connections,
                 "TestConnection": self._test_connection,
                 "ListTagsForResource": self._list_tags,
+                "StartReplicationTaskAssessmentRun": self._start_assessment_run,
+                "DescribeReplicationTaskAssessmentRuns": self._describe_assessment_runs,
+                "DescribeReplicationTaskIndividualAssessments": self._describe_individual,
             }.get(operation)
             if handler is None:
                 raise DmsError("InvalidAction", f"{operation} is not modelled by the double")
@@ -977,12 +1156,145 @@ class DmsDouble:
     def _start_replication(self, params: dict[str, Any]) -> dict[str, Any]:
         replication = self._replication(params["ReplicationConfigArn"])
         start_type = params["StartReplicationType"]
+        run = self._premigration_run(replication, params.get("PremigrationAssessmentSettings"))
+        replication.status_before_start = replication.status
         self._start(replication, start_type, params)
+        if run is not None:
+            self.assessment_runs[run.arn] = run
+            replication.premigration.append(run)
         replication.started_once = True
         replication.start_type = start_type
         replication.provision_state = "provisioning"
         self._transition(replication, *SERVERLESS_START_STATUSES, "running")
         return {"Replication": replication.describe()}
+
+    # -- premigration assessments ------------------------------------------------------
+
+    def _new_run(
+        self, subject: Replicating, params: dict[str, Any], **fields: Any
+    ) -> FakeAssessmentRun:
+        """A run of ``subject``'s assessments (those ``IncludeOnly`` names, or its default set
+        less ``Exclude``), starting; each status lasts ``transition_steps`` steps."""
+        include, exclude = params.get("IncludeOnly"), params.get("Exclude")
+        if include and exclude:
+            raise DmsError(
+                "InvalidParameterCombinationException",
+                "You can't set a value for IncludeOnly if you also set a value for Exclude",
+            )
+        unknown = [name for name in include or exclude or [] if name not in subject.assessments]
+        if unknown:
+            raise DmsError(
+                "InvalidParameterValueException",
+                f"Individual assessments {', '.join(unknown)} do not apply to {subject.arn}",
+            )
+        outcomes = {
+            name: end
+            for name, end in subject.assessments.items()
+            if (not include or name in include) and name not in (exclude or [])
+        }
+        run_id = f"RUN{len(self.assessment_runs) + 1}"
+        steps = self.behaviour.transition_steps
+        queue = [status for status in ASSESSMENT_RUN_STATUSES for _ in range(steps)]
+        return FakeAssessmentRun(
+            arn=assessment_run_arn(run_id),
+            subject=subject.arn,
+            outcomes=outcomes,
+            created=self.clock,
+            status=queue[0],
+            queue=queue[1:],
+            folder=params.get("ResultLocationFolder", ""),
+            **fields,
+        )
+
+    def _start_assessment_run(self, params: dict[str, Any]) -> dict[str, Any]:
+        task = self._task(params["ReplicationTaskArn"])
+        name = params["AssessmentRunName"]
+        if any(run.name == name for run in self.assessment_runs.values()):
+            raise DmsError("ResourceAlreadyExistsFault", f"Assessment run {name} already exists")
+        if not str(params["ServiceAccessRoleArn"]).startswith(f"arn:aws:iam::{ACCOUNT}:role/"):
+            raise DmsError("InvalidParameterValueException", "ServiceAccessRoleArn is no role")
+        busy = [r for r in self.assessment_runs.values() if r.subject == task.arn and not r.ended]
+        if task.status not in AT_REST or busy:
+            raise DmsError(
+                "InvalidResourceStateFault",
+                f"Replication task {task.arn} cannot be assessed in state {task.status}"
+                + (" with an assessment run in progress" if busy else ""),
+            )
+        run = self._new_run(
+            task,
+            params,
+            name=name,
+            bucket=params["ResultLocationBucket"],
+            role_arn=params["ServiceAccessRoleArn"],
+        )
+        if not self.behaviour.assessment_keeps_task_status:
+            run.restore_status, task.status = task.status, "testing"
+        self.assessment_runs[run.arn] = run
+        return {"ReplicationTaskAssessmentRun": run.describe()}
+
+    def _premigration_run(
+        self, replication: FakeReplication, raw: str | None
+    ) -> FakeAssessmentRun | None:
+        """The run a StartReplication's PremigrationAssessmentSettings asks for (a JSON
+        object of the documented keys)."""
+        if raw is None:
+            return None
+        try:
+            settings = json.loads(raw)
+        except ValueError:
+            settings = None
+        if not isinstance(settings, dict) or not set(settings) <= ASSESSMENT_SETTINGS_KEYS:
+            raise DmsError(
+                "InvalidParameterValueException", f"Invalid PremigrationAssessmentSettings {raw}"
+            )
+        lists = [settings.get(key, "") for key in ("IncludeOnly", "Exclude")]
+        if not all(isinstance(names, str) for names in lists):
+            raise DmsError(
+                "InvalidParameterValueException",
+                f"Invalid PremigrationAssessmentSettings {raw}: IncludeOnly and Exclude are "
+                "space-separated lists",
+            )
+        include, exclude = (names.split() for names in lists)
+        return self._new_run(
+            replication,
+            {**settings, "IncludeOnly": include, "Exclude": exclude},
+            bucket=SERVERLESS_RESULTS_BUCKET,
+            fail_on_failure=settings.get("FailOnAssessmentFailure", True),
+        )
+
+    def _describe_assessment_runs(self, params: dict[str, Any]) -> dict[str, Any]:
+        filters = {f["Name"]: f["Values"] for f in params.get("Filters", [])}
+        assert set(filters) <= {"replication-task-arn", "replication-task-assessment-run-arn"}
+        runs = [
+            run.describe()
+            for run in self.assessment_runs.values()
+            if run.subject in self.tasks
+            and run.subject in filters.get("replication-task-arn", [run.subject])
+            and run.arn in filters.get("replication-task-assessment-run-arn", [run.arn])
+        ]
+        return self._page(params, "ReplicationTaskAssessmentRuns", runs)
+
+    def _describe_individual(self, params: dict[str, Any]) -> dict[str, Any]:
+        ((name, values),) = [(f["Name"], f["Values"]) for f in params["Filters"]]
+        assert name == "replication-task-assessment-run-arn", name
+        found = [
+            individual
+            for arn in values
+            if arn in self.assessment_runs
+            for individual in self.assessment_runs[arn].individual()
+        ]
+        return self._page(params, "ReplicationTaskIndividualAssessments", found)
+
+    def _page(self, params: dict[str, Any], key: str, records: list[Any]) -> dict[str, Any]:
+        """One page of ``records`` (MaxRecords, Marker); none at all: per the reading."""
+        if not records and self.behaviour.empty_describe_is_not_found:
+            raise DmsError("ResourceNotFoundFault", "No records found matching the filters")
+        start = int(params.get("Marker", "0"))
+        end = start + int(params.get("MaxRecords", 100))
+        page: dict[str, Any] = {key: records[start:end]}
+        if end < len(records):
+            page["Marker"] = str(end)
+        return page
 
     def _stop(self, item: Replicating) -> None:
         if item.status != "running":
