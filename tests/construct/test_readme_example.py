@@ -169,3 +169,40 @@ def test_nag_as_an_aspect_fails_as_the_readme_says(tmp_path: Path) -> None:
     result = run_python_process([str(app_file)], cwd=tmp_path, env=env)
     assert result.returncode != 0
     assert "aspect.visit is not a function" in result.stderr
+
+
+def test_the_gates_example_deploys_gated_and_waits_for_the_full_load(
+    cloud: Cloud, gated_template: dict[str, Any]
+) -> None:
+    from tests.support.dms_double import FakeEndpoint
+
+    for name in ("SOURCE", "TARGET"):  # the example's endpoints, never tested from its instance
+        arn = f"arn:aws:dms:eu-west-1:123456789012:endpoint:EXAMPLE{name}"
+        cloud.double.endpoints[arn] = FakeEndpoint(arn, connections={})
+    assert cloud.deploy(gated_template) == "CREATE_COMPLETE"
+    (task,) = cloud.double.tasks.values()
+    assert task.status == "running"
+    assert task.run.full_load_finish_date is not None
+    operations = [operation for operation, _ in cloud.double.calls]
+    gated = ["TestConnection", "StartReplicationTaskAssessmentRun", "StartReplicationTask"]
+    assert [operation for operation in operations if operation in gated] == [
+        "TestConnection",
+        "TestConnection",
+        "StartReplicationTaskAssessmentRun",
+        "StartReplicationTask",
+    ]
+    steps = [step.logical_id for step in cloud.steps]
+    (condition,) = [
+        logical_id
+        for logical_id, r in gated_template["Resources"].items()
+        if r["Type"] == "AWS::CloudFormation::WaitCondition"
+    ]
+    (cut_over,) = [
+        logical_id
+        for logical_id, r in gated_template["Resources"].items()
+        if r["Type"] == "AWS::SSM::Parameter"
+    ]
+    assert steps.index(condition) < steps.index(cut_over)
+    assert cloud.delete_stack() == "DELETE_COMPLETE"
+    assert cloud.double.tasks == {}
+    assert cloud.double.denials == []
