@@ -8,6 +8,7 @@ documentation publishes was printed by a benchmark.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,29 @@ def test_benchmarks_page_table_is_the_results_table() -> None:
         f"docs/benchmarks.md's table differs from bench/RESULTS.md ({HOW}); rows only in "
         f"RESULTS.md: {missing}; rows only in docs/benchmarks.md: {unknown}"
     )
+
+
+LONG_WAIT_COUNTS = re.compile(
+    r"\| long wait \(12 h maximum, target never reached\): counts \| "
+    r"waited [\d.]+ h \(stack \w+\); "
+    r"(?P<transitions>\d+) state transitions; (?P<invocations>\d+) signaller invocations"
+)
+LONG_WAIT_COST = re.compile(
+    r"\| long wait \(12 h maximum\): cost per wait \| (?P<total>\$[\d.]+) ="
+)
+
+
+@pytest.mark.parametrize("page", [REPO / "README.md", REPO / "docs" / "long-waits.md"])
+def test_the_long_wait_cost_quoted_is_the_benchmarks(page: Path) -> None:
+    """The README and docs/long-waits.md quote the cost of a 12-hour wait that
+    ``bench/long_wait_cost.py`` printed in the last run."""
+    results = RESULTS.read_text(encoding="utf-8")
+    counts, cost = LONG_WAIT_COUNTS.search(results), LONG_WAIT_COST.search(results)
+    assert counts is not None, f"bench/RESULTS.md has no long wait counts: {HOW}"
+    assert cost is not None, f"bench/RESULTS.md has no long wait cost: {HOW}"
+    quoted = (
+        f"{cost['total']} per 12-hour wait ({counts['transitions']} state transitions, "
+        f"{counts['invocations']} signaller invocations"
+    )
+    text = " ".join(page.read_text(encoding="utf-8").split())
+    assert quoted in text, f"{page.name} does not quote {quoted!r} from bench/RESULTS.md"
