@@ -15,22 +15,27 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 import pytest
-from aws_cdk import Duration, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_dms as dms
 from dms_task_starter import (
     OnAssessmentFailure,
     PremigrationAssessment,
     ReplicationStarter,
-    ReplicationTaskStarter,
 )
 
-from tests.handler.test_connection_gate import FIRST_START, ORDERS, SOURCE, TARGET, clean
-from tests.support.cdk import orders_task, selection_rules, shape_template
+from tests.handler.test_connection_gate import (
+    FIRST_START,
+    ORDERS,
+    SOURCE,
+    TARGET,
+    Gated,
+    clean,
+)
+from tests.support.cdk import selection_rules, shape_template
 from tests.support.cloud import PolicedDouble
 from tests.support.dms_double import (
     ACCOUNT,
     DEFAULT_ASSESSMENTS,
-    INSTANCE_ARN,
     SERVERLESS_RESULTS_BUCKET,
     assessment_run_arn,
     config_arn,
@@ -62,16 +67,9 @@ class Assessed:
     timeout_minutes: int = 30
 
     def build(self, stack: Stack) -> None:
-        task = orders_task(stack, instance=INSTANCE_ARN, source=SOURCE, target=TARGET)
-        ReplicationTaskStarter(
-            stack,
-            "StartOrders",
-            task=task,
-            test_connections=self.test_connections,
-            timeout=Duration.minutes(self.timeout_minutes),
-            premigration_assessment=PremigrationAssessment(
-                on_failure=self.on_failure, exclude=self.exclude
-            ),
+        assessment = PremigrationAssessment(on_failure=self.on_failure, exclude=self.exclude)
+        Gated(self.test_connections, self.timeout_minutes).build(
+            stack, premigration_assessment=assessment
         )
 
 

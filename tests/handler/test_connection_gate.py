@@ -45,7 +45,8 @@ class Gated:
     test_connections: bool = True
     timeout_minutes: int = 30
 
-    def build(self, stack: Stack) -> None:
+    def build(self, stack: Stack, **options: Any) -> None:
+        """The stack, with ``options`` for the starter (the other gate)."""
         task = orders_task(stack, instance=INSTANCE_ARN, source=SOURCE, target=TARGET)
         ReplicationTaskStarter(
             stack,
@@ -53,6 +54,7 @@ class Gated:
             task=task,
             test_connections=self.test_connections,
             timeout=Duration.minutes(self.timeout_minutes),
+            **options,
         )
 
 
