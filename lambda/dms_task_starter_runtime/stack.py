@@ -79,6 +79,9 @@ def stack_statuses(stack_id: str) -> StackStatuses:
     return StackStatuses(own["StackStatus"], _describe(root_id)["StackStatus"])
 
 
+URL_SCHEMES: Final = ("https://", "http://")
+
+
 def wait_handle_url(stack_id: str, logical_id: str) -> str:
     """The presigned URL of the wait condition handle ``logical_id`` of ``stack_id``."""
     operation = f"DescribeStackResource of {logical_id} in {stack_id}"
@@ -90,7 +93,8 @@ def wait_handle_url(stack_id: str, logical_id: str) -> str:
     except (ClientError, BotoCoreError, DmsCallError) as error:
         raise WaitHandleUnknownError(f"{operation} failed: {error}") from error
     url = detail.get("PhysicalResourceId", "")
-    if detail.get("ResourceType") != WAIT_HANDLE_TYPE or not url.startswith("https://"):
+    # CloudFormation's URLs are https; an emulation of it may serve its handles on http.
+    if detail.get("ResourceType") != WAIT_HANDLE_TYPE or not url.startswith(URL_SCHEMES):
         raise WaitHandleUnknownError(
             f"{operation}: not a {WAIT_HANDLE_TYPE} with a URL "
             f"(type {detail.get('ResourceType')}, status {detail.get('ResourceStatus')})"

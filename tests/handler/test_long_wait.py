@@ -82,15 +82,19 @@ def event(
     )
 
 
-def expect_handle(stubs: Stubs) -> None:
+def expect_handle(
+    stubs: Stubs,
+    url: str = HANDLE_URL,
+    resource_type: str = "AWS::CloudFormation::WaitConditionHandle",
+) -> None:
     stubs.cloudformation.add_response(
         "describe_stack_resource",
         {
             "StackResourceDetail": {
                 "StackId": STACK_ID,
                 "LogicalResourceId": HANDLE,
-                "PhysicalResourceId": HANDLE_URL,
-                "ResourceType": "AWS::CloudFormation::WaitConditionHandle",
+                "PhysicalResourceId": url,
+                "ResourceType": resource_type,
                 "LastUpdatedTimestamp": datetime(2026, 3, 1, tzinfo=UTC),
                 "ResourceStatus": "CREATE_COMPLETE",
             }
@@ -99,7 +103,9 @@ def expect_handle(stubs: Stubs) -> None:
     )
 
 
-def expected_start(request: dict[str, Any], kind: str = "task", arn: str = TASK) -> dict[str, Any]:
+def expected_start(
+    request: dict[str, Any], kind: str = "task", arn: str = TASK, url: str = HANDLE_URL
+) -> dict[str, Any]:
     name = executions.execution_name(STACK_ID, LOGICAL_ID, request["RequestId"])
     execution_input = {
         "kind": kind,
@@ -107,7 +113,7 @@ def expected_start(request: dict[str, Any], kind: str = "task", arn: str = TASK)
         "until": "full-load-finished",
         "deadline": NOW + 21600,
         "maximumSeconds": 21600,
-        "url": HANDLE_URL,
+        "url": url,
     }
     return {
         "stateMachineArn": STATE_MACHINE,
@@ -121,16 +127,21 @@ def execution_of(request: dict[str, Any]) -> str:
     return f"arn:aws:states:eu-west-1:123456789012:execution:LongWait-AbC123:{name}"
 
 
+@pytest.mark.parametrize(
+    "url",
+    [HANDLE_URL, HANDLE_URL.replace("https://", "http://")],
+    ids=["CloudFormation's https URL", "an emulation's http URL"],
+)
 def test_create_starts_the_execution_with_the_url_only_in_its_input(
-    stubs: Stubs, log_output: io.StringIO
+    stubs: Stubs, log_output: io.StringIO, url: str
 ) -> None:
     request = event("Create")
-    expect_handle(stubs)
+    expect_handle(stubs, url)
     arn = execution_of(request)
     stubs.states.add_response(
         "start_execution",
         {"executionArn": arn, "startDate": datetime.now(UTC)},
-        expected_start(request),
+        expected_start(request, url=url),
     )
     answer = handler.on_event(request, CONTEXT)
     assert answer == {"PhysicalResourceId": arn}
@@ -189,6 +200,26 @@ def test_a_handle_that_cannot_be_read_fails_the_create(stubs: Stubs) -> None:
         StarterError, match=f"DescribeStackResource of {HANDLE} in {STACK_ID} failed"
     ):
         handler.on_event(event("Create"), CONTEXT)
+
+
+@pytest.mark.parametrize(
+    ("url", "resource_type"),
+    [
+        ("WaitHandle-1A2B3C", "AWS::CloudFormation::WaitConditionHandle"),
+        ("file:///etc/passwd", "AWS::CloudFormation::WaitConditionHandle"),
+        (HANDLE_URL, "AWS::SSM::Parameter"),
+    ],
+)
+def test_a_handle_without_a_url_fails_the_create_naming_what_was_found(
+    stubs: Stubs, url: str, resource_type: str
+) -> None:
+    expect_handle(stubs, url, resource_type)
+    with pytest.raises(
+        StarterError,
+        match=f"not a AWS::CloudFormation::WaitConditionHandle with a URL \\(type {resource_type}",
+    ):
+        handler.on_event(event("Create"), CONTEXT)
+    stubs.states.assert_no_pending_responses()
 
 
 def test_without_the_state_machine_variable_nothing_starts(
