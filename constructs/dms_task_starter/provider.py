@@ -120,7 +120,6 @@ HANDLER_TIMEOUT: Final = Duration.seconds(contract.HANDLER_TIMEOUT_SECONDS)
 """Room for the whole retry budget of a DMS call (``contract.CALL_BUDGET_SECONDS``) and the
 handler's margin: the handler makes no call that would not fit, so it never times out; a
 handler that returns sooner costs nothing more."""
-SERVICE_NAME: Final = "dms-task-starter"
 ROLLBACK_GUARD_ID: Final = "RollbackGuard"
 SIGNALLER_ACTIONS: Final = ("dms:DescribeReplicationTasks", "dms:DescribeReplications")
 """All the long-wait signaller may do besides writing its logs (granted on ``*``: these
@@ -708,7 +707,7 @@ class ReplicationTaskStarterProvider(Construct):
             layers=[self.powertools_layer],
             log_group=log_group,
             environment={
-                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+                "POWERTOOLS_SERVICE_NAME": contract.SERVICE_NAME,
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "LOG_LEVEL": "INFO",
             },

@@ -10,6 +10,8 @@ from __future__ import annotations
 from enum import Enum, StrEnum
 from typing import Final
 
+SERVICE_NAME: Final = "dms-task-starter"
+"""Powertools' service name: every log line of the provider's functions carries it."""
 STARTER_RESOURCE_TYPE: Final = "Custom::DmsReplicationTaskStarter"
 """CloudFormation type of the resource that starts a task and waits for it."""
 

@@ -23,7 +23,9 @@ from dms_task_starter_runtime.contract import (
     CLIENT_MAX_ATTEMPTS,
     CLIENT_READ_TIMEOUT_SECONDS,
     HANDLER_MARGIN_SECONDS,
+    Kind,
 )
+from dms_task_starter_runtime.state import State, replication_state, task_state
 from dms_task_starter_runtime.text import MAX_DMS_MESSAGE_CHARS, truncate
 
 if TYPE_CHECKING:
@@ -195,6 +197,16 @@ def describe_replication(
         [] if response is None else response.get("Replications", [])
     )
     return replications[0] if replications else None
+
+
+def read_listed(kind: Kind, arn: str) -> State | None:
+    """A task, or the Serverless replication of a configuration, as DMS lists it now; None
+    when DMS lists none."""
+    if kind is Kind.TASK:
+        task = describe_task(arn)
+        return None if task is None else task_state(task)
+    replication = describe_replication(arn)
+    return None if replication is None else replication_state(replication)
 
 
 def describe_replication_config(config_arn: str) -> ReplicationConfigTypeDef | None:

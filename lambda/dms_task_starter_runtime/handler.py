@@ -32,6 +32,7 @@ from dms_task_starter_runtime.contract import (
     MAX_TIMEOUT_SECONDS,
     REPLICATION_STARTER_RESOURCE_TYPE,
     ROLLBACK_GUARD_RESOURCE_TYPE,
+    SERVICE_NAME,
     STACK_TAG_KEY,
     STARTER_RESOURCE_TYPE,
     STATE_MACHINE_ARN_ENV,
@@ -112,7 +113,6 @@ if TYPE_CHECKING:
         StartReplicationTaskMessageTypeDef,
     )
 
-SERVICE: Final = "dms-task-starter"
 EntryPoint = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
 Step = Callable[[CloudFormationCustomResourceEvent, int], dict[str, Any]]
 REQUEST_TYPES: Final = ("Create", "Update", "Delete")
@@ -134,7 +134,7 @@ TRUTHY: Final = frozenset({"1", "true", "yes", "y", "t", "on"})
 CONFIG_RESOURCE: Final = "replication-config"
 """The resource type in a replication configuration's ARN."""
 
-logger = Logger(service=SERVICE)
+logger = Logger(service=SERVICE_NAME)
 
 
 def tracing_enabled() -> bool:
@@ -144,7 +144,7 @@ def tracing_enabled() -> bool:
     return os.getenv("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() not in TRUTHY
 
 
-tracer: Tracer | None = Tracer(service=SERVICE) if tracing_enabled() else None
+tracer: Tracer | None = Tracer(service=SERVICE_NAME) if tracing_enabled() else None
 
 
 def traced(entry_point: EntryPoint) -> EntryPoint:
@@ -166,12 +166,9 @@ def read(kind: Kind, arn: str, *, started: bool = False) -> State | None:
     ``started``: this starter started it before, which tells a replication DMS no longer
     lists (deprovisioned after a stop) from one that never started.
     """
-    if kind is Kind.TASK:
-        task = dms.describe_task(arn)
-        return None if task is None else task_state(task)
-    replication = dms.describe_replication(arn)
-    if replication is not None:
-        return replication_state(replication)
+    listed = dms.read_listed(kind, arn)
+    if listed is not None or kind is Kind.TASK:
+        return listed
     config = dms.describe_replication_config(arn)
     return None if config is None else unlisted_replication_state(config, started_before=started)
 

@@ -22,6 +22,7 @@ from aws_lambda_powertools import Logger
 
 from dms_task_starter_runtime import dms
 from dms_task_starter_runtime.contract import (
+    SERVICE_NAME,
     Kind,
     LongWaitInput,
     MigrationType,
@@ -29,14 +30,14 @@ from dms_task_starter_runtime.contract import (
     long_wait_deadline_seconds,
 )
 from dms_task_starter_runtime.polls import Outcome, outcome
-from dms_task_starter_runtime.state import State, replication_state, task_state
 from dms_task_starter_runtime.text import MAX_FAILURE_MESSAGE_CHARS, truncate
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from dms_task_starter_runtime.state import State
 
-SERVICE: Final = "dms-task-starter"
+
 SUCCESS: Final = "SUCCESS"
 FAILURE: Final = "FAILURE"
 SIGNAL_ATTEMPTS: Final = 3
@@ -45,7 +46,7 @@ SIGNAL_BACKOFF_SECONDS: Final = 2
 MAX_SIGNAL_DATA_CHARS: Final = 100
 URL_PLACEHOLDER: Final = "<wait condition handle URL>"
 
-logger = Logger(service=SERVICE)
+logger = Logger(service=SERVICE_NAME)
 
 
 def now_epoch_seconds() -> int:
@@ -186,15 +187,6 @@ def _reason(text: str) -> str:
 # -- reading and signalling ---------------------------------------------------------------
 
 
-def read(kind: Kind, arn: str) -> State | None:
-    """The task or replication as DMS reports it now; None when DMS lists none."""
-    if kind is Kind.TASK:
-        task = dms.describe_task(arn)
-        return None if task is None else task_state(task)
-    replication = dms.describe_replication(arn)
-    return None if replication is None else replication_state(replication)
-
-
 class SignalError(Exception):
     """The signal could not be delivered (the message never holds the URL)."""
 
@@ -264,7 +256,7 @@ def check(event: dict[str, Any], context: LambdaContext) -> dict[str, bool]:
     now = now_epoch_seconds()
     state, failure = None, ""
     try:
-        state = read(wait.kind, wait.arn)
+        state = dms.read_listed(wait.kind, wait.arn)
     except dms.DmsCallError as error:
         failure = str(error)
         logger.warning("could not read DMS; the next check tries again", extra={"reason": failure})
