@@ -28,8 +28,9 @@ from aws_cdk import CfnOutput, CfnResource, Duration, Stack
 from dms_task_starter import LongWait, ReplicationStarter, ReplicationTaskStarter, WaitFor
 
 from tests.conftest import served_cloud
+from tests.handler.test_day_two import started_by_hand
 from tests.support.cdk import make_config, make_task, shape_template
-from tests.support.cloud import STATE_MACHINE_TYPE, Cloud, Deployed, Interrupt
+from tests.support.cloud import STATE_MACHINE_TYPE, Cloud, Deployed, Failure, Interrupt
 from tests.support.dms_double import BEHAVIOURS, stop_task, task_arn
 from tests.support.stepfunctions import STOP_READINGS
 from tests.support.wait_conditions import SECRET_PREFIX
@@ -401,4 +402,89 @@ def test_a_serverless_replication_that_fails_while_provisioning_fails_the_wait(
     assert message in reason, reason
     assert cloud.double.replications == {}
     assert_nothing_left_running(cloud)
+    assert_no_url_leaked(cloud, template, logs)
+
+
+# -- backward and day-two paths ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrdersBeforeTheLibrary:
+    """The stack before the library: the task alone, started by hand."""
+
+    def build(self, stack: Stack) -> None:
+        make_task(
+            stack, "OrdersTask", resource_identifier="orders", migration_type="full-load-and-cdc"
+        )
+        _later(stack, "1")
+
+
+def wait_resources(cloud: Cloud) -> list[str]:
+    return [
+        logical
+        for logical, resource in cloud.deployed.items()
+        if resource.type in (WAIT_CONDITION, "Custom::DmsLongWait")
+        or resource.type.startswith("AWS::CloudFormation::WaitConditionHandle")
+    ]
+
+
+def test_a_long_wait_added_to_a_stack_whose_task_ran_by_hand_succeeds_at_once(
+    cloud: Cloud, logs: Logs
+) -> None:
+    assert cloud.deploy(shape_template(OrdersBeforeTheLibrary())) == "CREATE_COMPLETE"
+    while cloud.double.tasks[ORDERS].status != "ready":
+        cloud.double.advance()
+    started_by_hand(cloud.double, ORDERS)
+    while cloud.double.tasks[ORDERS].run.full_load_finish_date is None:
+        cloud.double.advance()
+    finished = cloud.double.tasks[ORDERS].run.full_load_finish_date
+    template = shape_template(LongOrders(migration_type="full-load-and-cdc"))
+    assert cloud.deploy(template) == "UPDATE_COMPLETE"
+    assert cloud.writes_of("UPDATE_IN_PROGRESS") == []  # adopted: nothing started again
+    assert cloud.double.tasks[ORDERS].status == "running"
+    (execution,) = executions(cloud)
+    assert (execution.status, execution.invocations) == ("SUCCEEDED", 1)
+    (signalled,) = cloud.waits.signals()
+    assert (signalled[1].status, signalled[1].unique_id) == ("SUCCESS", ORDERS)
+    assert cloud.double.tasks[ORDERS].run.full_load_finish_date == finished
+    assert_nothing_left_running(cloud)
+    assert cloud.double.denials == []
+    assert_no_url_leaked(cloud, template, logs)
+
+
+def test_removing_the_long_wait_deletes_its_resources_and_leaves_the_task(
+    cloud: Cloud, logs: Logs
+) -> None:
+    template = shape_template(LongOrders(migration_type="full-load-and-cdc"))
+    assert cloud.deploy(template) == "CREATE_COMPLETE"
+    assert len(wait_resources(cloud)) == 3
+    starts = [write for write in cloud.double.writes() if write[0] == "StartReplicationTask"]
+    without = LongOrders(long_wait=False, migration_type="full-load-and-cdc")
+    assert cloud.deploy(shape_template(without)) == "UPDATE_COMPLETE"
+    assert wait_resources(cloud) == []
+    assert [w for w in cloud.double.writes() if w[0] == "StartReplicationTask"] == starts
+    assert cloud.double.tasks[ORDERS].status == "running"
+    assert cloud.cleanup_failures == []
+    assert_nothing_left_running(cloud)
+    assert cloud.double.denials == []
+    assert_no_url_leaked(cloud, template, logs)
+
+
+def test_an_update_rolled_back_by_a_later_failure_after_its_wait_leaves_the_old_wait(
+    cloud: Cloud, logs: Logs
+) -> None:
+    first = shape_template(LongOrders(migration_type="full-load-and-cdc"))
+    assert cloud.deploy(first) == "CREATE_COMPLETE"
+    old_waits = sorted(wait_resources(cloud))
+    changed = LongOrders(migration_type="full-load-and-cdc", maximum_minutes=60, later="2")
+    template = shape_template(changed)
+    assert cloud.deploy(template, fail=Failure("Later")) == "UPDATE_ROLLBACK_COMPLETE"
+    assert sorted(wait_resources(cloud)) == old_waits  # the new ones went in the cleanup
+    assert len(executions(cloud)) == 2
+    assert cloud.waits.signals()[-1][1].status == "SUCCESS"  # the new wait ended first
+    assert cloud.double.tasks[ORDERS].status == "running"  # as before the update
+    assert cloud.writes_of("UPDATE_ROLLBACK_IN_PROGRESS") == []
+    assert cloud.cleanup_failures == []
+    assert_nothing_left_running(cloud)
+    assert cloud.double.denials == []
     assert_no_url_leaked(cloud, template, logs)
